@@ -1,0 +1,100 @@
+"""Deadline rules (RULES.md rule 1) and the office's own service levels (rule 2, §2.2).
+
+All counts are working days on a :class:`~ledger.workcalendar.WorkCalendar`, the
+assignment day not counted. Functions that need the calendar may raise
+:class:`~ledger.workcalendar.CalendarYearUnknown`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from ledger.workcalendar import WorkCalendar
+
+__all__ = [
+    "DEFAULT_WORKDAYS",
+    "MAJOR_MAX_WORKDAYS",
+    "SERVICE_LEVEL_WORKDAYS",
+    "DeadlineError",
+    "MatterClass",
+    "ServiceLevel",
+    "check_deadline",
+    "default_deadline",
+    "resolve_deadline",
+    "service_level_due",
+]
+
+DEFAULT_WORKDAYS = 10  # §2.3 没有明确要求的，一般在10个工作日内办结
+MAJOR_MAX_WORKDAYS = 20  # §2.3 重大疑难件办理时间不得超过20个工作日
+
+
+class MatterClass(StrEnum):
+    URGENT = "urgent"  # 急件，随交随办
+    NORMAL = "normal"  # 一般
+    MAJOR = "major"  # 重大疑难
+
+
+class ServiceLevel(StrEnum):
+    """What the office itself must do, and by when (§2.2)."""
+
+    REGISTER = "register"  # 一个工作日内完成分解立项
+    NOTICE = "notice"  # 两个工作日内发送分解立项文件或《交办通知单》
+    INSTRUCTION = "instruction"  # 一个工作日内将交办通知单和领导批示复印件送达承办单位
+
+
+SERVICE_LEVEL_WORKDAYS: dict[ServiceLevel, int] = {
+    ServiceLevel.REGISTER: 1,
+    ServiceLevel.NOTICE: 2,
+    ServiceLevel.INSTRUCTION: 1,
+}
+
+
+class DeadlineError(ValueError):
+    """An explicit deadline breaks the rules; the message is the reply text."""
+
+
+def default_deadline(cal: WorkCalendar, assigned_on: date, klass: MatterClass) -> date:
+    """The deadline when none was given: urgent same (working) day, normal +10, major +20."""
+    if klass is MatterClass.URGENT:
+        return cal.workday_on_or_after(assigned_on)
+    if klass is MatterClass.MAJOR:
+        return cal.add_workdays(assigned_on, MAJOR_MAX_WORKDAYS)
+    return cal.add_workdays(assigned_on, DEFAULT_WORKDAYS)
+
+
+def check_deadline(
+    cal: WorkCalendar, assigned_on: date, klass: MatterClass, deadline: date
+) -> date:
+    """Accept an explicit deadline or raise DeadlineError; returns it unchanged.
+
+    Explicit deadlines win (also for urgent matters), but never before the
+    assignment day, and a major matter never beyond 20 working days.
+    """
+    if deadline < assigned_on:
+        raise DeadlineError(
+            f"办结时限 {deadline:%Y-%m-%d} 早于交办日期 {assigned_on:%Y-%m-%d}，请重新填写。"
+        )
+    if klass is MatterClass.MAJOR:
+        latest = cal.add_workdays(assigned_on, MAJOR_MAX_WORKDAYS)
+        if deadline > latest:
+            raise DeadlineError(
+                f"重大疑难件办理时间不得超过{MAJOR_MAX_WORKDAYS}个工作日："
+                f"{assigned_on:%Y-%m-%d} 交办，最迟 {latest:%Y-%m-%d}，"
+                f"所填 {deadline:%Y-%m-%d} 超出了。"
+            )
+    return deadline
+
+
+def resolve_deadline(
+    cal: WorkCalendar, assigned_on: date, klass: MatterClass, explicit: date | None
+) -> date:
+    if explicit is None:
+        return default_deadline(cal, assigned_on, klass)
+    return check_deadline(cal, assigned_on, klass, explicit)
+
+
+def service_level_due(cal: WorkCalendar, start: date, kind: ServiceLevel) -> date:
+    """When the office's own step is due, counted from ``start`` (the day the decision
+    or instruction reached the office; that day not counted)."""
+    return cal.add_workdays(start, SERVICE_LEVEL_WORKDAYS[kind])
