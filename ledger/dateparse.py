@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from ledger.errors import InvalidInput
 from ledger.workcalendar import WorkCalendar
 
 __all__ = ["ROLLOVER_DAYS", "DateParseError", "parse_deadline"]
@@ -60,7 +61,7 @@ _WORD_OFFSETS = {"今天": 0, "今日": 0, "当天": 0, "明天": 1, "明日": 1
                  "大后天": 3}
 
 
-class DateParseError(ValueError):
+class DateParseError(InvalidInput, ValueError):
     """The text is not a usable deadline; str() is the Chinese reply."""
 
     def __init__(self, message: str, text: str = "") -> None:

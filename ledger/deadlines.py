@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from ledger.errors import InvalidInput
 from ledger.workcalendar import WorkCalendar
 
 __all__ = [
@@ -50,7 +51,7 @@ SERVICE_LEVEL_WORKDAYS: dict[ServiceLevel, int] = {
 }
 
 
-class DeadlineError(ValueError):
+class DeadlineError(InvalidInput, ValueError):
     """An explicit deadline breaks the rules; the message is the reply text."""
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import chinese_calendar
 
+from ledger.errors import DomainError
+
 __all__ = [
     "CalendarYearUnknown",
     "ScheduleError",
@@ -35,7 +37,7 @@ _SECTION_KEYS = ("holidays", "workdays")
 _DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 
 
-class CalendarYearUnknown(Exception):
+class CalendarYearUnknown(DomainError):
     """No holiday data for ``year``: the office must add it to schedule.toml."""
 
     def __init__(self, year: int) -> None:

@@ -1,0 +1,52 @@
+"""The traffic light (红黄绿灯), derived from an assignment's state and the calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.clock import to_local
+from ledger.model import Assignment, Light, Matter
+from ledger.workcalendar import CalendarYearUnknown, WorkCalendar
+
+
+@dataclass(frozen=True)
+class LightPolicy:
+    near_workdays: int = 2       # yellow when this few working days are left
+    stagnant_workdays: int = 5   # yellow after this many working days without progress
+
+
+def workdays_left(cal: WorkCalendar, today: date, deadline: date) -> int:
+    """Working days from today to the deadline (negative when overdue)."""
+    try:
+        return cal.workdays_between(today, deadline)
+    except CalendarYearUnknown:
+        # Display only: a year the office has not entered yet falls back to calendar days.
+        return (deadline - today).days
+
+
+def stagnant_for(cal: WorkCalendar, today: date, a: Assignment) -> int:
+    last = to_local(a.last_progress_at or a.assigned_at).date()
+    return max(0, workdays_left(cal, last, today))
+
+
+def assignment_light(a: Assignment, cal: WorkCalendar, today: date,
+                     policy: LightPolicy) -> Light:
+    if not a.is_open:
+        return Light.GREEN
+    if today > a.effective_deadline:
+        return Light.RED
+    if workdays_left(cal, today, a.effective_deadline) <= policy.near_workdays:
+        return Light.YELLOW
+    if stagnant_for(cal, today, a) >= policy.stagnant_workdays:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+_ORDER = {Light.GREEN: 0, Light.YELLOW: 1, Light.RED: 2}
+
+
+def matter_light(m: Matter, cal: WorkCalendar, today: date, policy: LightPolicy) -> Light:
+    """The worst light of the matter's open assignments."""
+    lights = [assignment_light(a, cal, today, policy) for a in m.assignments if a.is_open]
+    return max(lights, key=_ORDER.__getitem__, default=Light.GREEN)

@@ -1,0 +1,812 @@
+"""The ledger's entities. A matter is an aggregate rebuilt from its events.
+
+Every change is made by a command method that validates, builds an `Event`
+(before/after) and applies it; `Matter.replay(events)` applies the same events
+to rebuild the same state, which is how the whole story is proven replayable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from ledger.deadlines import MatterClass
+from ledger.errors import InvalidInput, InvalidTransition
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEADER = "leader"
+    LIAISON = "liaison"
+    PRINCIPAL = "principal"
+    RESPONSIBLE = "responsible"
+    HANDLER = "handler"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: "督查室",
+    Role.LEADER: "县领导",
+    Role.LIAISON: "督查联络员",
+    Role.PRINCIPAL: "第一责任人",
+    Role.RESPONSIBLE: "责任人",
+    Role.HANDLER: "承办人",
+}
+
+
+class Source(StrEnum):
+    COUNTY_DECISION = "county_decision"
+    DEPLOYMENT = "deployment"
+    INSTRUCTION = "instruction"
+    ANNUAL_KEY_WORK = "annual_key_work"
+    PROJECT = "project"
+    MEETING = "meeting"
+    INSPECTION = "inspection"
+    NPC_SUGGESTION = "npc_suggestion"
+    CPPCC_PROPOSAL = "cppcc_proposal"
+    PUBLIC_COMPLAINT = "public_complaint"
+
+
+SOURCE_LABELS: dict[Source, str] = {
+    Source.COUNTY_DECISION: "县委县政府决策",
+    Source.DEPLOYMENT: "政府工作部署",
+    Source.INSTRUCTION: "领导批示",
+    Source.ANNUAL_KEY_WORK: "年度重点工作",
+    Source.PROJECT: "项目建设",
+    Source.MEETING: "会议决定",
+    Source.INSPECTION: "督查发现",
+    Source.NPC_SUGGESTION: "人大代表建议",
+    Source.CPPCC_PROPOSAL: "政协提案",
+    Source.PUBLIC_COMPLAINT: "群众投诉与媒体反映",
+}
+
+CLASS_LABELS: dict[MatterClass, str] = {
+    MatterClass.URGENT: "急件",
+    MatterClass.NORMAL: "一般",
+    MatterClass.MAJOR: "重大疑难",
+}
+
+
+class MatterStatus(StrEnum):
+    REGISTERED = "registered"
+    IN_PROGRESS = "in_progress"
+    COMPLETION_REQUESTED = "completion_requested"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+MATTER_STATUS_LABELS: dict[MatterStatus, str] = {
+    MatterStatus.REGISTERED: "已立项",
+    MatterStatus.IN_PROGRESS: "办理中",
+    MatterStatus.COMPLETION_REQUESTED: "待审核",
+    MatterStatus.CLOSED: "已销号",
+    MatterStatus.CANCELLED: "已撤销",
+}
+
+
+class AssignmentStatus(StrEnum):
+    ASSIGNED = "assigned"
+    SIGNED = "signed"
+    COMPLETION_REQUESTED = "completion_requested"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+ASSIGNMENT_STATUS_LABELS: dict[AssignmentStatus, str] = {
+    AssignmentStatus.ASSIGNED: "待签收",
+    AssignmentStatus.SIGNED: "办理中",
+    AssignmentStatus.COMPLETION_REQUESTED: "申请办结",
+    AssignmentStatus.CLOSED: "已销号",
+    AssignmentStatus.CANCELLED: "已撤销",
+}
+
+OPEN_ASSIGNMENT = frozenset({AssignmentStatus.ASSIGNED, AssignmentStatus.SIGNED,
+                             AssignmentStatus.COMPLETION_REQUESTED})
+
+
+class Light(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+LIGHT_LABELS: dict[Light, str] = {
+    Light.GREEN: "🟢绿灯", Light.YELLOW: "🟡黄灯", Light.RED: "🔴红灯"}
+
+
+class ExtensionState(StrEnum):
+    AWAITING_PRINCIPAL = "awaiting_principal"
+    AWAITING_OFFICE = "awaiting_office"
+
+
+@dataclass(frozen=True)
+class Office:
+    id: int
+    name: str
+    doc_prefix: str = "督"
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    office_id: int
+    name: str
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    office_id: int
+    name: str
+    roles: frozenset[Role]
+    unit_id: int | None = None
+    telegram_id: int | None = None
+    reachable: bool = True
+    active: bool = True
+
+    def has(self, role: Role) -> bool:
+        return self.active and role in self.roles
+
+    @property
+    def is_office(self) -> bool:
+        return self.has(Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # "photo" | "document"
+    file_id: str
+    file_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file_id": self.file_id, "file_name": self.file_name}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Attachment:
+        return Attachment(data["kind"], data["file_id"], data.get("file_name"))
+
+
+@dataclass(frozen=True)
+class Extension:
+    requested_at: datetime
+    requested_by: int
+    reason: str
+    new_deadline: date
+    state: ExtensionState
+    confirmed_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of history. Never updated, never deleted."""
+
+    kind: str
+    at: datetime
+    actor_id: int | None
+    office_id: int
+    matter_id: int | None = None
+    assignment_no: int | None = None
+    person_id: int | None = None
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass
+class Assignment:
+    no: int
+    unit_id: int
+    lead: bool
+    principal_id: int
+    responsible_id: int
+    handler_id: int
+    assigned_at: datetime
+    assigned_by: int
+    deadline: date
+    parent_no: int | None = None
+    committed_deadline: date | None = None
+    signed_at: datetime | None = None
+    status: AssignmentStatus = AssignmentStatus.ASSIGNED
+    last_progress_at: datetime | None = None
+    last_progress_text: str | None = None
+    progress_count: int = 0
+    completion_requested_at: datetime | None = None
+    extension: Extension | None = None
+    urge_count: int = 0
+    urge_limit: date | None = None
+    criticized: bool = False
+    commended: bool = False
+    referred: bool = False
+
+    @property
+    def effective_deadline(self) -> date:
+        return self.committed_deadline or self.deadline
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_ASSIGNMENT
+
+    def persons(self) -> tuple[int, int, int]:
+        return (self.principal_id, self.responsible_id, self.handler_id)
+
+    def names(self, person_id: int) -> bool:
+        return person_id in self.persons()
+
+
+NUMBER_RE = re.compile(r"^(?P<prefix>\D*)〔(?P<year>\d{4})〕(?P<seq>\d+)号$")
+SHORT_RE = re.compile(r"^(?:(?P<year>\d{2}|\d{4})-)?(?P<seq>\d{1,6})$")
+
+
+def format_number(prefix: str, year: int, seq: int) -> str:
+    return f"{prefix}〔{year}〕{seq}号"
+
+
+def parse_reference(text: str, current_year: int) -> tuple[int, int]:
+    """`督〔2026〕12号`, `2026-12`, `26-12` or `12` (this year) → (year, seq)."""
+    text = text.strip().lstrip("#")
+    m = NUMBER_RE.match(text)
+    if m:
+        return int(m["year"]), int(m["seq"])
+    m = SHORT_RE.match(text)
+    if m:
+        year = m["year"]
+        if year is None:
+            y = current_year
+        elif len(year) == 2:
+            y = 2000 + int(year)
+        else:
+            y = int(year)
+        return y, int(m["seq"])
+    raise InvalidInput(f"找不到事项「{text}」。请写事项编号，如 12、26-12 或 督〔2026〕12号。")
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass
+class Matter:
+    id: int | None
+    office_id: int
+    year: int
+    seq: int
+    number: str
+    title: str
+    body: str
+    source: Source
+    klass: MatterClass
+    confidential: bool
+    tags: tuple[str, ...]
+    received_at: datetime
+    registered_at: datetime
+    registered_by: int
+    instruction_text: str | None = None
+    instruction_author: str | None = None
+    deadline: date | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    assignments: list[Assignment] = field(default_factory=list)
+    version: int = 0
+    pending: list[Event] = field(default_factory=list, repr=False, compare=False)
+    _last: Event | None = field(default=None, repr=False, compare=False)
+
+    # ---- derived ----
+    @property
+    def short_id(self) -> str:
+        return f"{self.year % 100:02d}-{self.seq}"
+
+    @property
+    def status(self) -> MatterStatus:
+        if self.cancelled_at is not None:
+            return MatterStatus.CANCELLED
+        if self.closed_at is not None:
+            return MatterStatus.CLOSED
+        lead = self.lead
+        if lead is None:
+            return MatterStatus.REGISTERED
+        if lead.status == AssignmentStatus.COMPLETION_REQUESTED:
+            return MatterStatus.COMPLETION_REQUESTED
+        return MatterStatus.IN_PROGRESS
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
+                               MatterStatus.COMPLETION_REQUESTED)
+
+    @property
+    def lead(self) -> Assignment | None:
+        return next((a for a in self.assignments if a.lead and a.parent_no is None), None)
+
+    @property
+    def top_assignments(self) -> list[Assignment]:
+        return [a for a in self.assignments if a.parent_no is None]
+
+    def assignment(self, no: int) -> Assignment:
+        for a in self.assignments:
+            if a.no == no:
+                return a
+        raise InvalidInput(f"事项 {self.number} 没有第 {no} 项分工。")
+
+    def names(self, person_id: int) -> bool:
+        return any(a.names(person_id) for a in self.assignments)
+
+    def unit_ids(self) -> set[int]:
+        return {a.unit_id for a in self.assignments}
+
+    @property
+    def last_event(self) -> Event:
+        """The latest event this object recorded (still there after storage saved it)."""
+        if self._last is None:
+            raise ValueError("no event recorded yet")
+        return self._last
+
+    # ---- events ----
+    def _record(self, kind: str, at: datetime, actor_id: int | None,
+                after: dict[str, Any], before: dict[str, Any] | None = None,
+                assignment_no: int | None = None) -> Event:
+        event = Event(kind=kind, at=at, actor_id=actor_id, office_id=self.office_id,
+                      matter_id=self.id, assignment_no=assignment_no,
+                      before=before or {}, after=after)
+        self.apply(event)
+        self.pending.append(event)
+        self._last = event
+        return event
+
+    def apply(self, e: Event) -> None:
+        """Apply one event to the state. Must stay deterministic: replay depends on it."""
+        handler = _APPLY.get(e.kind)
+        if handler is None:
+            raise ValueError(f"unknown event kind {e.kind}")
+        handler(self, e)
+        self.version += 1
+
+    @classmethod
+    def replay(cls, events: list[Event]) -> Matter:
+        if not events or events[0].kind != "registered":
+            raise ValueError("a matter's history starts with its registration")
+        first = events[0]
+        m = cls._from_registration(first)
+        for e in events[1:]:
+            m.apply(e)
+        return m
+
+    @classmethod
+    def _from_registration(cls, e: Event) -> Matter:
+        a = e.after
+        m = cls(
+            id=e.matter_id, office_id=e.office_id, year=a["year"], seq=a["seq"],
+            number=a["number"], title=a["title"], body=a["body"], source=Source(a["source"]),
+            klass=MatterClass(a["klass"]), confidential=a["confidential"],
+            tags=tuple(a["tags"]), received_at=datetime.fromisoformat(a["received_at"]),
+            registered_at=e.at, registered_by=a["registered_by"],
+            instruction_text=a.get("instruction_text"),
+            instruction_author=a.get("instruction_author"),
+            deadline=_d(a.get("deadline")), version=1,
+        )
+        return m
+
+    @classmethod
+    def register(cls, *, office_id: int, year: int, seq: int, prefix: str, title: str,
+                 body: str, source: Source, klass: MatterClass, confidential: bool,
+                 tags: tuple[str, ...], received_at: datetime, at: datetime, actor_id: int,
+                 instruction_text: str | None, instruction_author: str | None,
+                 deadline: date | None) -> Matter:
+        after: dict[str, Any] = {
+            "year": year, "seq": seq, "number": format_number(prefix, year, seq),
+            "title": title, "body": body, "source": source.value, "klass": klass.value,
+            "confidential": confidential, "tags": list(tags),
+            "received_at": received_at.isoformat(), "registered_by": actor_id,
+            "instruction_text": instruction_text, "instruction_author": instruction_author,
+            "deadline": _iso(deadline),
+        }
+        e = Event(kind="registered", at=at, actor_id=actor_id, office_id=office_id,
+                  after=after)
+        m = cls._from_registration(e)
+        m.pending.append(e)
+        return m
+
+    def require_open(self) -> None:
+        if self.status == MatterStatus.CLOSED:
+            raise InvalidTransition(f"事项 {self.number} 已销号，不能再操作。")
+        if self.status == MatterStatus.CANCELLED:
+            raise InvalidTransition(f"事项 {self.number} 已撤销，不能再操作。")
+
+    def _open_assignment(self, no: int) -> Assignment:
+        self.require_open()
+        a = self.assignment(no)
+        if not a.is_open:
+            raise InvalidTransition(f"该分工已{ASSIGNMENT_STATUS_LABELS[a.status]}，不能再操作。")
+        return a
+
+    # ---- commands ----
+    def assign(self, *, at: datetime, actor_id: int, unit_id: int, lead: bool,
+               principal_id: int, responsible_id: int, handler_id: int, deadline: date,
+               parent_no: int | None = None) -> Assignment:
+        self.require_open()
+        if parent_no is None:
+            if lead and self.lead is not None:
+                raise InvalidTransition("该事项已有牵头单位。")
+            if any(a.unit_id == unit_id and a.parent_no is None and a.is_open
+                   for a in self.assignments):
+                raise InvalidTransition("该单位已在本事项的承办单位中。")
+        else:
+            parent = self._open_assignment(parent_no)
+            if deadline > parent.effective_deadline:
+                raise InvalidInput(
+                    f"细化分工的时限不能晚于本单位时限 {parent.effective_deadline:%Y-%m-%d}。")
+        no = max((a.no for a in self.assignments), default=0) + 1
+        after = {
+            "no": no, "unit_id": unit_id, "lead": lead, "parent_no": parent_no,
+            "principal_id": principal_id, "responsible_id": responsible_id,
+            "handler_id": handler_id, "deadline": deadline.isoformat(),
+        }
+        self._record("assigned", at, actor_id, after, assignment_no=no)
+        return self.assignment(no)
+
+    def sign(self, *, at: datetime, actor_id: int, no: int, committed: date) -> None:
+        a = self._open_assignment(no)
+        if a.status != AssignmentStatus.ASSIGNED:
+            raise InvalidTransition("该分工已签收。")
+        if committed > a.deadline:
+            raise InvalidInput(
+                f"承诺时限不能晚于交办时限 {a.deadline:%Y-%m-%d}；需要更长时间请申请延期。")
+        self._record("signed", at, actor_id, {"committed_deadline": committed.isoformat()},
+                     {"status": a.status.value}, assignment_no=no)
+
+    def report_progress(self, *, at: datetime, actor_id: int, no: int, text: str,
+                        attachments: tuple[Attachment, ...] = ()) -> None:
+        self._open_assignment(no)
+        if not text.strip() and not attachments:
+            raise InvalidInput("进展内容是空的：请写几句话，或发照片、文件。")
+        self._record("progress", at, actor_id,
+                     {"text": text.strip(), "attachments": [x.to_json() for x in attachments]},
+                     assignment_no=no)
+
+    def request_completion(self, *, at: datetime, actor_id: int, no: int, text: str,
+                           attachments: tuple[Attachment, ...] = ()) -> None:
+        a = self._open_assignment(no)
+        if a.status == AssignmentStatus.COMPLETION_REQUESTED:
+            raise InvalidTransition("已申请办结，正在等待督查室审核。")
+        self._record("completion_requested", at, actor_id,
+                     {"text": text.strip(), "attachments": [x.to_json() for x in attachments]},
+                     {"status": a.status.value}, assignment_no=no)
+
+    def close(self, *, at: datetime, actor_id: int, comment: str) -> None:
+        self.require_open()
+        if self.status != MatterStatus.COMPLETION_REQUESTED:
+            raise InvalidTransition("牵头单位尚未申请办结，不能销号。")
+        self._record("closed", at, actor_id, {"comment": comment.strip()},
+                     {"status": self.status.value})
+
+    def return_(self, *, at: datetime, actor_id: int, reason: str) -> None:
+        self.require_open()
+        if self.status != MatterStatus.COMPLETION_REQUESTED:
+            raise InvalidTransition("没有待审核的办结申请，无需退回。")
+        if not reason.strip():
+            raise InvalidInput("退回须写明理由。")
+        lead = self.lead
+        assert lead is not None
+        self._record("returned", at, actor_id, {"reason": reason.strip()},
+                     {"status": lead.status.value}, assignment_no=lead.no)
+
+    def request_extension(self, *, at: datetime, actor_id: int, no: int, reason: str,
+                          new_deadline: date, today: date, by_principal: bool) -> None:
+        a = self._open_assignment(no)
+        if a.extension is not None:
+            raise InvalidTransition("已有一份延期申请在办理中。")
+        if today > a.effective_deadline:
+            raise InvalidTransition("延期须在时限届满前申请；已超期的事项请尽快办结。")
+        if new_deadline <= a.effective_deadline:
+            raise InvalidInput(
+                f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+        if not reason.strip():
+            raise InvalidInput("延期须写明理由。")
+        self._record("extension_requested", at, actor_id,
+                     {"reason": reason.strip(), "new_deadline": new_deadline.isoformat(),
+                      "confirmed": by_principal},
+                     {"deadline": a.effective_deadline.isoformat()}, assignment_no=no)
+
+    def confirm_extension(self, *, at: datetime, actor_id: int, no: int) -> None:
+        a = self._open_assignment(no)
+        if a.extension is None or a.extension.state != ExtensionState.AWAITING_PRINCIPAL:
+            raise InvalidTransition("没有等待第一责任人确认的延期申请。")
+        self._record("extension_confirmed", at, actor_id, {}, assignment_no=no)
+
+    def decide_extension(self, *, at: datetime, actor_id: int, no: int, approve: bool,
+                         new_deadline: date | None = None, reason: str = "") -> None:
+        a = self._open_assignment(no)
+        ext = a.extension
+        if ext is None:
+            raise InvalidTransition("没有待审批的延期申请。")
+        if ext.state != ExtensionState.AWAITING_OFFICE:
+            raise InvalidTransition("延期申请还没有经第一责任人确认。")
+        if approve:
+            chosen = new_deadline or ext.new_deadline
+            if chosen <= a.effective_deadline:
+                raise InvalidInput(f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+            self._record("extension_approved", at, actor_id,
+                         {"deadline": chosen.isoformat()},
+                         {"deadline": a.effective_deadline.isoformat()}, assignment_no=no)
+        else:
+            if not reason.strip():
+                raise InvalidInput("不同意延期须写明理由。")
+            self._record("extension_rejected", at, actor_id, {"reason": reason.strip()},
+                         assignment_no=no)
+
+    def urge(self, *, at: datetime, actor_id: int | None, no: int, limit: date,
+             today: date, note: str = "") -> None:
+        a = self._open_assignment(no)
+        if limit < today:
+            raise InvalidInput("催办限期不能早于今天。")
+        self._record("urged", at, actor_id,
+                     {"limit": limit.isoformat(), "note": note.strip(),
+                      "count": a.urge_count + 1},
+                     {"limit": _iso(a.urge_limit), "count": a.urge_count}, assignment_no=no)
+
+    def commend(self, *, at: datetime, actor_id: int, no: int, reason: str) -> None:
+        self._require_open_or_closed()
+        self.assignment(no)
+        self._record("commended", at, actor_id, {"reason": reason.strip()}, assignment_no=no)
+
+    def criticize(self, *, at: datetime, actor_id: int | None, no: int, reason: str) -> None:
+        self._require_open_or_closed()
+        self.assignment(no)
+        if not reason.strip():
+            raise InvalidInput("通报批评须写明理由。")
+        self._record("criticized", at, actor_id, {"reason": reason.strip()}, assignment_no=no)
+
+    def refer(self, *, at: datetime, actor_id: int, no: int, reason: str) -> None:
+        self._require_open_or_closed()
+        self.assignment(no)
+        if not reason.strip():
+            raise InvalidInput("提请追究责任须写明理由。")
+        self._record("referred", at, actor_id, {"reason": reason.strip()}, assignment_no=no)
+
+    def cancel(self, *, at: datetime, actor_id: int, reason: str) -> None:
+        self.require_open()
+        if not reason.strip():
+            raise InvalidInput("撤销须写明理由（例如：重复登记）。")
+        self._record("cancelled", at, actor_id, {"reason": reason.strip()},
+                     {"status": self.status.value})
+
+    def _require_open_or_closed(self) -> None:
+        if self.status == MatterStatus.CANCELLED:
+            raise InvalidTransition(f"事项 {self.number} 已撤销。")
+
+
+# ---- how each event changes the state ----
+
+def _ap_assigned(m: Matter, e: Event) -> None:
+    a = e.after
+    m.assignments.append(Assignment(
+        no=a["no"], unit_id=a["unit_id"], lead=a["lead"], parent_no=a["parent_no"],
+        principal_id=a["principal_id"], responsible_id=a["responsible_id"],
+        handler_id=a["handler_id"], assigned_at=e.at, assigned_by=e.actor_id or 0,
+        deadline=date.fromisoformat(a["deadline"]),
+    ))
+
+
+def _asg(m: Matter, e: Event) -> Assignment:
+    assert e.assignment_no is not None
+    return m.assignment(e.assignment_no)
+
+
+def _ap_signed(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.status = AssignmentStatus.SIGNED
+    a.signed_at = e.at
+    a.committed_deadline = date.fromisoformat(e.after["committed_deadline"])
+
+
+def _ap_progress(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.last_progress_at = e.at
+    a.last_progress_text = e.after["text"] or "（附件）"
+    a.progress_count += 1
+
+
+def _ap_completion_requested(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.status = AssignmentStatus.COMPLETION_REQUESTED
+    a.completion_requested_at = e.at
+    a.last_progress_at = e.at
+    a.last_progress_text = e.after["text"] or a.last_progress_text
+    a.progress_count += 1
+
+
+def _ap_closed(m: Matter, e: Event) -> None:
+    m.closed_at = e.at
+    for a in m.assignments:
+        if a.is_open:
+            a.status = AssignmentStatus.CLOSED
+
+
+def _ap_returned(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.status = AssignmentStatus.SIGNED if a.signed_at else AssignmentStatus.ASSIGNED
+    a.completion_requested_at = None
+
+
+def _ap_extension_requested(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.extension = Extension(
+        requested_at=e.at, requested_by=e.actor_id or 0, reason=e.after["reason"],
+        new_deadline=date.fromisoformat(e.after["new_deadline"]),
+        state=(ExtensionState.AWAITING_OFFICE if e.after["confirmed"]
+               else ExtensionState.AWAITING_PRINCIPAL),
+        confirmed_by=e.actor_id if e.after["confirmed"] else None,
+    )
+
+
+def _ap_extension_confirmed(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    assert a.extension is not None
+    a.extension = replace(a.extension, state=ExtensionState.AWAITING_OFFICE,
+                          confirmed_by=e.actor_id)
+
+
+def _ap_extension_approved(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    new = date.fromisoformat(e.after["deadline"])
+    a.deadline = new
+    a.committed_deadline = new if a.committed_deadline else None
+    a.extension = None
+
+
+def _ap_extension_rejected(m: Matter, e: Event) -> None:
+    _asg(m, e).extension = None
+
+
+def _ap_urged(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.urge_count = e.after["count"]
+    a.urge_limit = date.fromisoformat(e.after["limit"])
+
+
+def _ap_commended(m: Matter, e: Event) -> None:
+    _asg(m, e).commended = True
+
+
+def _ap_criticized(m: Matter, e: Event) -> None:
+    _asg(m, e).criticized = True
+
+
+def _ap_referred(m: Matter, e: Event) -> None:
+    _asg(m, e).referred = True
+
+
+def _ap_cancelled(m: Matter, e: Event) -> None:
+    m.cancelled_at = e.at
+    m.cancel_reason = e.after["reason"]
+    for a in m.assignments:
+        if a.is_open:
+            a.status = AssignmentStatus.CANCELLED
+
+
+def _ap_noop(m: Matter, e: Event) -> None:
+    """Events that record something without changing the matter's state."""
+
+
+_APPLY = {
+    "assigned": _ap_assigned,
+    "signed": _ap_signed,
+    "progress": _ap_progress,
+    "completion_requested": _ap_completion_requested,
+    "closed": _ap_closed,
+    "returned": _ap_returned,
+    "extension_requested": _ap_extension_requested,
+    "extension_confirmed": _ap_extension_confirmed,
+    "extension_approved": _ap_extension_approved,
+    "extension_rejected": _ap_extension_rejected,
+    "urged": _ap_urged,
+    "commended": _ap_commended,
+    "criticized": _ap_criticized,
+    "referred": _ap_referred,
+    "cancelled": _ap_cancelled,
+    "reminders_paused": _ap_noop,
+    "reminders_resumed": _ap_noop,
+    "notice_sent": _ap_noop,
+}
+
+EVENT_LABELS: dict[str, str] = {
+    "registered": "立项", "assigned": "交办", "signed": "签收", "progress": "报送进展",
+    "completion_requested": "申请办结", "closed": "销号", "returned": "退回",
+    "extension_requested": "申请延期", "extension_confirmed": "第一责任人确认延期",
+    "extension_approved": "同意延期", "extension_rejected": "不同意延期", "urged": "催办",
+    "commended": "通报表彰", "criticized": "通报批评", "referred": "提请追究责任",
+    "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
+    "notice_sent": "发送通知",
+}
+
+
+# ---- snapshots: the projection storage keeps next to the events ----
+
+def _ext_json(x: Extension | None) -> dict[str, Any] | None:
+    if x is None:
+        return None
+    return {"requested_at": x.requested_at.isoformat(), "requested_by": x.requested_by,
+            "reason": x.reason, "new_deadline": x.new_deadline.isoformat(),
+            "state": x.state.value, "confirmed_by": x.confirmed_by}
+
+
+def _ext_from(d: dict[str, Any] | None) -> Extension | None:
+    if d is None:
+        return None
+    return Extension(requested_at=datetime.fromisoformat(d["requested_at"]),
+                     requested_by=d["requested_by"], reason=d["reason"],
+                     new_deadline=date.fromisoformat(d["new_deadline"]),
+                     state=ExtensionState(d["state"]), confirmed_by=d["confirmed_by"])
+
+
+def assignment_to_json(a: Assignment) -> dict[str, Any]:
+    return {
+        "no": a.no, "unit_id": a.unit_id, "lead": a.lead, "parent_no": a.parent_no,
+        "principal_id": a.principal_id, "responsible_id": a.responsible_id,
+        "handler_id": a.handler_id, "assigned_at": a.assigned_at.isoformat(),
+        "assigned_by": a.assigned_by, "deadline": a.deadline.isoformat(),
+        "committed_deadline": _iso(a.committed_deadline), "signed_at": _iso(a.signed_at),
+        "status": a.status.value, "last_progress_at": _iso(a.last_progress_at),
+        "last_progress_text": a.last_progress_text, "progress_count": a.progress_count,
+        "completion_requested_at": _iso(a.completion_requested_at),
+        "extension": _ext_json(a.extension), "urge_count": a.urge_count,
+        "urge_limit": _iso(a.urge_limit), "criticized": a.criticized,
+        "commended": a.commended, "referred": a.referred,
+    }
+
+
+def assignment_from_json(d: dict[str, Any]) -> Assignment:
+    return Assignment(
+        no=d["no"], unit_id=d["unit_id"], lead=d["lead"], parent_no=d["parent_no"],
+        principal_id=d["principal_id"], responsible_id=d["responsible_id"],
+        handler_id=d["handler_id"], assigned_at=datetime.fromisoformat(d["assigned_at"]),
+        assigned_by=d["assigned_by"], deadline=date.fromisoformat(d["deadline"]),
+        committed_deadline=_d(d["committed_deadline"]), signed_at=_dt(d["signed_at"]),
+        status=AssignmentStatus(d["status"]), last_progress_at=_dt(d["last_progress_at"]),
+        last_progress_text=d["last_progress_text"], progress_count=d["progress_count"],
+        completion_requested_at=_dt(d["completion_requested_at"]),
+        extension=_ext_from(d["extension"]), urge_count=d["urge_count"],
+        urge_limit=_d(d["urge_limit"]), criticized=d["criticized"],
+        commended=d["commended"], referred=d["referred"],
+    )
+
+
+def matter_to_json(m: Matter) -> dict[str, Any]:
+    """The full state, for storage's projection. Round-trips through `matter_from_json`."""
+    return {
+        "id": m.id, "office_id": m.office_id, "year": m.year, "seq": m.seq,
+        "number": m.number, "title": m.title, "body": m.body, "source": m.source.value,
+        "klass": m.klass.value, "confidential": m.confidential, "tags": list(m.tags),
+        "received_at": m.received_at.isoformat(), "registered_at": m.registered_at.isoformat(),
+        "registered_by": m.registered_by, "instruction_text": m.instruction_text,
+        "instruction_author": m.instruction_author, "deadline": _iso(m.deadline),
+        "closed_at": _iso(m.closed_at), "cancelled_at": _iso(m.cancelled_at),
+        "cancel_reason": m.cancel_reason, "version": m.version,
+        "assignments": [assignment_to_json(a) for a in m.assignments],
+    }
+
+
+def matter_from_json(d: dict[str, Any]) -> Matter:
+    return Matter(
+        id=d["id"], office_id=d["office_id"], year=d["year"], seq=d["seq"],
+        number=d["number"], title=d["title"], body=d["body"], source=Source(d["source"]),
+        klass=MatterClass(d["klass"]), confidential=d["confidential"], tags=tuple(d["tags"]),
+        received_at=datetime.fromisoformat(d["received_at"]),
+        registered_at=datetime.fromisoformat(d["registered_at"]),
+        registered_by=d["registered_by"], instruction_text=d["instruction_text"],
+        instruction_author=d["instruction_author"], deadline=_d(d["deadline"]),
+        closed_at=_dt(d["closed_at"]), cancelled_at=_dt(d["cancelled_at"]),
+        cancel_reason=d["cancel_reason"], version=d["version"],
+        assignments=[assignment_from_json(a) for a in d["assignments"]],
+    )

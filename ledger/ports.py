@@ -1,0 +1,240 @@
+"""What the use cases need from storage. `storage/` implements these on SQLAlchemy."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from ledger.model import AssignmentStatus, Event, Matter, MatterStatus, Office, Person, Role, Unit
+
+
+@dataclass(frozen=True)
+class MatterQuery:
+    """A filter over the ledger. Fields left None do not filter."""
+
+    office_id: int
+    statuses: frozenset[MatterStatus] | None = None
+    unit_id: int | None = None          # an assignment of this unit
+    person_id: int | None = None        # named on an assignment (principal/responsible/handler)
+    include_confidential: bool = True
+    # open assignments whose effective deadline is before this date
+    overdue_on: date | None = None
+    # open assignments whose effective deadline is on or before this date
+    due_by: date | None = None
+    year: int | None = None
+    registered_from: datetime | None = None
+    registered_to: datetime | None = None
+    text: str | None = None             # substring of number or title
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Invite:
+    token: str
+    office_id: int
+    name: str
+    roles: frozenset[Role]
+    unit_id: int | None
+    created_by: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    person_id: int | None = None  # the person it created, once used
+
+
+@dataclass(frozen=True)
+class GroupChat:
+    chat_id: int
+    office_id: int
+    unit_id: int | None   # None: the office's own chat
+    title: str
+    bound_by: int
+    bound_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot sent about a matter, so replies to it land on that matter."""
+
+    chat_id: int
+    message_id: int
+    matter_id: int
+    assignment_no: int | None
+
+
+@dataclass
+class Notice:
+    """One message to deliver, kept in the outbox until delivered. `key` is unique."""
+
+    key: str
+    office_id: int
+    kind: str
+    due_at: datetime
+    person_id: int | None = None
+    chat_id: int | None = None
+    matter_id: int | None = None
+    assignment_no: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    status: str = "pending"  # pending | sent | failed | cancelled
+    attempts: int = 0
+    next_try_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    """An open assignment as reminders see it: flat, cheap to scan."""
+
+    matter_id: int
+    no: int
+    office_id: int
+    klass: str
+    confidential: bool
+    status: AssignmentStatus
+    unit_id: int
+    principal_id: int
+    responsible_id: int
+    handler_id: int
+    deadline: date  # effective deadline
+    assigned_at: datetime
+    last_progress_at: datetime | None
+    urge_limit: date | None
+    urge_count: int
+    criticized: bool
+    paused: bool
+
+
+class MatterRepository(Protocol):
+    async def add(self, matter: Matter) -> Matter:
+        """Insert a newly registered matter and its pending events; sets `matter.id`."""
+        ...
+
+    async def save(self, matter: Matter) -> None:
+        """Append pending events and update the projection. Raises Conflict if another
+        writer saved the same matter since it was loaded."""
+        ...
+
+    async def get(self, matter_id: int) -> Matter: ...
+
+    async def find(self, office_id: int, year: int, seq: int) -> Matter: ...
+
+    async def next_seq(self, office_id: int, year: int) -> int: ...
+
+    async def list(self, query: MatterQuery) -> list[Matter]: ...
+
+    async def count(self, query: MatterQuery) -> int: ...
+
+    async def open_assignments(self, office_id: int | None = None,
+                               ) -> builtins.list[AssignmentRow]: ...
+
+    async def set_paused(self, matter_id: int, paused: bool) -> None: ...
+
+
+class PeopleRepository(Protocol):
+    async def add_office(self, name: str, doc_prefix: str = "督") -> Office: ...
+
+    async def get_office(self, office_id: int) -> Office: ...
+
+    async def offices(self) -> list[Office]: ...
+
+    async def add_unit(self, office_id: int, name: str, parent_id: int | None = None) -> Unit: ...
+
+    async def get_unit(self, unit_id: int) -> Unit: ...
+
+    async def units(self, office_id: int) -> list[Unit]: ...
+
+    async def unit_by_name(self, office_id: int, name: str) -> Unit | None: ...
+
+    async def add_person(self, office_id: int, name: str, roles: frozenset[Role],
+                         unit_id: int | None = None, telegram_id: int | None = None) -> Person: ...
+
+    async def get_person(self, person_id: int) -> Person: ...
+
+    async def by_telegram(self, telegram_id: int) -> Person | None: ...
+
+    async def persons(self, office_id: int, unit_id: int | None = None) -> list[Person]: ...
+
+    async def save_person(self, person: Person) -> None: ...
+
+
+class EventLog(Protocol):
+    async def append(self, event: Event) -> None:
+        """For events that are not about one matter (people, groups, bulletins)."""
+        ...
+
+    async def for_matter(self, matter_id: int) -> list[Event]: ...
+
+    async def since(self, office_id: int, since: datetime,
+                    until: datetime | None = None) -> list[Event]: ...
+
+
+class InviteRepository(Protocol):
+    async def add(self, invite: Invite) -> None: ...
+
+    async def get(self, token: str) -> Invite | None: ...
+
+    async def mark_used(self, token: str, at: datetime, person_id: int) -> bool:
+        """True only for the one caller that used it first."""
+        ...
+
+
+class ChatRepository(Protocol):
+    async def bind(self, chat: GroupChat) -> None: ...
+
+    async def get(self, chat_id: int) -> GroupChat | None: ...
+
+    async def for_office(self, office_id: int) -> list[GroupChat]: ...
+
+    async def remember(self, ref: MessageRef) -> None: ...
+
+    async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None: ...
+
+
+class Outbox(Protocol):
+    async def add(self, notice: Notice) -> bool:
+        """Queue it; False (and nothing written) when its key is already queued or sent."""
+        ...
+
+    async def due(self, now: datetime, limit: int = 100) -> list[Notice]: ...
+
+    async def next_due_at(self) -> datetime | None: ...
+
+    async def mark_sent(self, notice_id: int, at: datetime) -> None: ...
+
+    async def mark_retry(self, notice_id: int, error: str, retry_at: datetime) -> None: ...
+
+    async def mark_failed(self, notice_id: int, error: str) -> None: ...
+
+    async def cancel(self, matter_id: int, kinds: frozenset[str] | None = None) -> int: ...
+
+    async def for_person(self, person_id: int, limit: int = 20) -> list[Notice]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    matters: MatterRepository
+    people: PeopleRepository
+    events: EventLog
+    invites: InviteRepository
+    chats: ChatRepository
+    outbox: Outbox
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
