@@ -1,0 +1,72 @@
+"""Wiring: ApplicationBuilder, dependencies, post_init/post_shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
+
+from bot.config import Config
+from bot.context import App, BotData, Ctx, Deps
+
+log = logging.getLogger(__name__)
+
+DISPATCH_JOB = "outbox-dispatch"
+
+
+def build_application(config: Config, deps: Deps,
+                      on_shutdown: Callable[[], Awaitable[None]] | None = None,
+                      on_start: Callable[[App], Awaitable[None]] | None = None) -> App:
+    """An Application talking to `config.api_root` (Telegram, a self-hosted Bot API server,
+    or the sandbox), with every handler registered and the outbox dispatcher scheduled."""
+    from handlers import register_handlers
+    from reminders.outbox import schedule_dispatcher
+
+    if not config.token:
+        raise ValueError("build_application needs a token")
+    root = config.api_root
+    request = HTTPXRequest(connection_pool_size=16, proxy=config.proxy,
+                           connect_timeout=10.0, read_timeout=15.0)
+    updates_request = HTTPXRequest(connection_pool_size=2, proxy=config.proxy,
+                                   read_timeout=40.0)
+
+    async def post_init(app: App) -> None:
+        if on_start is not None:
+            await on_start(app)
+        me = await app.bot.get_me()
+        log.info("bot @%s started; %s", me.username, config.redacted())
+        from handlers.menus import set_command_menus
+        await set_command_menus(app.bot)
+        schedule_dispatcher(app)
+
+    async def post_shutdown(app: App) -> None:
+        if on_shutdown is not None:
+            await on_shutdown()
+
+    app: App = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .request(request)
+        .get_updates_request(updates_request)
+        .context_types(ContextTypes(context=Ctx, bot_data=BotData))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(False)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+
+    def kick() -> None:
+        # Deliver what a use case just queued, now rather than at the next sweep.
+        if app.job_queue is not None and app.running:
+            from reminders.outbox import dispatch_job
+            app.job_queue.run_once(dispatch_job, 0, name=f"{DISPATCH_JOB}-kick")
+
+    app.bot_data.deps = replace(deps, kick=kick)
+    register_handlers(app)
+    return app

@@ -1,0 +1,144 @@
+"""`duban`: the command line. Subcommands are a stable interface for outside scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from ledger.errors import DomainError
+from ledger.workcalendar import ScheduleError, WorkCalendar
+
+
+def _calendar(config: Config) -> WorkCalendar:
+    return WorkCalendar.from_toml(config.schedule)
+
+
+def cmd_deadline(config: Config, start: str, n: str) -> int:
+    """First word printed: the ISO date (scripts rely on it)."""
+    try:
+        begin = date.fromisoformat(start)
+    except ValueError:
+        print(f"起始日期应写成 2026-09-28 这样的格式，实际为「{start}」", file=sys.stderr)
+        return 2
+    try:
+        count = int(n)
+        if count < 0:
+            raise ValueError
+    except ValueError:
+        print(f"工作日数应为非负整数，实际为「{n}」", file=sys.stderr)
+        return 2
+    try:
+        result = _calendar(config).add_workdays(begin, count)
+    except (DomainError, ScheduleError) as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"{result.isoformat()} （{begin.isoformat()} 之后第 {count} 个工作日）")
+    return 0
+
+
+def cmd_db_upgrade(config: Config) -> int:
+    from storage.db import database_url, upgrade_sync
+
+    url = database_url(config.db)
+    _ensure_dir(url)
+    upgrade_sync(url)
+    print(f"数据库已升级到最新结构：{_display(url)}")
+    return 0
+
+
+def _ensure_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _display(url: str) -> str:
+    # Never print a password that may be in a PostgreSQL URL.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def cmd_run(config: Config, webhook: bool) -> int:
+    if not config.token:
+        print("未配置 DUBAN_TOKEN：运行离线演示（本地 Bot API 沙盒）。"
+              "要连接真实 Telegram，请按 README 配置令牌。\n")
+        return cmd_demo(config)
+    from bot.runner import run_bot
+
+    return run_bot(config, webhook=webhook)
+
+
+def cmd_demo(config: Config) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(config))
+
+
+def _not_yet(what: str) -> int:
+    print(f"{what} 尚未实现（见 issues）。", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="duban", description="督办 bot")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the bot (no token: the offline demo)")
+    run.add_argument("--webhook", action="store_true", help="use a webhook, not long polling")
+    sub.add_parser("demo", help="play the whole loop on the local sandbox and print it")
+    dl = sub.add_parser("deadline", help="the date N working days after FROM")
+    dl.add_argument("start", metavar="FROM")
+    dl.add_argument("n", metavar="N")
+    ex = sub.add_parser("export", help="write the ledger to an .xlsx file")
+    ex.add_argument("file")
+    im = sub.add_parser("import", help="register matters from an .xlsx ledger")
+    im.add_argument("file")
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("upgrade", help="apply migrations")
+    sub.add_parser("web", help="the public read-only web page")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and the URL carries the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        config = load_config()
+    except ConfigError as e:
+        print(f"配置错误：{e}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "deadline":
+            return cmd_deadline(config, args.start, args.n)
+        if args.command == "db":
+            return cmd_db_upgrade(config)
+        if args.command == "run":
+            return cmd_run(config, args.webhook)
+        if args.command == "demo":
+            return cmd_demo(config)
+        if args.command == "export":
+            return _not_yet("导出 Excel 台账")
+        if args.command == "import":
+            return _not_yet("导入 Excel 台账")
+        return _not_yet("公示网页")
+    except ScheduleError as e:
+        print(f"schedule.toml 有误：{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

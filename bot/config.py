@@ -1,0 +1,193 @@
+"""Configuration: a TOML file (DUBAN_CONFIG), overridden by DUBAN_* environment variables.
+
+Every key is documented in config.example.toml. A bad value stops start-up with one line
+naming the key and why.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """One clear line: which key, and why."""
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    before_workdays: tuple[int, ...] = (3, 1)   # working days before the deadline
+    on_due_day: bool = True
+    overdue_every_workday: bool = True
+    urgent_every_hours: int = 1
+    stagnant_workdays: int = 5                  # no progress for N working days → ask
+    auto_urge_after_workdays: int = 3           # overdue this long → automatic 催办 (0: off)
+    urge_limit_workdays: int = 3                # the new limit an urging notice gives
+    send_at: time = time(9, 0)                  # when the day's reminders go out
+    quiet_start: time = time(20, 0)             # nothing but urgent from here…
+    quiet_end: time = time(8, 30)               # …until here
+    workdays_only: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str | None = None
+    api_url: str = DEFAULT_API_URL
+    proxy: str | None = None
+    db: str = "var/duban.db"
+    admins: tuple[int, ...] = ()
+    office_name: str = "县委县政府督查室"
+    doc_prefix: str = "督"
+    schedule: Path | None = None
+    ops_chat_id: int | None = None
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    near_workdays: int = 2
+    invite_ttl_hours: int = 72
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    source: str = "defaults"
+
+    @property
+    def api_root(self) -> str:
+        return self.api_url.rstrip("/")
+
+    def redacted(self) -> str:
+        """For logs: never the token."""
+        return (f"api={self.api_root} db={self.db} admins={list(self.admins)} "
+                f"token={'set' if self.token else 'none'} proxy={'set' if self.proxy else 'none'}")
+
+
+def _int(key: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"配置项 {key} 应为整数，实际为 {value!r}")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"配置项 {key} 应为整数，实际为 {value!r}") from None
+
+
+def _time(key: str, value: object) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"配置项 {key} 应为时刻，如 \"09:00\"，实际为 {value!r}") from None
+
+
+def _ids(key: str, value: object) -> tuple[int, ...]:
+    items: list[object]
+    if isinstance(value, str):
+        items = [x for x in value.replace(";", ",").replace(" ", ",").split(",") if x]
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        raise ConfigError(f"配置项 {key} 应为 Telegram 用户 id 列表，如 12345,67890")
+    return tuple(_int(key, x) for x in items)
+
+
+def _url(key: str, value: object) -> str:
+    text = str(value).strip()
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"配置项 {key} 应以 http:// 或 https:// 开头，实际为 {text!r}")
+    return text
+
+
+def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
+    known = set(ReminderPolicy.__dataclass_fields__)
+    for k in raw:
+        if k not in known:
+            raise ConfigError(f"配置项 reminders.{k} 不认识；可用的有：{', '.join(sorted(known))}")
+    d = ReminderPolicy()
+    before = raw.get("before_workdays", list(d.before_workdays))
+    if not isinstance(before, list):
+        raise ConfigError("配置项 reminders.before_workdays 应为整数列表，如 [3, 1]")
+    return ReminderPolicy(
+        before_workdays=tuple(sorted({_int("reminders.before_workdays", x) for x in before},
+                                     reverse=True)),
+        on_due_day=bool(raw.get("on_due_day", d.on_due_day)),
+        overdue_every_workday=bool(raw.get("overdue_every_workday", d.overdue_every_workday)),
+        urgent_every_hours=_int("reminders.urgent_every_hours",
+                                raw.get("urgent_every_hours", d.urgent_every_hours)),
+        stagnant_workdays=_int("reminders.stagnant_workdays",
+                               raw.get("stagnant_workdays", d.stagnant_workdays)),
+        auto_urge_after_workdays=_int("reminders.auto_urge_after_workdays",
+                                      raw.get("auto_urge_after_workdays",
+                                              d.auto_urge_after_workdays)),
+        urge_limit_workdays=_int("reminders.urge_limit_workdays",
+                                 raw.get("urge_limit_workdays", d.urge_limit_workdays)),
+        send_at=_time("reminders.send_at", raw.get("send_at", d.send_at)),
+        quiet_start=_time("reminders.quiet_start", raw.get("quiet_start", d.quiet_start)),
+        quiet_end=_time("reminders.quiet_end", raw.get("quiet_end", d.quiet_end)),
+        workdays_only=bool(raw.get("workdays_only", d.workdays_only)),
+    )
+
+
+_TOP_KEYS = {"telegram", "database", "office", "webhook", "reminders", "calendar", "ops"}
+
+
+def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
+    """Read the file (DUBAN_CONFIG, else ./duban.toml if present), then the environment."""
+    env = os.environ if env is None else env
+    if path is None and env.get("DUBAN_CONFIG"):
+        path = Path(env["DUBAN_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"DUBAN_CONFIG 指向的文件不存在：{path}")
+    if path is None and Path("duban.toml").is_file():
+        path = Path("duban.toml")
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"配置文件 {path} 不是合法的 TOML：{e}") from None
+    for k in raw:
+        if k not in _TOP_KEYS:
+            raise ConfigError(f"配置文件中的 [{k}] 不认识；可用的有：{', '.join(sorted(_TOP_KEYS))}")
+    tg = raw.get("telegram", {})
+    office = raw.get("office", {})
+    hook = raw.get("webhook", {})
+    base = Path(path).parent if path is not None else Path.cwd()
+
+    token = env.get("DUBAN_TOKEN") or tg.get("token") or None
+    if token is not None and (":" not in token or " " in token.strip()):
+        raise ConfigError("DUBAN_TOKEN / telegram.token 格式不对：应形如 123456:ABC-DEF…（向 @BotFather 获取）")
+    api_url = _url("DUBAN_API_URL" if env.get("DUBAN_API_URL") else "telegram.api_url",
+                   env.get("DUBAN_API_URL") or tg.get("api_url") or DEFAULT_API_URL)
+    proxy = env.get("DUBAN_PROXY") or tg.get("proxy") or None
+    if proxy and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
+        raise ConfigError(f"DUBAN_PROXY / telegram.proxy 应以 http://、socks5:// 开头，实际为 {proxy!r}")
+    admins_raw: object = env.get("DUBAN_ADMINS") or office.get("admins") or []
+    admins = _ids("DUBAN_ADMINS" if env.get("DUBAN_ADMINS") else "office.admins", admins_raw)
+    db = env.get("DUBAN_DB") or raw.get("database", {}).get("url") or "var/duban.db"
+    schedule_raw = raw.get("calendar", {}).get("schedule")
+    schedule = (base / schedule_raw) if schedule_raw else None
+    if schedule is None and (base / "schedule.toml").is_file():
+        schedule = base / "schedule.toml"
+    ops = raw.get("ops", {}).get("chat_id")
+    return Config(
+        token=token, api_url=api_url, proxy=proxy, db=str(db), admins=admins,
+        office_name=str(office.get("name", Config.office_name)),
+        doc_prefix=str(office.get("doc_prefix", Config.doc_prefix)),
+        schedule=schedule,
+        ops_chat_id=_int("ops.chat_id", ops) if ops is not None else None,
+        webhook_url=_url("webhook.url", hook["url"]) if hook.get("url") else None,
+        webhook_listen=str(hook.get("listen", Config.webhook_listen)),
+        webhook_port=_int("webhook.port", hook.get("port", Config.webhook_port)),
+        webhook_secret=hook.get("secret"),
+        near_workdays=_int("office.near_workdays",
+                           office.get("near_workdays", Config.near_workdays)),
+        invite_ttl_hours=_int("office.invite_ttl_hours",
+                              office.get("invite_ttl_hours", Config.invite_ttl_hours)),
+        reminders=_reminders(raw.get("reminders", {})),
+        source=str(path) if path else "environment",
+    )

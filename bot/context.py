@@ -1,0 +1,62 @@
+"""Typed context for handlers (PTB's contexttypesbot pattern): `context.deps` instead of
+`context.bot_data["x"]`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from ledger.clock import Clock
+from ledger.lights import LightPolicy
+from ledger.ports import UnitOfWorkFactory
+from ledger.workcalendar import WorkCalendar
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.render import Renderer
+
+
+@dataclass
+class Deps:
+    """Everything a handler may use. Built once in bot.app, never global."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    cal: WorkCalendar
+    config: Config
+    render: Renderer
+    light_policy: LightPolicy = field(default_factory=LightPolicy)
+    # Wakes the outbox dispatcher after a use case queued notices.
+    kick: Callable[[], None] = lambda: None
+
+
+class BotData:
+    """Application-wide state. Only `deps`; nothing else lives here."""
+
+    def __init__(self) -> None:
+        self._deps: Deps | None = None
+        # One outbox delivery run at a time.
+        self.dispatch_lock = asyncio.Lock()
+
+    @property
+    def deps(self) -> Deps:
+        if self._deps is None:
+            raise RuntimeError("bot_data.deps is set in bot.app.build_application")
+        return self._deps
+
+    @deps.setter
+    def deps(self, value: Deps) -> None:
+        self._deps = value
+
+
+class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    @property
+    def deps(self) -> Deps:
+        return self.bot_data.deps
+
+
+App = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -1,0 +1,60 @@
+"""jinja2 for every text users read. Templates live in templates/ at the repo root."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ledger.clock import to_local
+from ledger.model import (
+    ASSIGNMENT_STATUS_LABELS,
+    CLASS_LABELS,
+    EVENT_LABELS,
+    LIGHT_LABELS,
+    MATTER_STATUS_LABELS,
+    ROLE_LABELS,
+    SOURCE_LABELS,
+)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _fmt_date(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else "—"
+
+
+def _fmt_short(value: date | None) -> str:
+    return f"{value.month}月{value.day}日" if value else "—"
+
+
+def _fmt_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    local = to_local(value)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+class Renderer:
+    def __init__(self, directory: Path = TEMPLATES) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(directory),
+            autoescape=False,  # plain text messages; Telegram parse_mode is not used
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(
+            cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time,
+        )
+        self.env.globals.update(
+            STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,
+            CLASS=CLASS_LABELS, SOURCE=SOURCE_LABELS, LIGHT=LIGHT_LABELS, ROLE=ROLE_LABELS,
+            EVENT=EVENT_LABELS,
+        )
+
+    def __call__(self, name: str, **values: Any) -> str:
+        return self.env.get_template(name).render(**values).strip()

@@ -1,0 +1,77 @@
+"""Start-up: database, dependencies, then long polling or a webhook."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Config
+from bot.context import App, Deps
+from bot.render import Renderer
+from ledger import services
+from ledger.clock import Clock, SystemClock
+from ledger.lights import LightPolicy
+from ledger.workcalendar import WorkCalendar
+from storage.db import SchemaBehind, check_schema, database_url, make_engine, upgrade
+from storage.uow import uow_factory
+
+log = logging.getLogger(__name__)
+
+
+async def prepare_database(url: str) -> AsyncEngine:
+    """Migrate a database that is behind; refuse one newer than this code."""
+    engine = make_engine(url)
+    try:
+        await check_schema(engine)
+    except SchemaBehind:
+        await engine.dispose()
+        await upgrade(url)
+        engine = make_engine(url)
+        await check_schema(engine)
+    return engine
+
+
+def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
+              cal: WorkCalendar | None = None) -> Deps:
+    return Deps(uow=uow_factory(engine), clock=clock or SystemClock(),
+                cal=cal or WorkCalendar.from_toml(config.schedule), config=config,
+                render=Renderer(),
+                light_policy=LightPolicy(near_workdays=config.near_workdays,
+                                         stagnant_workdays=config.reminders.stagnant_workdays))
+
+
+def run_bot(config: Config, webhook: bool = False) -> int:
+    from bot.app import build_application
+    from bot.cli import _ensure_dir
+
+    url = database_url(config.db)
+    _ensure_dir(url)
+    holder: dict[str, AsyncEngine] = {}
+
+    async def on_start(app: App) -> None:
+        engine = await prepare_database(url)
+        holder["engine"] = engine
+        deps = make_deps(config, engine)
+        app.bot_data.deps = Deps(**{**deps.__dict__, "kick": app.bot_data.deps.kick})
+        await services.bootstrap_office(deps.uow(), deps.clock, config.office_name,
+                                        config.admins, config.doc_prefix)
+
+    async def on_stop() -> None:
+        if "engine" in holder:
+            await holder["engine"].dispose()
+
+    # The real engine is made in the application's own event loop (on_start).
+    placeholder = make_deps(config, make_engine(url))
+    app = build_application(config, placeholder, on_shutdown=on_stop, on_start=on_start)
+    with suppress(KeyboardInterrupt):
+        if webhook:
+            if not config.webhook_url:
+                print("配置错误：使用 --webhook 需要配置 webhook.url")
+                return 2
+            app.run_webhook(listen=config.webhook_listen, port=config.webhook_port,
+                            webhook_url=config.webhook_url, secret_token=config.webhook_secret)
+        else:
+            app.run_polling()
+    return 0
