@@ -1,0 +1,250 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in storage/migrations must match it.
+
+Matters are event-sourced: `events` is the history (append only), `matters.state` is the
+snapshot (`ledger.model.matter_to_json`) and `assignments` is a flat projection of the
+snapshot that reminders scan without decoding JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints: Alembic's SQLite batch mode and PostgreSQL both need stable names.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime, stored in UTC.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and get UTC
+    attached on the way out. Naive datetimes are refused: their zone is a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UTCDateTime needs a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: storage needs an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def _office() -> Column[int]:
+    return Column("office_id", Integer, ForeignKey("offices.id"), nullable=False)
+
+
+offices = Table(
+    "offices", metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("doc_prefix", String(20), nullable=False, server_default="督"),
+)
+
+units = Table(
+    "units", metadata,
+    _id(),
+    _office(),
+    Column("name", String(200), nullable=False),
+    Column("parent_id", Integer, ForeignKey("units.id"), nullable=True),
+    Index(None, "office_id", "name"),
+)
+
+persons = Table(
+    "persons", metadata,
+    _id(),
+    _office(),
+    Column("name", String(100), nullable=False),
+    Column("roles", JSON, nullable=False),  # sorted list of Role values
+    Column("unit_id", Integer, ForeignKey("units.id"), nullable=True),
+    Column("telegram_id", BigInteger, nullable=True, unique=True),
+    Column("reachable", Boolean, nullable=False, server_default=true()),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Index(None, "office_id"),
+    Index(None, "unit_id"),
+)
+
+invites = Table(
+    "invites", metadata,
+    Column("token", String(64), primary_key=True),
+    _office(),
+    Column("name", String(100), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("unit_id", Integer, ForeignKey("units.id"), nullable=True),
+    Column("created_by", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("person_id", Integer, ForeignKey("persons.id"), nullable=True),
+)
+
+group_chats = Table(
+    "group_chats", metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    _office(),
+    Column("unit_id", Integer, ForeignKey("units.id"), nullable=True),
+    Column("title", String(255), nullable=False),
+    Column("bound_by", Integer, nullable=False),
+    Column("bound_at", UTCDateTime, nullable=False),
+    Index(None, "office_id"),
+)
+
+matters = Table(
+    "matters", metadata,
+    _id(),
+    _office(),
+    Column("year", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("confidential", Boolean, nullable=False),
+    Column("klass", String(16), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    # How many events the matter has; the optimistic-concurrency token.
+    Column("version", Integer, nullable=False),
+    Column("state", JSON, nullable=False),  # ledger.model.matter_to_json
+    UniqueConstraint("office_id", "year", "seq"),
+    Index(None, "office_id", "status"),
+)
+
+message_refs = Table(
+    "message_refs", metadata,
+    Column("chat_id", BigInteger, nullable=False, autoincrement=False),
+    Column("message_id", BigInteger, nullable=False, autoincrement=False),
+    Column("matter_id", Integer, ForeignKey("matters.id"), nullable=False),
+    Column("assignment_no", Integer, nullable=True),
+    PrimaryKeyConstraint("chat_id", "message_id"),
+)
+
+# Projection of matters.state, rewritten on every save: never history.
+assignments = Table(
+    "assignments", metadata,
+    Column("matter_id", Integer, ForeignKey("matters.id"), nullable=False,
+           autoincrement=False),
+    Column("no", Integer, nullable=False, autoincrement=False),
+    Column("office_id", Integer, nullable=False),
+    Column("parent_no", Integer, nullable=True),
+    Column("lead", Boolean, nullable=False),
+    Column("unit_id", Integer, ForeignKey("units.id"), nullable=False),
+    Column("principal_id", Integer, nullable=False),
+    Column("responsible_id", Integer, nullable=False),
+    Column("handler_id", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("deadline", Date, nullable=False),  # the effective deadline
+    Column("assigned_at", UTCDateTime, nullable=False),
+    Column("last_progress_at", UTCDateTime, nullable=True),
+    Column("urge_limit", Date, nullable=True),
+    Column("urge_count", Integer, nullable=False),
+    Column("criticized", Boolean, nullable=False),
+    PrimaryKeyConstraint("matter_id", "no"),
+    Index(None, "status", "deadline"),
+    Index(None, "unit_id"),
+    Index(None, "principal_id"),
+    Index(None, "responsible_id"),
+    Index(None, "handler_id"),
+)
+
+events = Table(
+    "events", metadata,
+    _id(),
+    _office(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("kind", String(40), nullable=False),
+    Column("matter_id", Integer, ForeignKey("matters.id"), nullable=True),
+    # The event's position in its matter's stream (1 = registration). Two writers that
+    # loaded the same version collide here, so no event is lost.
+    Column("matter_seq", Integer, nullable=True),
+    Column("assignment_no", Integer, nullable=True),
+    Column("person_id", Integer, nullable=True),
+    Column("before", JSON, nullable=False),
+    Column("after", JSON, nullable=False),
+    UniqueConstraint("matter_id", "matter_seq"),
+    Index(None, "office_id", "at"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    _id(),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("office_id", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False, index=True),
+    Column("person_id", Integer, nullable=True),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("matter_id", Integer, nullable=True),
+    Column("assignment_no", Integer, nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_try_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index(None, "status", "due_at"),
+    Index(None, "status", "next_try_at"),
+    Index(None, "matter_id"),
+    Index(None, "person_id"),
+)
+
+# One row (id = 1): which process runs the scheduler, and when it last said so.
+scheduler_lock = Table(
+    "scheduler_lock", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(200), nullable=True),
+    Column("acquired_at", UTCDateTime, nullable=True),
+    Column("heartbeat_at", UTCDateTime, nullable=True),
+    CheckConstraint("id = 1", name="single_row"),
+)
