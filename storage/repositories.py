@@ -1,0 +1,581 @@
+"""The repositories of ledger.ports on one SQLAlchemy AsyncConnection (the UoW's).
+
+Each repository only executes statements; the unit of work owns the transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Row,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.model import (
+    OPEN_ASSIGNMENT,
+    AssignmentStatus,
+    Event,
+    Matter,
+    MatterStatus,
+    Office,
+    Person,
+    Role,
+    Unit,
+    matter_from_json,
+    matter_to_json,
+)
+from ledger.ports import AssignmentRow, GroupChat, Invite, MatterQuery, MessageRef, Notice
+from storage.dialect import insert_ignore, upsert
+from storage.tables import (
+    assignments,
+    events,
+    group_chats,
+    invites,
+    matters,
+    message_refs,
+    offices,
+    outbox,
+    persons,
+    units,
+)
+
+_OPEN_ASSIGNMENT = sorted(s.value for s in OPEN_ASSIGNMENT)
+_FINISHED_MATTER = (MatterStatus.CLOSED.value, MatterStatus.CANCELLED.value)
+
+CONFLICT_MESSAGE = "这件事项刚被别人修改过，请重试。"
+
+
+def _violates(exc: IntegrityError, constraint: str, sqlite_columns: str) -> bool:
+    """Whether `exc` is that unique constraint (PostgreSQL names it, SQLite lists columns)."""
+    text = str(exc.orig)
+    return constraint in text or sqlite_columns in text
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _roles_json(roles: Iterable[Role]) -> builtins.list[str]:
+    return sorted(Role(r).value for r in roles)
+
+
+def _roles(value: Iterable[str]) -> frozenset[Role]:
+    return frozenset(Role(r) for r in value)
+
+
+# ---- matters ----
+
+def _matter_values(m: Matter) -> dict[str, Any]:
+    return {
+        "office_id": m.office_id, "year": m.year, "seq": m.seq, "number": m.number,
+        "title": m.title, "status": m.status.value, "confidential": m.confidential,
+        "klass": m.klass.value, "source": m.source.value,
+        "registered_at": m.registered_at, "closed_at": m.closed_at,
+        "cancelled_at": m.cancelled_at, "version": m.version, "state": matter_to_json(m),
+    }
+
+
+def _assignment_rows(m: Matter) -> builtins.list[dict[str, Any]]:
+    assert m.id is not None
+    return [{
+        "matter_id": m.id, "no": a.no, "office_id": m.office_id, "parent_no": a.parent_no,
+        "lead": a.lead, "unit_id": a.unit_id, "principal_id": a.principal_id,
+        "responsible_id": a.responsible_id, "handler_id": a.handler_id,
+        "status": a.status.value, "deadline": a.effective_deadline,
+        "assigned_at": a.assigned_at, "last_progress_at": a.last_progress_at,
+        "urge_limit": a.urge_limit, "urge_count": a.urge_count, "criticized": a.criticized,
+    } for a in m.assignments]
+
+
+def _event_values(e: Event, matter_seq: int | None) -> dict[str, Any]:
+    return {
+        "office_id": e.office_id, "at": e.at, "actor_id": e.actor_id, "kind": e.kind,
+        "matter_id": e.matter_id, "matter_seq": matter_seq,
+        "assignment_no": e.assignment_no, "person_id": e.person_id,
+        "before": e.before, "after": e.after,
+    }
+
+
+def _event(row: Row[Any]) -> Event:
+    return Event(kind=row.kind, at=row.at, actor_id=row.actor_id, office_id=row.office_id,
+                 matter_id=row.matter_id, assignment_no=row.assignment_no,
+                 person_id=row.person_id, before=row.before, after=row.after, id=row.id)
+
+
+def _matter(row: Row[Any]) -> Matter:
+    state = dict(row.state)
+    # The columns are authoritative for identity and the concurrency token.
+    state["id"] = row.id
+    state["version"] = row.version
+    return matter_from_json(state)
+
+
+class SqlMatterRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _append_events(self, m: Matter, first_seq: int) -> None:
+        assert m.id is not None
+        rows = [_event_values(replace(e, matter_id=m.id), first_seq + i)
+                for i, e in enumerate(m.pending)]
+        if not rows:
+            return
+        try:
+            await self._conn.execute(insert(events), rows)
+        except IntegrityError as exc:
+            if _violates(exc, "uq_events_matter_id_matter_seq",
+                         "events.matter_id, events.matter_seq"):
+                raise Conflict(CONFLICT_MESSAGE) from exc
+            raise
+
+    async def _write_assignments(self, m: Matter) -> None:
+        rows = _assignment_rows(m)
+        if rows:
+            await self._conn.execute(insert(assignments), rows)
+
+    async def add(self, matter: Matter) -> Matter:
+        if matter.id is not None:
+            raise ValueError(f"matter {matter.id} is already stored; use save()")
+        if not matter.pending or matter.pending[0].kind != "registered":
+            raise ValueError("a new matter's pending events must start with its registration")
+        if matter.version != len(matter.pending):
+            raise ValueError("a new matter's version must equal its pending event count")
+        try:
+            result = await self._conn.execute(insert(matters), _matter_values(matter))
+        except IntegrityError as exc:
+            if _violates(exc, "uq_matters_office_id_year_seq",
+                         "matters.office_id, matters.year, matters.seq"):
+                raise Conflict(f"事项编号 {matter.number} 刚被占用，请重试。") from exc
+            raise
+        matter.id = _new_id(result)
+        # The snapshot needs the id, known only now.
+        await self._conn.execute(
+            update(matters).where(matters.c.id == matter.id)
+            .values(state=matter_to_json(matter)))
+        await self._append_events(matter, 1)
+        await self._write_assignments(matter)
+        matter.pending.clear()
+        return matter
+
+    async def save(self, matter: Matter) -> None:
+        if matter.id is None:
+            raise ValueError("matter has no id yet; use add()")
+        if not matter.pending:
+            return
+        loaded_at = matter.version - len(matter.pending)
+        # Take the row first: a concurrent writer that saved since we loaded makes this
+        # match nothing. The events' unique (matter_id, matter_seq) is the second guard.
+        result = await self._conn.execute(
+            update(matters)
+            .where(matters.c.id == matter.id, matters.c.version == loaded_at)
+            .values(_matter_values(matter)))
+        if result.rowcount != 1:
+            raise Conflict(CONFLICT_MESSAGE)
+        await self._append_events(matter, loaded_at + 1)
+        await self._conn.execute(delete(assignments).where(assignments.c.matter_id == matter.id))
+        await self._write_assignments(matter)
+        matter.pending.clear()
+
+    async def get(self, matter_id: int) -> Matter:
+        row = (await self._conn.execute(
+            select(matters.c.id, matters.c.version, matters.c.state)
+            .where(matters.c.id == matter_id))).first()
+        if row is None:
+            raise NotFound("找不到这件事项。")
+        return _matter(row)
+
+    async def find(self, office_id: int, year: int, seq: int) -> Matter:
+        row = (await self._conn.execute(
+            select(matters.c.id, matters.c.version, matters.c.state).where(
+                matters.c.office_id == office_id, matters.c.year == year,
+                matters.c.seq == seq))).first()
+        if row is None:
+            raise NotFound(f"找不到 {year} 年第 {seq} 号事项。")
+        return _matter(row)
+
+    async def next_seq(self, office_id: int, year: int) -> int:
+        current = (await self._conn.execute(
+            select(func.max(matters.c.seq))
+            .where(matters.c.office_id == office_id, matters.c.year == year))).scalar()
+        return int(current or 0) + 1
+
+    @staticmethod
+    def _where(q: MatterQuery) -> builtins.list[ColumnElement[bool]]:
+        where: builtins.list[ColumnElement[bool]] = [matters.c.office_id == q.office_id]
+        if q.statuses is not None:
+            where.append(matters.c.status.in_(sorted(s.value for s in q.statuses)))
+        if not q.include_confidential:
+            where.append(matters.c.confidential == false())
+        if q.year is not None:
+            where.append(matters.c.year == q.year)
+        if q.registered_from is not None:
+            where.append(matters.c.registered_at >= q.registered_from)
+        if q.registered_to is not None:
+            where.append(matters.c.registered_at < q.registered_to)
+        if q.text:
+            where.append(or_(matters.c.number.icontains(q.text, autoescape=True),
+                             matters.c.title.icontains(q.text, autoescape=True)))
+        # Assignment filters hold for one and the same assignment: "unit 5's overdue
+        # matters" means unit 5's own assignment is overdue.
+        a = assignments.alias("a")
+        on: builtins.list[ColumnElement[bool]] = []
+        if q.unit_id is not None:
+            on.append(a.c.unit_id == q.unit_id)
+        if q.person_id is not None:
+            on.append(or_(a.c.principal_id == q.person_id, a.c.responsible_id == q.person_id,
+                          a.c.handler_id == q.person_id))
+        if q.overdue_on is not None:
+            on.append(and_(a.c.status.in_(_OPEN_ASSIGNMENT), a.c.deadline < q.overdue_on))
+        if q.due_by is not None:
+            on.append(and_(a.c.status.in_(_OPEN_ASSIGNMENT), a.c.deadline <= q.due_by))
+        if on:
+            where.append(exists().where(a.c.matter_id == matters.c.id, *on))
+        return where
+
+    async def list(self, query: MatterQuery) -> builtins.list[Matter]:
+        stmt = (select(matters.c.id, matters.c.version, matters.c.state)
+                .where(*self._where(query))
+                .order_by(matters.c.year.desc(), matters.c.seq.desc()))
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        if query.offset:
+            stmt = stmt.offset(query.offset)
+        return [_matter(row) for row in await self._conn.execute(stmt)]
+
+    async def count(self, query: MatterQuery) -> int:
+        n = (await self._conn.execute(
+            select(func.count()).select_from(matters).where(*self._where(query)))).scalar()
+        return int(n or 0)
+
+    async def open_assignments(self, office_id: int | None = None
+                               ) -> builtins.list[AssignmentRow]:
+        a, m = assignments, matters
+        stmt = (
+            select(a.c.matter_id, a.c.no, m.c.office_id, m.c.klass, m.c.confidential,
+                   a.c.status, a.c.unit_id, a.c.principal_id, a.c.responsible_id,
+                   a.c.handler_id, a.c.deadline, a.c.assigned_at, a.c.last_progress_at,
+                   a.c.urge_limit, a.c.urge_count, a.c.criticized, m.c.paused)
+            .select_from(a.join(m, m.c.id == a.c.matter_id))
+            .where(a.c.status.in_(_OPEN_ASSIGNMENT), m.c.status.not_in(_FINISHED_MATTER))
+            .order_by(a.c.matter_id, a.c.no)
+        )
+        if office_id is not None:
+            stmt = stmt.where(m.c.office_id == office_id)
+        rows = (await self._conn.execute(stmt)).all()
+        status = {s.value: s for s in AssignmentStatus}
+        # Positional construction: this runs over every open assignment of the county.
+        return [AssignmentRow(r[0], r[1], r[2], r[3], bool(r[4]), status[r[5]], r[6], r[7],
+                              r[8], r[9], r[10], r[11], r[12], r[13], r[14], bool(r[15]),
+                              bool(r[16]))
+                for r in rows]
+
+    async def set_paused(self, matter_id: int, paused: bool) -> None:
+        result = await self._conn.execute(
+            update(matters).where(matters.c.id == matter_id).values(paused=paused))
+        if result.rowcount != 1:
+            raise NotFound("找不到这件事项。")
+
+
+# ---- people ----
+
+def _person(row: Row[Any]) -> Person:
+    return Person(id=row.id, office_id=row.office_id, name=row.name, roles=_roles(row.roles),
+                  unit_id=row.unit_id, telegram_id=row.telegram_id,
+                  reachable=bool(row.reachable), active=bool(row.active))
+
+
+def _unit(row: Row[Any]) -> Unit:
+    return Unit(id=row.id, office_id=row.office_id, name=row.name, parent_id=row.parent_id)
+
+
+class SqlPeopleRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_office(self, name: str, doc_prefix: str = "督") -> Office:
+        result = await self._conn.execute(
+            insert(offices).values(name=name, doc_prefix=doc_prefix))
+        return Office(id=_new_id(result), name=name, doc_prefix=doc_prefix)
+
+    async def get_office(self, office_id: int) -> Office:
+        row = (await self._conn.execute(
+            select(offices).where(offices.c.id == office_id))).first()
+        if row is None:
+            raise NotFound("找不到这个督查室。")
+        return Office(id=row.id, name=row.name, doc_prefix=row.doc_prefix)
+
+    async def offices(self) -> builtins.list[Office]:
+        rows = await self._conn.execute(select(offices).order_by(offices.c.id))
+        return [Office(id=r.id, name=r.name, doc_prefix=r.doc_prefix) for r in rows]
+
+    async def add_unit(self, office_id: int, name: str, parent_id: int | None = None) -> Unit:
+        result = await self._conn.execute(
+            insert(units).values(office_id=office_id, name=name, parent_id=parent_id))
+        return Unit(id=_new_id(result), office_id=office_id, name=name,
+                    parent_id=parent_id)
+
+    async def get_unit(self, unit_id: int) -> Unit:
+        row = (await self._conn.execute(select(units).where(units.c.id == unit_id))).first()
+        if row is None:
+            raise NotFound("找不到这个单位。")
+        return _unit(row)
+
+    async def units(self, office_id: int) -> builtins.list[Unit]:
+        rows = await self._conn.execute(
+            select(units).where(units.c.office_id == office_id).order_by(units.c.id))
+        return [_unit(r) for r in rows]
+
+    async def unit_by_name(self, office_id: int, name: str) -> Unit | None:
+        row = (await self._conn.execute(
+            select(units).where(units.c.office_id == office_id, units.c.name == name)
+            .order_by(units.c.id).limit(1))).first()
+        return None if row is None else _unit(row)
+
+    async def _write_person(self, values: Mapping[str, Any], person_id: int | None) -> int:
+        try:
+            if person_id is None:
+                result = await self._conn.execute(insert(persons).values(dict(values)))
+                return _new_id(result)
+            result = await self._conn.execute(
+                update(persons).where(persons.c.id == person_id).values(dict(values)))
+            if result.rowcount != 1:
+                raise NotFound("找不到这个人员。")
+            return person_id
+        except IntegrityError as exc:
+            if _violates(exc, "uq_persons_telegram_id", "persons.telegram_id"):
+                raise InvalidInput("这个 Telegram 账号已绑定其他人员。") from exc
+            raise
+
+    async def add_person(self, office_id: int, name: str, roles: frozenset[Role],
+                         unit_id: int | None = None, telegram_id: int | None = None) -> Person:
+        new_id = await self._write_person(
+            {"office_id": office_id, "name": name, "roles": _roles_json(roles),
+             "unit_id": unit_id, "telegram_id": telegram_id, "reachable": True,
+             "active": True}, None)
+        return Person(id=new_id, office_id=office_id, name=name, roles=frozenset(roles),
+                      unit_id=unit_id, telegram_id=telegram_id)
+
+    async def get_person(self, person_id: int) -> Person:
+        row = (await self._conn.execute(
+            select(persons).where(persons.c.id == person_id))).first()
+        if row is None:
+            raise NotFound("找不到这个人员。")
+        return _person(row)
+
+    async def by_telegram(self, telegram_id: int) -> Person | None:
+        row = (await self._conn.execute(
+            select(persons).where(persons.c.telegram_id == telegram_id))).first()
+        return None if row is None else _person(row)
+
+    async def persons(self, office_id: int, unit_id: int | None = None) -> builtins.list[Person]:
+        stmt = select(persons).where(persons.c.office_id == office_id)
+        if unit_id is not None:
+            stmt = stmt.where(persons.c.unit_id == unit_id)
+        rows = await self._conn.execute(stmt.order_by(persons.c.id))
+        return [_person(r) for r in rows]
+
+    async def save_person(self, person: Person) -> None:
+        await self._write_person(
+            {"office_id": person.office_id, "name": person.name,
+             "roles": _roles_json(person.roles), "unit_id": person.unit_id,
+             "telegram_id": person.telegram_id, "reachable": person.reachable,
+             "active": person.active}, person.id)
+
+
+# ---- events ----
+
+class SqlEventLog:
+    def __init__(self, conn: AsyncConnection, matters_repo: SqlMatterRepository) -> None:
+        self._conn = conn
+        self._matters = matters_repo
+
+    async def append(self, event: Event) -> None:
+        if event.matter_id is None:
+            await self._conn.execute(insert(events).values(_event_values(event, None)))
+            return
+        # An event about a matter joins that matter's stream, so replay stays exact:
+        # apply it to the current state and save like any other change.
+        m = await self._matters.get(event.matter_id)
+        if m.office_id != event.office_id:
+            raise ValueError("event office_id differs from its matter's")
+        m.apply(event)
+        m.pending.append(event)
+        await self._matters.save(m)
+
+    async def for_matter(self, matter_id: int) -> builtins.list[Event]:
+        rows = await self._conn.execute(
+            select(events).where(events.c.matter_id == matter_id)
+            .order_by(events.c.matter_seq, events.c.id))
+        return [_event(r) for r in rows]
+
+    async def since(self, office_id: int, since: datetime,
+                    until: datetime | None = None) -> builtins.list[Event]:
+        stmt = select(events).where(events.c.office_id == office_id, events.c.at >= since)
+        if until is not None:
+            stmt = stmt.where(events.c.at < until)
+        rows = await self._conn.execute(stmt.order_by(events.c.at, events.c.id))
+        return [_event(r) for r in rows]
+
+
+# ---- invites, chats ----
+
+def _invite(row: Row[Any]) -> Invite:
+    return Invite(token=row.token, office_id=row.office_id, name=row.name,
+                  roles=_roles(row.roles), unit_id=row.unit_id, created_by=row.created_by,
+                  created_at=row.created_at, expires_at=row.expires_at, used_at=row.used_at,
+                  person_id=row.person_id)
+
+
+class SqlInviteRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, invite: Invite) -> None:
+        await self._conn.execute(insert(invites).values(
+            token=invite.token, office_id=invite.office_id, name=invite.name,
+            roles=_roles_json(invite.roles), unit_id=invite.unit_id,
+            created_by=invite.created_by, created_at=invite.created_at,
+            expires_at=invite.expires_at, used_at=invite.used_at, person_id=invite.person_id))
+
+    async def get(self, token: str) -> Invite | None:
+        row = (await self._conn.execute(
+            select(invites).where(invites.c.token == token))).first()
+        return None if row is None else _invite(row)
+
+    async def mark_used(self, token: str, at: datetime, person_id: int) -> bool:
+        result = await self._conn.execute(
+            update(invites).where(invites.c.token == token, invites.c.used_at.is_(None))
+            .values(used_at=at, person_id=person_id))
+        return result.rowcount == 1
+
+
+def _chat(row: Row[Any]) -> GroupChat:
+    return GroupChat(chat_id=row.chat_id, office_id=row.office_id, unit_id=row.unit_id,
+                     title=row.title, bound_by=row.bound_by, bound_at=row.bound_at)
+
+
+class SqlChatRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def bind(self, chat: GroupChat) -> None:
+        values = {"chat_id": chat.chat_id, "office_id": chat.office_id,
+                  "unit_id": chat.unit_id, "title": chat.title, "bound_by": chat.bound_by,
+                  "bound_at": chat.bound_at}
+        await self._conn.execute(upsert(self._conn.dialect, group_chats, values, ["chat_id"]))
+
+    async def get(self, chat_id: int) -> GroupChat | None:
+        row = (await self._conn.execute(
+            select(group_chats).where(group_chats.c.chat_id == chat_id))).first()
+        return None if row is None else _chat(row)
+
+    async def for_office(self, office_id: int) -> builtins.list[GroupChat]:
+        rows = await self._conn.execute(
+            select(group_chats).where(group_chats.c.office_id == office_id)
+            .order_by(group_chats.c.chat_id))
+        return [_chat(r) for r in rows]
+
+    async def remember(self, ref: MessageRef) -> None:
+        values = {"chat_id": ref.chat_id, "message_id": ref.message_id,
+                  "matter_id": ref.matter_id, "assignment_no": ref.assignment_no}
+        await self._conn.execute(
+            upsert(self._conn.dialect, message_refs, values, ["chat_id", "message_id"]))
+
+    async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None:
+        row = (await self._conn.execute(select(message_refs).where(
+            message_refs.c.chat_id == chat_id, message_refs.c.message_id == message_id))).first()
+        if row is None:
+            return None
+        return MessageRef(chat_id=row.chat_id, message_id=row.message_id,
+                          matter_id=row.matter_id, assignment_no=row.assignment_no)
+
+
+# ---- outbox ----
+
+def _notice(row: Row[Any]) -> Notice:
+    return Notice(key=row.key, office_id=row.office_id, kind=row.kind, due_at=row.due_at,
+                  person_id=row.person_id, chat_id=row.chat_id, matter_id=row.matter_id,
+                  assignment_no=row.assignment_no, payload=row.payload, id=row.id,
+                  status=row.status, attempts=row.attempts, next_try_at=row.next_try_at,
+                  sent_at=row.sent_at, last_error=row.last_error)
+
+
+_ready_at = func.coalesce(outbox.c.next_try_at, outbox.c.due_at)
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, notice: Notice) -> bool:
+        values = {
+            "key": notice.key, "office_id": notice.office_id, "kind": notice.kind,
+            "due_at": notice.due_at, "person_id": notice.person_id, "chat_id": notice.chat_id,
+            "matter_id": notice.matter_id, "assignment_no": notice.assignment_no,
+            "payload": notice.payload, "status": notice.status, "attempts": notice.attempts,
+            "next_try_at": notice.next_try_at, "sent_at": notice.sent_at,
+            "last_error": notice.last_error,
+        }
+        stmt = insert_ignore(self._conn.dialect, outbox, values, ["key"])
+        row = (await self._conn.execute(stmt.returning(outbox.c.id))).first()
+        if row is None:
+            return False
+        notice.id = int(row[0])
+        return True
+
+    async def due(self, now: datetime, limit: int = 100) -> builtins.list[Notice]:
+        rows = await self._conn.execute(
+            select(outbox).where(outbox.c.status == "pending", _ready_at <= now)
+            .order_by(_ready_at, outbox.c.id).limit(limit))
+        return [_notice(r) for r in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        value = (await self._conn.execute(
+            select(func.min(_ready_at)).where(outbox.c.status == "pending"))).scalar()
+        return value if isinstance(value, datetime) else None
+
+    async def mark_sent(self, notice_id: int, at: datetime) -> None:
+        await self._conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
+            status="sent", sent_at=at, attempts=outbox.c.attempts + 1, last_error=None))
+
+    async def mark_retry(self, notice_id: int, error: str, retry_at: datetime) -> None:
+        await self._conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
+            attempts=outbox.c.attempts + 1, last_error=error, next_try_at=retry_at))
+
+    async def mark_failed(self, notice_id: int, error: str) -> None:
+        await self._conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
+            status="failed", attempts=outbox.c.attempts + 1, last_error=error))
+
+    async def cancel(self, matter_id: int, kinds: frozenset[str] | None = None) -> int:
+        stmt = update(outbox).where(outbox.c.matter_id == matter_id,
+                                    outbox.c.status == "pending")
+        if kinds is not None:
+            stmt = stmt.where(outbox.c.kind.in_(sorted(kinds)))
+        result = await self._conn.execute(stmt.values(status="cancelled"))
+        return int(result.rowcount)
+
+    async def for_person(self, person_id: int, limit: int = 20) -> builtins.list[Notice]:
+        rows = await self._conn.execute(
+            select(outbox).where(outbox.c.person_id == person_id)
+            .order_by(outbox.c.id.desc()).limit(limit))
+        return [_notice(r) for r in rows]

@@ -1,0 +1,97 @@
+"""The unit of work: one connection and one transaction per `async with`."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ledger.ports import (
+    ChatRepository,
+    EventLog,
+    InviteRepository,
+    MatterRepository,
+    Outbox,
+    PeopleRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from storage.db import read_only as _mark_read_only
+from storage.repositories import (
+    SqlChatRepository,
+    SqlEventLog,
+    SqlInviteRepository,
+    SqlMatterRepository,
+    SqlOutbox,
+    SqlPeopleRepository,
+)
+
+
+class SqlUnitOfWork:
+    """`ledger.ports.UnitOfWork` on SQLAlchemy Core.
+
+    Leaving the block rolls back whatever was not committed. `read_only=True` is for
+    pure reads (reports, reminder scans): on SQLite they then do not take the write lock.
+    """
+
+    matters: MatterRepository
+    people: PeopleRepository
+    events: EventLog
+    invites: InviteRepository
+    chats: ChatRepository
+    outbox: Outbox
+
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already open")
+        conn = await self._engine.connect()
+        try:
+            if self._read_only:
+                await _mark_read_only(conn)
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        matters = SqlMatterRepository(conn)
+        self.matters = matters
+        self.people = SqlPeopleRepository(conn)
+        self.events = SqlEventLog(conn, matters)
+        self.invites = SqlInviteRepository(conn)
+        self.chats = SqlChatRepository(conn)
+        self.outbox = SqlOutbox(conn)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    def _open(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._conn
+
+    async def commit(self) -> None:
+        await self._open().commit()
+
+    async def rollback(self) -> None:
+        await self._open().rollback()
+
+
+def uow_factory(engine: AsyncEngine, *, read_only: bool = False) -> UnitOfWorkFactory:
+    def make() -> UnitOfWork:
+        return SqlUnitOfWork(engine, read_only=read_only)
+    return make
