@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
@@ -19,7 +20,9 @@ DISPATCH_JOB = "outbox-dispatch"
 
 def build_application(config: Config, deps: Deps,
                       on_shutdown: Callable[[], Awaitable[None]] | None = None,
-                      on_start: Callable[[App], Awaitable[None]] | None = None) -> App:
+                      on_start: Callable[[App], Awaitable[None]] | None = None,
+                      application_class: type[Application[Any, Any, Any, Any, Any, Any]]
+                      = Application) -> App:
     """An Application talking to `config.api_root` (Telegram, a self-hosted Bot API server,
     or the sandbox), with every handler registered and the outbox dispatcher scheduled."""
     from handlers import register_handlers
@@ -48,6 +51,7 @@ def build_application(config: Config, deps: Deps,
 
     app: App = (
         ApplicationBuilder()
+        .application_class(application_class)
         .token(config.token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")

@@ -1,0 +1,49 @@
+"""Configuration: file, environment overrides, one clear line on a bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_API_URL, ConfigError, load_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def test_example_config_loads_with_defaults() -> None:
+    c = load_config(env={}, path=EXAMPLE)
+    assert c.api_url == DEFAULT_API_URL and c.token is None
+    assert c.reminders.before_workdays == (3, 1)
+    assert c.db == "var/duban.db"
+
+
+def test_environment_overrides_file() -> None:
+    c = load_config(env={"DUBAN_TOKEN": "123:abc", "DUBAN_API_URL": "http://127.0.0.1:8081",
+                         "DUBAN_DB": "/tmp/x.db", "DUBAN_ADMINS": "11, 22",
+                         "DUBAN_PROXY": "socks5://127.0.0.1:1080"}, path=EXAMPLE)
+    assert (c.token, c.api_root, c.db, c.admins) == ("123:abc", "http://127.0.0.1:8081",
+                                                     "/tmp/x.db", (11, 22))
+    assert "123:abc" not in c.redacted()
+
+
+@pytest.mark.parametrize(("env", "key"), [
+    ({"DUBAN_TOKEN": "nocolon"}, "DUBAN_TOKEN"),
+    ({"DUBAN_API_URL": "api.telegram.org"}, "DUBAN_API_URL"),
+    ({"DUBAN_ADMINS": "12,abc"}, "DUBAN_ADMINS"),
+    ({"DUBAN_PROXY": "ftp://x"}, "DUBAN_PROXY"),
+    ({"DUBAN_CONFIG": "/nonexistent/duban.toml"}, "DUBAN_CONFIG"),
+])
+def test_bad_values_name_the_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_config(env=env)
+
+
+def test_bad_file_values_name_the_key(tmp_path: Path) -> None:
+    f = tmp_path / "duban.toml"
+    f.write_text('[reminders]\nsend_at = "9点"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="reminders.send_at"):
+        load_config(env={}, path=f)
+    f.write_text('[remindrs]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="remindrs"):
+        load_config(env={}, path=f)
