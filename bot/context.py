@@ -53,10 +53,10 @@ class BotData:
         self._deps = value
 
 
-class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class Ctx(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
     @property
     def deps(self) -> Deps:
         return self.bot_data.deps
 
 
-App = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]
+App = Application[ExtBot[Any], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]

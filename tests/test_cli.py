@@ -35,3 +35,33 @@ def test_console_script_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "bot.cli", "deadline", "2026-09-28", "10"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("2026-10-16")
+
+
+def test_db_upgrade_creates_schema_and_refuses_newer(tmp_path: object,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import sqlite3
+    from pathlib import Path
+
+    from storage.db import SchemaTooNew, check_schema, make_engine
+
+    db = Path(str(tmp_path)) / "sub" / "ledger.db"
+    monkeypatch.setenv("DUBAN_DB", str(db))
+    monkeypatch.delenv("DUBAN_CONFIG", raising=False)
+    assert main(["db", "upgrade"]) == 0
+    assert "数据库已升级" in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master")}
+        assert {"matters", "events", "outbox"} <= tables
+        conn.execute("update alembic_version set version_num = 'from_the_future'")
+
+    async def check() -> None:
+        engine = make_engine(str(db))
+        try:
+            await check_schema(engine)
+        finally:
+            await engine.dispose()
+
+    with pytest.raises(SchemaTooNew):
+        asyncio.run(check())
