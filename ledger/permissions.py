@@ -55,8 +55,13 @@ def require_lead_assignment(actor: Person, a: Assignment) -> None:
         raise PermissionDenied("只有本单位第一责任人或责任人可以这样做。")
 
 
+def is_principal(actor: Person, a: Assignment) -> bool:
+    """The assignment's named principal or its unit's: confirms extension requests."""
+    return actor.active and (actor.id == a.principal_id or is_unit_principal(actor, a))
+
+
 def require_principal(actor: Person, a: Assignment) -> None:
-    if not (actor.active and (actor.id == a.principal_id or is_unit_principal(actor, a))):
+    if not is_principal(actor, a):
         raise PermissionDenied("只有本单位第一责任人可以确认。")
 
 

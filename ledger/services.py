@@ -44,17 +44,19 @@ async def _actor(uow: UnitOfWork, actor_id: int) -> Person:
     return person
 
 
-async def _office_targets(uow: UnitOfWork, office_id: int) -> list[tuple[int | None, int | None]]:
-    """Where the office hears news: its bound group chats, else each admin privately."""
+async def _office_targets(uow: UnitOfWork, office_id: int, private: bool = False,
+                         ) -> list[tuple[int | None, int | None]]:
+    """Where the office hears news: its bound group chats, else each admin privately.
+    `private`: admins only, never a group (confidential matters, RULES 5)."""
     chats = [c for c in await uow.chats.for_office(office_id) if c.unit_id is None]
-    if chats:
+    if chats and not private:
         return [(None, c.chat_id) for c in chats]
     return [(p.id, None) for p in await uow.people.persons(office_id) if p.is_office]
 
 
 async def _tell_office(uow: UnitOfWork, m: Matter, e: Event, at: datetime) -> None:
     assert m.id is not None
-    for person_id, chat_id in await _office_targets(uow, m.office_id):
+    for person_id, chat_id in await _office_targets(uow, m.office_id, m.confidential):
         target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
         await uow.outbox.add(Notice(
             key=f"office:{m.id}:{m.version}:{target}", office_id=m.office_id,
@@ -654,6 +656,7 @@ class ListFilter:
     status: MatterStatus | None = None
     open_only: bool = True
     text: str | None = None
+    public_only: bool = False  # a group chat is asking: never confidential matters (RULES 5)
 
 
 async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilter,
@@ -678,7 +681,8 @@ async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilt
             elif unit_id != actor.unit_id:
                 raise PermissionDenied("只能查看本单位的事项。")
         q = MatterQuery(office_id=actor.office_id, statuses=statuses, unit_id=unit_id,
-                        person_id=person_id, include_confidential=actor.is_office,
+                        person_id=person_id,
+                        include_confidential=actor.is_office and not f.public_only,
                         overdue_on=local_today(clock) if f.overdue else None, text=f.text,
                         limit=limit, offset=offset)
         total = await uow.matters.count(q)
