@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.clock import Clock
 from ledger.model import Event, Role
@@ -40,20 +40,34 @@ async def seed_sample_county(uow: UnitOfWorkFactory, clock: Clock,
                              telegram_ids: Mapping[str, int]) -> SampleCounty:
     """Office, units and people, each person bound to the given Telegram id (if any)."""
     async with uow() as u:
-        office = await u.people.add_office(OFFICE_NAME, "示督")
+        # Idempotent: a demo ledger kept in DUBAN_DB is reused, not seeded twice.
+        office = next((o for o in await u.people.offices() if o.name == OFFICE_NAME), None)
+        if office is None:
+            office = await u.people.add_office(OFFICE_NAME, "示督")
         now = clock.now()
         units: dict[str, int] = {}
         for name in UNITS:
-            unit = await u.people.add_unit(office.id, name)
+            unit = await u.people.unit_by_name(office.id, name)
+            if unit is None:
+                unit = await u.people.add_unit(office.id, name)
+                await u.events.append(Event(kind="unit_added", at=now, actor_id=None,
+                                            office_id=office.id,
+                                            after={"unit_id": unit.id, "name": name}))
             units[name] = unit.id
-            await u.events.append(Event(kind="unit_added", at=now, actor_id=None,
-                                        office_id=office.id,
-                                        after={"unit_id": unit.id, "name": name}))
+        existing = {p.name: p for p in await u.people.persons(office.id)}
         ids: dict[str, int] = {}
         for key, (name, roles, unit_name) in PEOPLE.items():
+            tg = telegram_ids.get(key)
+            if name in existing:
+                p = existing[name]
+                if p.telegram_id != tg:
+                    p = replace(p, telegram_id=tg)
+                    await u.people.save_person(p)
+                ids[key] = p.id
+                continue
             p = await u.people.add_person(office.id, name, roles,
                                           unit_id=units[unit_name] if unit_name else None,
-                                          telegram_id=telegram_ids.get(key))
+                                          telegram_id=tg)
             ids[key] = p.id
             await u.events.append(Event(kind="person_added", at=now, actor_id=None,
                                         office_id=office.id, person_id=p.id,

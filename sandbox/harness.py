@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,10 @@ class Harness:
                     break
         return sent
 
+    def update_count(self) -> int:
+        """Updates the sandbox has created for the bot so far."""
+        return int(self.server.bot(self.token).next_update_id) - 1
+
     async def settle(self, timeout: float = 10.0) -> None:
         """Until the bot has handled every update people sent and delivered what is due."""
         app = self.app
@@ -86,20 +90,17 @@ class Harness:
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         while True:
-            total = self.server.update_count(self.token)
+            total = self.update_count()
             if app.processed >= total:
-                if await self.deliver() == 0 and app.processed >= self.server.update_count(
-                        self.token):
+                if await self.deliver() == 0 and app.processed >= self.update_count():
                     return
                 continue
             remaining = end - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"bot handled {app.processed} of {total} updates")
             app.idle.clear()
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(app.idle.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
 
 
 @asynccontextmanager
@@ -108,9 +109,10 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
                       config: Config | None = None, db_url: str | None = None,
                       ) -> AsyncIterator[Harness]:
     from bot.app import build_application
-    from sandbox.server import SandboxServer, ServerConfig
+    from sandbox.limits import FloodLimits
+    from sandbox.server import SandboxConfig, SandboxServer
 
-    server = SandboxServer(ServerConfig(flood_limits=flood_limits))
+    server = SandboxServer(SandboxConfig(flood=FloodLimits(enabled=flood_limits)))
     root = await server.start()
     token = server.create_bot(username=BOT_USERNAME, first_name="督办助手")
     engine = None
