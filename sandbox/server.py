@@ -24,6 +24,7 @@ from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
@@ -560,7 +561,7 @@ class SandboxServer:
                     upload = UploadedFile(
                         field=part.name,
                         data=bytes(await part.read(decode=True)),
-                        filename=part.filename,
+                        filename=_filename(part.filename),
                         content_type=part.headers.get(aiohttp.hdrs.CONTENT_TYPE),
                     )
                     uploads[part.name] = upload
@@ -624,6 +625,18 @@ class SandboxServer:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return self._session
+
+
+def _filename(name: str) -> str:
+    """aiohttp's client percent-encodes non-ASCII file names; httpx (PTB) sends UTF-8."""
+    if "%" in name:
+        try:
+            decoded = unquote(name, errors="strict")
+        except UnicodeDecodeError:
+            return name
+        if decoded != name and not decoded.isascii():
+            return decoded
+    return name
 
 
 def _describe(params: dict[str, Any]) -> dict[str, Any]:
