@@ -163,7 +163,7 @@ class _Parser:
 
     def _html_open(self, tag: str, attrs: str, i: int) -> _Open:
         values = {
-            m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), "")
+            m.group(1).lower(): _unescape(next((g for g in m.groups()[1:] if g is not None), ""))
             for m in _HTML_ATTR_RE.finditer(attrs)
         }
         if tag == "span" and values.get("class") == "tg-spoiler":
@@ -416,9 +416,18 @@ class _Parser:
         return end + 1
 
 
+def _unescape(value: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        decoded = _html_entity(m.group(1))
+        return decoded if decoded is not None else m.group(0)
+
+    return _HTML_ENTITY_RE.sub(one, value)
+
+
 def _html_entity(name: str) -> str | None:
-    if name.startswith("#x"):
-        return chr(int(name[2:], 16))
     if name.startswith("#"):
-        return chr(int(name[1:]))
+        code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF or code == 0:
+            return None
+        return chr(code)
     return _HTML_NAMED.get(name.lower())
