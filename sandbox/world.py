@@ -185,7 +185,9 @@ class MessageRecord:
     def edited(self) -> bool:
         return bool(self.versions)
 
+    @property
     def buttons(self) -> list[dict[str, Any]]:
+        """Inline buttons of the current keyboard, row by row."""
         markup = self.reply_markup or {}
         return [b for row in markup.get("inline_keyboard", []) for b in row]
 
@@ -650,7 +652,7 @@ class World:
     ) -> CallbackRecord:
         if record.deleted:
             raise SandboxUsageError(f"message {record.message_id} was deleted")
-        buttons = record.buttons()
+        buttons = record.buttons
         button = next((b for b in buttons if b.get("text") == label), None)
         if button is None:
             labels = [b.get("text") for b in buttons]
