@@ -1,1 +1,52 @@
-"""handlers."""
+"""Telegram handlers: parse what people type or press, call a use case, render a template.
+
+No ledger rules live here; every press and reply is re-checked by the use case it calls.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import App, Ctx
+from handlers import actions, office, onboarding, replies, views
+from handlers.common import line
+from handlers.errors import on_error
+
+_NEW_MESSAGES = filters.UpdateType.MESSAGE  # edits are not new reports
+
+
+async def unknown_command(update: Update, context: Ctx) -> None:
+    msg = update.effective_message
+    if msg is not None:
+        await msg.reply_text(line(context.deps, "unknown_command"), do_quote=False)
+
+
+def register_handlers(app: App) -> None:
+    app.add_handler(office.new_conversation())
+    commands = {
+        "start": onboarding.start,
+        "help": onboarding.help_command,
+        "invite": onboarding.invite,
+        "bindgroup": onboarding.bind_group,
+        "units": onboarding.units,
+        "addunit": onboarding.add_unit,
+        "list": views.list_command,
+        "show": views.show_command,
+        "history": views.history_command,
+        "mine": views.mine_command,
+        "deadline": views.deadline_command,
+        "close": office.close_command,
+        "return": office.return_command,
+        "urge": office.urge_command,
+        "cancel": replies.cancel,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))
+    app.add_handler(CallbackQueryHandler(actions.on_button))
+    app.add_handler(MessageHandler(
+        _NEW_MESSAGES & ((filters.TEXT & ~filters.COMMAND) | filters.PHOTO
+                         | filters.Document.ALL), replies.on_message))
+    app.add_handler(MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE,
+                                   unknown_command))
+    app.add_error_handler(on_error)

@@ -1,0 +1,245 @@
+"""Matter cards and outbox notices: the text and ONLY the buttons the viewer may press.
+
+`compose_notice` runs inside the dispatcher's open unit of work, so everything here reads
+through the `uow` it is given and never opens another (SQLite writers would queue on
+each other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.context import Deps
+from handlers.common import fit, today, with_dates
+from handlers.keys import matter_key
+from ledger import permissions as perm
+from ledger.errors import NotFound
+from ledger.lights import assignment_light, matter_light, workdays_left
+from ledger.model import (
+    Assignment,
+    AssignmentStatus,
+    ExtensionState,
+    Matter,
+    MatterStatus,
+    Person,
+    Unit,
+)
+from ledger.ports import Notice, UnitOfWork
+
+OFFICE_FEED_KINDS = frozenset({"office_progress", "office_completion_requested",
+                               "office_extension_requested", "office_unreachable"})
+
+
+@dataclass
+class Directory:
+    """Names of an office's persons and units, for display."""
+
+    persons: dict[int, Person]
+    units: dict[int, Unit]
+
+    @classmethod
+    async def load(cls, uow: UnitOfWork, office_id: int) -> Directory:
+        persons = {p.id: p for p in await uow.people.persons(office_id)}
+        units = {u.id: u for u in await uow.people.units(office_id)}
+        return cls(persons, units)
+
+    @classmethod
+    async def fetch(cls, deps: Deps, office_id: int) -> Directory:
+        async with deps.uow() as uow:
+            return await cls.load(uow, office_id)
+
+    def person(self, person_id: int | None) -> str:
+        p = self.persons.get(person_id) if person_id is not None else None
+        return p.name if p else "—"
+
+    def unit(self, unit_id: int | None) -> str:
+        u = self.units.get(unit_id) if unit_id is not None else None
+        return u.name if u else "—"
+
+
+# ---------------------------------------------------------------- buttons
+
+
+@lru_cache(maxsize=4)
+def _labels(render_id: int, text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        key, sep, label = raw.partition("=")
+        if sep:
+            out[key.strip()] = label.strip()
+    return out
+
+
+def labels(deps: Deps) -> dict[str, str]:
+    """Button captions from templates/buttons.j2 (`key=caption` lines)."""
+    return _labels(id(deps.render), deps.render("buttons.j2"))
+
+
+def button(deps: Deps, action: str, matter_id: int, no: int | None = None,
+           suffix: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(labels(deps)[action] + suffix,
+                                callback_data=matter_key(action, matter_id, no))
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int = 2) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i:i + width] for i in range(0, len(buttons), width)]
+
+
+def _unit_actions(deps: Deps, m: Matter, viewer: Person, day: date,
+                  ) -> list[InlineKeyboardButton]:
+    assert m.id is not None
+    out: list[InlineKeyboardButton] = []
+    mine = perm.actor_assignments(viewer, m)
+    if mine:
+        a = mine[0]
+        if a.status == AssignmentStatus.ASSIGNED:
+            out.append(button(deps, "sign", m.id, a.no))
+        out.append(button(deps, "prog", m.id, a.no))
+        if a.status != AssignmentStatus.COMPLETION_REQUESTED and perm.can_lead_assignment(
+                viewer, a):
+            out.append(button(deps, "done", m.id, a.no))
+        if a.extension is None and day <= a.effective_deadline:
+            out.append(button(deps, "ext", m.id, a.no))
+    for a in m.assignments:
+        if (a.is_open and a.extension is not None
+                and a.extension.state == ExtensionState.AWAITING_PRINCIPAL
+                and perm.is_principal(viewer, a)):
+            out.append(button(deps, "cext", m.id, a.no))
+    return out
+
+
+def _office_actions(deps: Deps, m: Matter, names: Directory, *, review: bool = True,
+                    extension: bool = True, urge: bool = True) -> list[InlineKeyboardButton]:
+    assert m.id is not None
+    out: list[InlineKeyboardButton] = []
+    if not m.is_open:
+        return out
+    if review and m.status == MatterStatus.COMPLETION_REQUESTED:
+        out += [button(deps, "close", m.id), button(deps, "ret", m.id)]
+    if extension:
+        waiting = [a for a in m.assignments if a.is_open and a.extension is not None
+                   and a.extension.state == ExtensionState.AWAITING_OFFICE]
+        for a in waiting:
+            suffix = f"·{names.unit(a.unit_id)}" if len(waiting) > 1 else ""
+            out += [button(deps, "extok", m.id, a.no, suffix),
+                    button(deps, "extno", m.id, a.no, suffix)]
+    if urge and m.status == MatterStatus.IN_PROGRESS and any(
+            a.is_open for a in m.top_assignments):
+        out.append(button(deps, "urge", m.id))
+    return out
+
+
+def card_buttons(deps: Deps, m: Matter, viewer: Person | None, names: Directory,
+                 day: date | None = None) -> InlineKeyboardMarkup:
+    assert m.id is not None
+    day = day or today(deps)
+    actions: list[InlineKeyboardButton] = []
+    if viewer is not None and m.is_open:
+        actions += _unit_actions(deps, m, viewer, day)
+        if viewer.is_office:
+            actions += _office_actions(deps, m, names)
+    rows = _rows(actions)
+    rows.append([button(deps, "hist", m.id)])
+    return InlineKeyboardMarkup(rows)
+
+
+# ---------------------------------------------------------------- card text
+
+
+def _days_left(deps: Deps, day: date, a: Assignment) -> int:
+    return workdays_left(deps.cal, day, a.effective_deadline)
+
+
+def assignment_view(deps: Deps, a: Assignment, names: Directory, day: date,
+                    ) -> dict[str, Any]:
+    return {
+        "a": a, "unit": names.unit(a.unit_id), "principal": names.person(a.principal_id),
+        "responsible": names.person(a.responsible_id), "handler": names.person(a.handler_id),
+        "left": _days_left(deps, day, a), "overdue": day > a.effective_deadline,
+        "light": assignment_light(a, deps.cal, day, deps.light_policy),
+        "ext_by": names.person(a.extension.requested_by) if a.extension else "",
+    }
+
+
+def card_text(deps: Deps, m: Matter, names: Directory, day: date | None = None) -> str:
+    day = day or today(deps)
+    rows = [assignment_view(deps, a, names, day) for a in m.assignments]
+    return fit(deps.render("matter_card.j2", m=m, rows=rows,
+                           light=matter_light(m, deps.cal, day, deps.light_policy)))
+
+
+async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_group: bool,
+                      names: Directory | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The card of a matter for `viewer`. Pass `names` when a unit of work is open."""
+    if names is None:
+        names = await Directory.fetch(deps, m.office_id)
+    if chat_is_group and m.confidential:
+        return deps.render("lines.j2", k="confidential_group", m=m), None
+    return card_text(deps, m, names), card_buttons(deps, m, viewer, names)
+
+
+# ---------------------------------------------------------------- notices
+
+
+def feed_buttons(deps: Deps, kind: str, m: Matter, names: Directory,
+                  ) -> InlineKeyboardMarkup:
+    assert m.id is not None
+    actions = _office_actions(deps, m, names,
+                              review=kind == "office_completion_requested",
+                              extension=kind == "office_extension_requested", urge=False)
+    rows = _rows(actions)
+    rows.append([button(deps, "show", m.id)])
+    return InlineKeyboardMarkup(rows)
+
+
+async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
+                         ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Text and buttons for one outbox notice (any kind the use cases or reminders queue)."""
+    names = await Directory.load(uow, notice.office_id)
+    day = today(deps)
+    m: Matter | None = None
+    if notice.matter_id is not None:
+        try:
+            m = await uow.matters.get(notice.matter_id)
+        except NotFound:
+            m = None
+    payload = with_dates(notice.payload)
+    kind = notice.kind
+    base: dict[str, Any] = {"kind": kind, "p": payload, "names": names, "viewer": viewer}
+    if m is None:
+        text = deps.render("notice_other.j2", m=None, row=None, **base)
+        return fit(text), None
+    if viewer is None and m.confidential:
+        # A group chat never sees a confidential matter (RULES 5).
+        return deps.render("lines.j2", k="confidential_group", m=m), None
+    a = _notice_assignment(m, notice.assignment_no)
+    row = assignment_view(deps, a, names, day) if a is not None else None
+    values = {**base, "m": m, "row": row, "actor": names.person(_int(payload.get("actor_id")))}
+    if kind in OFFICE_FEED_KINDS:
+        return fit(deps.render("office_feed.j2", **values)), feed_buttons(deps, kind, m, names)
+    if kind == "assignment":
+        text = deps.render("notice_assignment.j2", card=card_text(deps, m, names, day),
+                           **values)
+    elif kind in ("extension_confirm", "extension_approved", "extension_rejected", "closed",
+                  "returned", "urged"):
+        text = deps.render(f"notice_{kind}.j2", **values)
+    else:  # reminder_*, office_sla and kinds added later
+        text = deps.render("notice_other.j2", **values)
+    return fit(text), card_buttons(deps, m, viewer, names, day)
+
+
+def _notice_assignment(m: Matter, no: int | None) -> Assignment | None:
+    if no is not None:
+        for a in m.assignments:
+            if a.no == no:
+                return a
+    return m.lead
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

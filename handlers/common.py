@@ -1,0 +1,119 @@
+"""Shared pieces of the handlers: who is talking, texts, and messages about matters."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from telegram import Chat, Message, Update
+from telegram.constants import MessageLimit
+
+from bot.context import Ctx, Deps
+from ledger.clock import local_today
+from ledger.errors import InvalidInput, PermissionDenied
+from ledger.model import Person
+from ledger.ports import MessageRef
+
+MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
+ALERT_MAX = 200  # answerCallbackQuery text limit
+
+
+def line(deps: Deps, key: str, **values: Any) -> str:
+    """One short reply from templates/lines.j2."""
+    return deps.render("lines.j2", k=key, **values)
+
+
+def today(deps: Deps) -> date:
+    return local_today(deps.clock)
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 8] + "\n……（略）"
+
+
+def chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
+    """Join lines into as few messages as fit Telegram's length limit."""
+    out: list[str] = []
+    cur = ""
+    for raw in lines:
+        ln = fit(raw, limit)
+        candidate = f"{cur}\n{ln}" if cur else ln
+        if len(candidate) > limit:
+            out.append(cur)
+            cur = ln
+        else:
+            cur = candidate
+    if cur:
+        out.append(cur)
+    return out
+
+
+_DATE_KEYS = ("deadline", "new_deadline", "limit", "committed_deadline")
+
+
+def with_dates(values: dict[str, Any]) -> dict[str, Any]:
+    """ISO dates in an event's or notice's values become dates, for cn_date in templates."""
+    out = dict(values)
+    for key in _DATE_KEYS:
+        value = out.get(key)
+        if isinstance(value, str):
+            try:
+                out[key] = date.fromisoformat(value)
+            except ValueError:
+                continue
+    return out
+
+
+def is_group(chat: Chat | None) -> bool:
+    return chat is not None and chat.type in (Chat.GROUP, Chat.SUPERGROUP)
+
+
+async def lookup_person(deps: Deps, telegram_id: int) -> Person | None:
+    async with deps.uow() as uow:
+        return await uow.people.by_telegram(telegram_id)
+
+
+async def require_person(update: Update, context: Ctx) -> Person:
+    """The caller's ledger identity; unbound or disabled callers are refused."""
+    deps = context.deps
+    user = update.effective_user
+    person = await lookup_person(deps, user.id) if user is not None else None
+    if person is None:
+        raise PermissionDenied(line(deps, "unbound"))
+    if not person.active:
+        raise PermissionDenied(line(deps, "inactive"))
+    return person
+
+
+def args_text(update: Update) -> str:
+    """Everything after the command word, newlines kept."""
+    msg = update.effective_message
+    text = (msg.text or msg.caption or "") if msg else ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def usage(deps: Deps, name: str) -> InvalidInput:
+    return InvalidInput(deps.render(f"usage_{name}.j2"))
+
+
+async def remember(deps: Deps, msg: Message, matter_id: int | None,
+                   no: int | None = None) -> None:
+    """So that a reply to this message lands on the matter."""
+    if matter_id is None:
+        return
+    async with deps.uow() as uow:
+        await uow.chats.remember(MessageRef(msg.chat_id, msg.message_id, matter_id, no))
+        await uow.commit()
+
+
+async def reply_about(update: Update, context: Ctx, text: str, matter_id: int | None,
+                      no: int | None = None, **kwargs: Any) -> Message:
+    """Send into the chat of the update, remembered as a message about the matter."""
+    chat = update.effective_chat
+    assert chat is not None
+    msg = await context.bot.send_message(chat.id, fit(text), **kwargs)
+    await remember(context.deps, msg, matter_id, no)
+    return msg

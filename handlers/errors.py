@@ -1,0 +1,76 @@
+"""The one error handler (rules-bot style): a DomainError is the user's answer; anything
+else is logged, the user gets a short apology, and the ops chat a report."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.context import Ctx
+from handlers.common import ALERT_MAX, MAX_TEXT, fit, line
+from ledger.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+async def _tell(update: object, context: Ctx, text: str) -> None:
+    if not isinstance(update, Update):
+        return
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(text[:ALERT_MAX], show_alert=True)
+            return
+        except TelegramError:
+            pass  # already answered or too old: say it in the chat instead
+    msg = update.effective_message
+    chat = update.effective_chat
+    if msg is not None and query is None:
+        await msg.reply_text(fit(text))
+    elif chat is not None:
+        await context.bot.send_message(chat.id, fit(text))
+
+
+async def on_error(update: object, context: Ctx) -> None:
+    err = context.error
+    if isinstance(err, DomainError):
+        try:
+            await _tell(update, context, str(err) or line(context.deps, "oops"))
+        except TelegramError as e:
+            log.warning("could not deliver a domain error reply: %s", e)
+        return
+    log.error("unhandled error while handling an update", exc_info=err)
+    try:
+        await _tell(update, context, line(context.deps, "oops"))
+    except TelegramError as e:
+        log.warning("could not tell the user about an error: %s", e)
+    await _report(update, context)
+
+
+def _scrub(text: str, context: Ctx) -> str:
+    token = context.deps.config.token
+    return text.replace(token, "<token>") if token else text
+
+
+async def _report(update: object, context: Ctx) -> None:
+    ops = context.deps.config.ops_chat_id
+    err = context.error
+    if ops is None or err is None:
+        return
+    trace = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    where = ""
+    if isinstance(update, Update):
+        user = update.effective_user
+        chat = update.effective_chat
+        where = (f"update {update.update_id}, chat {chat.id if chat else '-'}, "
+                 f"user {user.id if user else '-'}")
+    head = context.deps.render("ops_report.j2", where=where, error=f"{type(err).__name__}: {err}")
+    body = _scrub(f"{head}\n\n{trace}", context)
+    text = body[-(MAX_TEXT - 20):] if len(body) > MAX_TEXT - 20 else body
+    try:
+        await context.bot.send_message(ops, text)
+    except TelegramError as e:
+        log.warning("could not report to the ops chat: %s", e)

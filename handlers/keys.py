@@ -1,0 +1,49 @@
+"""Callback data. Never trusted: every press is decoded strictly here and then re-checked
+by the use case it triggers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# m:<action>:<matter_id>:<assignment no, 0 for none>
+MATTER_ACTIONS = frozenset({
+    "sign", "prog", "done", "ext", "cext",          # the unit's side
+    "close", "ret", "urge", "extok", "extno",       # the office's side
+    "show", "hist",                                  # everyone
+})
+_MATTER_RE = re.compile(r"^m:([a-z]{2,8}):([1-9][0-9]{0,11}):([0-9]{1,4})$")
+
+# l:<filter token>:<page>
+_LIST_RE = re.compile(r"^l:([a-z]{1,3}|s[a-z_]{1,24}|u[1-9][0-9]{0,11}):([0-9]{1,5})$")
+
+
+@dataclass(frozen=True)
+class MatterPress:
+    action: str
+    matter_id: int
+    no: int | None
+
+
+def matter_key(action: str, matter_id: int, no: int | None = None) -> str:
+    assert action in MATTER_ACTIONS
+    return f"m:{action}:{matter_id}:{no or 0}"
+
+
+def parse_matter_key(data: str | None) -> MatterPress | None:
+    m = _MATTER_RE.match(data or "")
+    if m is None or m[1] not in MATTER_ACTIONS:
+        return None
+    no = int(m[3])
+    return MatterPress(m[1], int(m[2]), no or None)
+
+
+def list_key(token: str, page: int) -> str:
+    return f"l:{token}:{page}"
+
+
+def parse_list_key(data: str | None) -> tuple[str, int] | None:
+    m = _LIST_RE.match(data or "")
+    if m is None:
+        return None
+    return m[1], int(m[2])

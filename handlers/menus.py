@@ -1,0 +1,75 @@
+"""Command menus (setMyCommands per scope) and /help by the caller's roles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
+from telegram.error import TelegramError
+
+from bot.context import Deps
+from bot.render import Renderer
+from ledger.model import Person, Role
+
+log = logging.getLogger(__name__)
+
+EVERYONE = ("start", "mine", "help", "cancel")
+GROUP = ("list", "show", "mine", "help", "cancel")
+UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "help", "cancel")
+LEADER = ("list", "show", "history", "mine", "deadline", "help", "cancel")
+OFFICE = ("new", "list", "show", "close", "return", "urge", "history", "deadline", "mine",
+          "invite", "units", "addunit", "bindgroup", "help", "cancel")
+
+
+def _descriptions(render: Renderer) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in render("commands.j2").splitlines():
+        key, sep, text = raw.partition("=")
+        if sep:
+            out[key.strip()] = text.strip()
+    return out
+
+
+def commands(names: Iterable[str], render: Renderer | None = None) -> list[BotCommand]:
+    desc = _descriptions(render or Renderer())
+    return [BotCommand(n, desc[n]) for n in names]
+
+
+def commands_for(roles: frozenset[Role]) -> tuple[str, ...]:
+    if Role.ADMIN in roles:
+        return OFFICE
+    if roles & {Role.LEADER, Role.LIAISON}:
+        return LEADER
+    return UNIT_ROLES
+
+
+async def set_command_menus(bot: Bot) -> None:
+    """Menus for everyone: private chats and groups. Persons get theirs on /start."""
+    await bot.set_my_commands(commands(EVERYONE), scope=BotCommandScopeDefault())
+    await bot.set_my_commands(commands(EVERYONE), scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(commands(GROUP), scope=BotCommandScopeAllGroupChats())
+
+
+async def set_person_menu(bot: Bot, telegram_id: int, roles: frozenset[Role]) -> None:
+    """The menu of a bound person's private chat, by role. Cosmetic: failures are logged."""
+    try:
+        await bot.set_my_commands(commands(commands_for(roles)),
+                                  scope=BotCommandScopeChat(telegram_id))
+    except TelegramError as e:
+        log.warning("could not set the command menu of %s: %s", telegram_id, e)
+
+
+def help_text(deps: Deps, person: Person | None) -> str:
+    roles = person.roles if person is not None and person.active else frozenset()
+    return deps.render("help.j2", person=person, office=Role.ADMIN in roles,
+                       leader=bool(roles & {Role.LEADER, Role.LIAISON}),
+                       unit=bool(roles & {Role.PRINCIPAL, Role.RESPONSIBLE, Role.HANDLER}),
+                       principal=Role.PRINCIPAL in roles)

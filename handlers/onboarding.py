@@ -1,0 +1,190 @@
+"""Binding people and chats: /invite, /start, /bindgroup, /units, /addunit, /help."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Update
+
+from bot.context import Ctx
+from handlers.common import args_text, fit, is_group, line, lookup_person, require_person, usage
+from handlers.menus import help_text, set_person_menu
+from ledger import services as svc
+from ledger.errors import InvalidInput
+from ledger.model import ROLE_LABELS, Person, Role, Unit
+
+_ROLE_WORDS: dict[str, Role] = {
+    **{label: role for role, label in ROLE_LABELS.items()},
+    "联络员": Role.LIAISON, "管理员": Role.ADMIN, "领导": Role.LEADER,
+    "主要负责人": Role.PRINCIPAL, "具体责任人": Role.RESPONSIBLE, "具体承办人": Role.HANDLER,
+}
+_NO_UNIT = frozenset({"督查室", "无", "-", "—", "县领导"})
+_SPLIT = re.compile(r"[,，、/;；]+")
+
+
+def parse_roles(text: str) -> frozenset[Role] | None:
+    """`第一责任人,承办人` → roles; None when a word is not a role."""
+    roles: set[Role] = set()
+    for word in _SPLIT.split(text.strip()):
+        if not word:
+            continue
+        role = _ROLE_WORDS.get(word)
+        if role is None:
+            return None
+        roles.add(role)
+    return frozenset(roles) or None
+
+
+async def _unit_named(context: Ctx, office_id: int, name: str) -> Unit:
+    async with context.deps.uow() as uow:
+        unit = await uow.people.unit_by_name(office_id, name)
+    if unit is None:
+        raise InvalidInput(line(context.deps, "unknown_unit", name=name))
+    return unit
+
+
+def _describe(person: Person, unit: Unit | None) -> dict[str, object]:
+    return {"person": person, "unit": unit.name if unit else None,
+            "roles": "、".join(ROLE_LABELS[r] for r in sorted(person.roles, key=list(Role).index))}
+
+
+async def _unit_of(context: Ctx, person: Person) -> Unit | None:
+    if person.unit_id is None:
+        return None
+    async with context.deps.uow() as uow:
+        return await uow.people.get_unit(person.unit_id)
+
+
+async def invite(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    parts = args_text(update).split()
+    if len(parts) != 3:
+        raise usage(deps, "invite")
+    name, unit_name, role_text = parts
+    roles = parse_roles(role_text)
+    if roles is None:
+        raise InvalidInput(line(deps, "unknown_role", text=role_text))
+    unit_id = None
+    if unit_name not in _NO_UNIT:
+        unit_id = (await _unit_named(context, actor.office_id, unit_name)).id
+    inv = await svc.create_invite(deps.uow(), deps.clock, actor.id, name, roles, unit_id,
+                                  ttl=timedelta(hours=deps.config.invite_ttl_hours))
+    link = f"https://t.me/{context.bot.username}?start={inv.token}"
+    msg = update.effective_message
+    assert msg is not None
+    await msg.reply_text(deps.render(
+        "invite.j2", invitee=name, unit=unit_name if unit_id else None, link=link,
+        roles="、".join(ROLE_LABELS[r] for r in sorted(roles, key=list(Role).index)),
+        expires=inv.expires_at), do_quote=False)
+
+
+async def start(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    msg, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and chat is not None
+    token = context.args[0] if context.args else ""
+    if token and chat.type == chat.PRIVATE:
+        person = await svc.accept_invite(deps.uow(), deps.clock, token, user.id)
+        unit = await _unit_of(context, person)
+        await msg.reply_text(deps.render("welcome.j2", new=True, **_describe(person, unit)))
+        await set_person_menu(context.bot, user.id, person.roles)
+        return
+    bound = await lookup_person(deps, user.id)
+    if bound is None:
+        await msg.reply_text(line(deps, "unbound"))
+        return
+    unit = await _unit_of(context, bound)
+    await msg.reply_text(deps.render("welcome.j2", new=False, **_describe(bound, unit)))
+    if chat.type == chat.PRIVATE:
+        await set_person_menu(context.bot, user.id, bound.roles)
+
+
+async def help_command(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    msg, user = update.effective_message, update.effective_user
+    assert msg is not None and user is not None
+    person = await lookup_person(deps, user.id)
+    await msg.reply_text(help_text(deps, person), do_quote=False)
+
+
+async def bind_group(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    chat, msg = update.effective_chat, update.effective_message
+    assert chat is not None and msg is not None
+    if not is_group(chat):
+        raise InvalidInput(line(deps, "bind_in_group"))
+    name = args_text(update)
+    unit = await _unit_named(context, actor.office_id, name) if name else None
+    await svc.bind_group(deps.uow(), deps.clock, actor.id, chat.id, chat.title or "",
+                         unit.id if unit else None)
+    await msg.reply_text(line(deps, "group_bound", unit=unit.name if unit else None))
+
+
+async def units(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    msg = update.effective_message
+    assert msg is not None
+    async with deps.uow() as uow:
+        all_units = await uow.people.units(actor.office_id)
+        people = await uow.people.persons(actor.office_id)
+    rows = []
+    for u in all_units:
+        members = [p for p in people if p.unit_id == u.id and p.active]
+
+        def first(role: Role, members: list[Person] = members) -> str:
+            return next((p.name for p in members if p.has(role)), "")
+
+        rows.append(UnitRow(u, len(members), first(Role.PRINCIPAL), first(Role.RESPONSIBLE),
+                            first(Role.HANDLER)))
+    await msg.reply_text(fit(deps.render("units.j2", rows=_tree(rows))), do_quote=False)
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    count: int
+    principal: str
+    responsible: str
+    handler: str
+    depth: int = 0
+
+
+def _tree(rows: list[UnitRow]) -> list[UnitRow]:
+    """Parents first, each followed by its sub-units, indented by depth."""
+    ids = {r.unit.id for r in rows}
+    children: dict[int | None, list[UnitRow]] = {}
+    for r in rows:
+        parent = r.unit.parent_id if r.unit.parent_id in ids else None
+        children.setdefault(parent, []).append(r)
+    out: list[UnitRow] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for r in children.get(parent, []):
+            if r in out or depth > 8:
+                continue
+            r.depth = depth
+            out.append(r)
+            walk(r.unit.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+async def add_unit(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    msg = update.effective_message
+    assert msg is not None
+    parts = args_text(update).split()
+    if not parts or len(parts) > 2:
+        raise usage(deps, "addunit")
+    parent = await _unit_named(context, actor.office_id, parts[1]) if len(parts) == 2 else None
+    unit = await svc.add_unit(deps.uow(), deps.clock, actor.id, parts[0],
+                              parent.id if parent else None)
+    await msg.reply_text(line(deps, "unit_added", name=unit.name,
+                              parent=parent.name if parent else None))

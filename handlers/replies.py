@@ -1,0 +1,203 @@
+"""Replies: to a prompt (签收 date, 延期 reason…) or to any message the bot sent about a
+matter, which records progress on that matter (text, a photo or a document)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import ForceReply, Message, Update
+from telegram.ext import ConversationHandler
+
+from bot.context import Ctx, Deps
+from handlers.common import fit, is_group, line, remember, require_person, today
+from ledger import services as svc
+from ledger.dateparse import parse_deadline
+from ledger.errors import InvalidInput
+from ledger.model import Attachment, Matter, Person
+from ledger.ports import MessageRef
+
+PROMPT_KEY = "prompt"
+PROMPT_KINDS = frozenset({"sign", "prog", "done", "ext", "ret", "extno"})
+_EXT_SPLIT = re.compile(r"[\s，,；;：:]+")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question the bot asked and waits for; lost on restart (then reply to the card)."""
+
+    kind: str
+    matter_id: int
+    no: int | None
+    chat_id: int
+    message_id: int
+
+
+def pending_prompt(context: Ctx, chat_id: int) -> Prompt | None:
+    data = context.user_data
+    p = data.get(PROMPT_KEY) if data is not None else None
+    return p if isinstance(p, Prompt) and p.chat_id == chat_id else None
+
+
+def clear_prompt(context: Ctx) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(PROMPT_KEY, None)
+
+
+async def ask(update: Update, context: Ctx, kind: str, m: Matter, no: int | None,
+              **values: Any) -> None:
+    """Send a ForceReply question about `m` and wait for the answer."""
+    deps = context.deps
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None and m.id is not None
+    text = deps.render("prompt.j2", kind=kind, m=m, user=user.full_name,
+                       group=is_group(chat), **values)
+    msg = await context.bot.send_message(
+        chat.id, fit(text), reply_markup=ForceReply(selective=True,
+                                                    input_field_placeholder=line(
+                                                        deps, "placeholder", kind=kind)))
+    await remember(deps, msg, m.id, no)
+    if context.user_data is not None:
+        context.user_data[PROMPT_KEY] = Prompt(kind, m.id, no, chat.id, msg.message_id)
+
+
+def content(msg: Message) -> tuple[str, list[Attachment]]:
+    text = (msg.text or msg.caption or "").strip()
+    atts: list[Attachment] = []
+    if msg.photo:
+        atts.append(Attachment("photo", msg.photo[-1].file_id))
+    if msg.document is not None:
+        atts.append(Attachment("document", msg.document.file_id, msg.document.file_name))
+    return text, atts
+
+
+async def confirm(update: Update, context: Ctx, text: str, m: Matter, no: int | None) -> None:
+    """One line back, as a reply; remembered so a reply to it lands on the matter too."""
+    msg = update.effective_message
+    assert msg is not None
+    sent = await msg.reply_text(fit(text), do_quote=True)
+    await remember(context.deps, sent, m.id, no)
+
+
+async def record_progress(update: Update, context: Ctx, actor: Person, matter_id: int,
+                          no: int | None) -> None:
+    deps = context.deps
+    msg = update.effective_message
+    assert msg is not None
+    text, atts = content(msg)
+    m, a = await svc.report_progress(deps.uow(), deps.clock, actor.id, matter_id, no, text,
+                                     atts)
+    deps.kick()
+    await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts), m, a.no)
+
+
+async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    msg = update.effective_message
+    assert msg is not None
+    text, atts = content(msg)
+    mid, no = prompt.matter_id, prompt.no
+    if prompt.kind == "prog":
+        await record_progress(update, context, actor, mid, no)
+        clear_prompt(context)
+        return
+    if prompt.kind == "sign":
+        if not text:
+            raise InvalidInput(line(deps, "need_date"))
+        committed = parse_deadline(text, today(deps), deps.cal)
+        m = await svc.sign(deps.uow(), deps.clock, actor.id, mid, no, committed)
+        reply = line(deps, "signed", m=m, committed=committed)
+    elif prompt.kind == "done":
+        m = await svc.request_completion(deps.uow(), deps.clock, actor.id, mid, no, text, atts)
+        reply = line(deps, "completion_requested", m=m, atts=atts)
+    elif prompt.kind == "ext":
+        new_deadline, reason = _extension_text(deps, text)
+        m = await svc.request_extension(deps.uow(), deps.clock, actor.id, mid, no, reason,
+                                        new_deadline)
+        a = m.assignment(no) if no is not None else None
+        to_office = a is not None and a.extension is not None and a.extension.confirmed_by
+        reply = line(deps, "extension_requested", m=m, new=new_deadline,
+                     to_office=bool(to_office))
+    elif prompt.kind == "ret":
+        m = await svc.return_matter(deps.uow(), deps.clock, actor.id, mid, text)
+        reply = line(deps, "returned", m=m, reason=text, actor=actor.name)
+    elif prompt.kind == "extno":
+        if no is None:
+            raise InvalidInput(line(deps, "bad_button"))
+        m = await svc.decide_extension(deps.uow(), deps.clock, actor.id, mid, no, False,
+                                       reason=text)
+        reply = line(deps, "extension_rejected", m=m, reason=text, actor=actor.name)
+    else:
+        clear_prompt(context)
+        return
+    clear_prompt(context)
+    deps.kick()
+    await confirm(update, context, reply, m, no)
+
+
+def _extension_text(deps: Deps, text: str) -> tuple[Any, str]:
+    """`12月20日 拆迁协商未完成` → (date, reason)."""
+    parts = _EXT_SPLIT.split(text.strip(), maxsplit=1)
+    if len(parts) < 2 or not parts[1].strip():
+        raise InvalidInput(deps.render("usage_extension.j2"))
+    return parse_deadline(parts[0], today(deps), deps.cal), parts[1].strip()
+
+
+async def on_message(update: Update, context: Ctx) -> None:
+    """Text, photo or document: a prompt's answer, a reply about a matter, or a hint."""
+    deps = context.deps
+    msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if msg is None or chat is None or user is None:
+        return
+    group = is_group(chat)
+    if not group:
+        await require_person(update, context)  # strangers get the unbound line, nothing else
+    reply_to = msg.reply_to_message
+    prompt = pending_prompt(context, chat.id)
+    if prompt is not None and ((reply_to is None and not group)
+                               or (reply_to is not None
+                               and reply_to.message_id == prompt.message_id)):
+        await answer_prompt(update, context, prompt)
+        return
+    if reply_to is not None and reply_to.from_user is not None and (
+            reply_to.from_user.id == context.bot.id):
+        ref = await _lookup(deps, chat.id, reply_to.message_id)
+        if ref is None:
+            if not group:
+                await msg.reply_text(line(deps, "not_about_matter"))
+            return
+        actor = await require_person(update, context)
+        if group and not await _bound(deps, chat.id):
+            await msg.reply_text(line(deps, "group_not_bound"))
+            return
+        await record_progress(update, context, actor, ref.matter_id, ref.assignment_no)
+        return
+    if not group:
+        await msg.reply_text(line(deps, "hint_reply"), do_quote=False)
+
+
+async def _lookup(deps: Deps, chat_id: int, message_id: int) -> MessageRef | None:
+    async with deps.uow() as uow:
+        return await uow.chats.lookup(chat_id, message_id)
+
+
+async def _bound(deps: Deps, chat_id: int) -> bool:
+    async with deps.uow() as uow:
+        return await uow.chats.get(chat_id) is not None
+
+
+async def cancel(update: Update, context: Ctx) -> int:
+    """/cancel: ends any flow or pending question, everywhere."""
+    deps = context.deps
+    had = context.user_data is not None and any(
+        k in context.user_data for k in (PROMPT_KEY, "new"))
+    clear_prompt(context)
+    if context.user_data is not None:
+        context.user_data.pop("new", None)
+    msg = update.effective_message
+    if msg is not None:
+        await msg.reply_text(line(deps, "cancelled" if had else "nothing_to_cancel"),
+                             do_quote=False)
+    return ConversationHandler.END

@@ -1,0 +1,275 @@
+"""Reading the ledger: /list (paginated), /show, /history, /mine, /deadline."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.context import Ctx, Deps
+from handlers.cards import Directory, assignment_view, button, labels, matter_card
+from handlers.common import (
+    args_text,
+    chunks,
+    fit,
+    is_group,
+    line,
+    remember,
+    reply_about,
+    require_person,
+    today,
+    usage,
+    with_dates,
+)
+from handlers.keys import list_key
+from ledger import services as svc
+from ledger.dateparse import parse_deadline
+from ledger.errors import InvalidInput
+from ledger.lights import matter_light, workdays_left
+from ledger.model import MATTER_STATUS_LABELS, Light, Matter, MatterStatus, Person
+
+PAGE = 10
+_ALL_ROWS = 5000  # light filters are computed here, over every visible open matter
+
+_WORDS: dict[str, str] = {
+    "": "a", "all": "a", "全部": "all", "mine": "m", "我的": "m", "overdue": "o", "超期": "o",
+    "逾期": "o", "yellow": "y", "黄灯": "y", "red": "r", "红灯": "r", "history": "all",
+    "含已办结": "all",
+}
+_STATUS_BY_LABEL = {label: status for status, label in MATTER_STATUS_LABELS.items()}
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    token: str  # a | all | m | o | y | r | s<status> | u<unit id>
+    label: str
+
+
+async def parse_list_args(deps: Deps, actor: Person, text: str) -> ListSpec:
+    word = text.strip()
+    key = _WORDS.get(word.lower())
+    if key is not None:
+        return ListSpec(key, word)
+    if word in _STATUS_BY_LABEL:
+        return ListSpec(f"s{_STATUS_BY_LABEL[word].value}", word)
+    if word in {s.value for s in MatterStatus}:
+        return ListSpec(f"s{word}", MATTER_STATUS_LABELS[MatterStatus(word)])
+    async with deps.uow() as uow:
+        unit = await uow.people.unit_by_name(actor.office_id, word)
+    if unit is None:
+        raise InvalidInput(deps.render("usage_list.j2", word=word))
+    return ListSpec(f"u{unit.id}", unit.name)
+
+
+def _filter(token: str, group: bool) -> svc.ListFilter:
+    if token == "m":
+        return svc.ListFilter(mine=True, public_only=group)
+    if token == "o":
+        return svc.ListFilter(overdue=True, public_only=group)
+    if token == "all":
+        return svc.ListFilter(open_only=False, public_only=group)
+    if token.startswith("s"):
+        try:
+            status = MatterStatus(token[1:])
+        except ValueError:
+            raise InvalidInput("") from None
+        return svc.ListFilter(status=status, open_only=False, public_only=group)
+    if token.startswith("u"):
+        return svc.ListFilter(unit_id=int(token[1:]), public_only=group)
+    return svc.ListFilter(public_only=group)
+
+
+async def list_page(deps: Deps, actor: Person, token: str, label: str, page: int, group: bool,
+                    ) -> tuple[str, InlineKeyboardMarkup | None]:
+    day = today(deps)
+    f = _filter(token, group)
+    if token in ("y", "r"):
+        want = Light.YELLOW if token == "y" else Light.RED
+        everything, _ = await svc.list_matters(deps.uow(), deps.clock, actor.id, f,
+                                               limit=_ALL_ROWS)
+        lit = [m for m in everything
+               if matter_light(m, deps.cal, day, deps.light_policy) == want]
+        total = len(lit)
+        pages = max(1, math.ceil(total / PAGE))
+        page = min(max(page, 0), pages - 1)
+        items = lit[page * PAGE:(page + 1) * PAGE]
+    else:
+        items, total = await svc.list_matters(deps.uow(), deps.clock, actor.id, f, limit=PAGE,
+                                              offset=max(page, 0) * PAGE)
+        pages = max(1, math.ceil(total / PAGE))
+        if page >= pages and total:
+            page = pages - 1
+            items, total = await svc.list_matters(deps.uow(), deps.clock, actor.id, f,
+                                                  limit=PAGE, offset=page * PAGE)
+    names = await Directory.fetch(deps, actor.office_id)
+    rows = [_list_row(deps, m, names, day) for m in items]
+    text = deps.render("list.j2", rows=rows, total=total, page=page + 1, pages=pages,
+                       label=label, start=page * PAGE)
+    return fit(text), _list_buttons(deps, items, token, page, pages)
+
+
+def _list_row(deps: Deps, m: Matter, names: Directory, day: date) -> dict[str, object]:
+    lead = m.lead
+    return {"m": m, "light": matter_light(m, deps.cal, day, deps.light_policy),
+            "lead": names.unit(lead.unit_id) if lead else "",
+            "deadline": lead.effective_deadline if lead else m.deadline}
+
+
+def _list_buttons(deps: Deps, items: list[Matter], token: str, page: int, pages: int,
+                  ) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    shows = [InlineKeyboardButton(str(i + 1 + page * PAGE), callback_data=button(
+        deps, "show", m.id).callback_data) for i, m in enumerate(items) if m.id is not None]
+    rows += [shows[i:i + 5] for i in range(0, len(shows), 5)]
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(labels(deps)["prev"],
+                                        callback_data=list_key(token, page - 1)))
+    if page + 1 < pages:
+        nav.append(InlineKeyboardButton(labels(deps)["next"],
+                                        callback_data=list_key(token, page + 1)))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def list_command(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    spec = await parse_list_args(deps, actor, args_text(update))
+    text, markup = await list_page(deps, actor, spec.token, spec.label, 0,
+                                   is_group(update.effective_chat))
+    msg = update.effective_message
+    assert msg is not None
+    await msg.reply_text(text, reply_markup=markup, do_quote=False)
+
+
+def _label_of(deps: Deps, token: str, names: Directory) -> str:
+    if token.startswith("u"):
+        return names.unit(int(token[1:]))
+    if token.startswith("s"):
+        try:
+            return MATTER_STATUS_LABELS[MatterStatus(token[1:])]
+        except ValueError:
+            return ""
+    return line(deps, "list_label", token=token)
+
+
+async def list_turn(update: Update, context: Ctx, token: str, page: int) -> None:
+    """◀ ▶ pressed: the same list, another page, for whoever pressed."""
+    deps = context.deps
+    query = update.callback_query
+    assert query is not None
+    actor = await require_person(update, context)
+    names = await Directory.fetch(deps, actor.office_id)
+    text, markup = await list_page(deps, actor, token, _label_of(deps, token, names), page,
+                                   is_group(update.effective_chat))
+    await query.answer()
+    await query.edit_message_text(text, reply_markup=markup)
+
+
+# ---------------------------------------------------------------- one matter
+
+
+async def show_matter(update: Update, context: Ctx, actor: Person, m: Matter) -> Message | None:
+    """Send the card of `m` into the update's chat (not in a group if confidential)."""
+    deps = context.deps
+    assert m.id is not None
+    group = is_group(update.effective_chat)
+    text, markup = await matter_card(deps, m, actor, group)
+    if group and m.confidential:
+        raise InvalidInput(text)
+    return await reply_about(update, context, text, m.id, None, reply_markup=markup)
+
+
+async def show_command(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    ref = args_text(update)
+    if not ref:
+        raise usage(deps, "show")
+    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    await show_matter(update, context, actor, m)
+
+
+async def history_texts(deps: Deps, actor: Person, m: Matter) -> list[str]:
+    assert m.id is not None
+    events = await svc.history(deps.uow(), actor.id, m.id)
+    names = await Directory.fetch(deps, m.office_id)
+    unit_of_no = {e.after.get("no"): e.after.get("unit_id")
+                  for e in events if e.kind == "assigned"}
+    lines = [deps.render("history_head.j2", m=m, count=len(events))]
+    for e in events:
+        lines.append(deps.render(
+            "history_line.j2", e=e, actor=names.person(e.actor_id) if e.actor_id else "",
+            unit=names.unit(unit_of_no.get(e.assignment_no)) if e.assignment_no else "",
+            names=names, after=with_dates(e.after), before=with_dates(e.before)))
+    return chunks(lines)
+
+
+async def send_history(update: Update, context: Ctx, actor: Person, m: Matter) -> None:
+    assert m.id is not None
+    if is_group(update.effective_chat) and m.confidential:
+        raise InvalidInput(line(context.deps, "confidential_group", m=m))
+    for text in await history_texts(context.deps, actor, m):
+        await reply_about(update, context, text, m.id)
+
+
+async def history_command(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    ref = args_text(update)
+    if not ref:
+        raise usage(deps, "history")
+    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    await send_history(update, context, actor, m)
+
+
+async def mine_command(update: Update, context: Ctx) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    work = await svc.my_assignments(deps.uow(), actor.id)
+    group = is_group(update.effective_chat)
+    if group:
+        work = [(m, a) for m, a in work if not m.confidential]
+    names = await Directory.fetch(deps, actor.office_id)
+    day = today(deps)
+    rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work]
+    buttons = [InlineKeyboardButton(str(i + 1), callback_data=button(
+        deps, "show", m.id).callback_data) for i, (m, _) in enumerate(work[:50])
+        if m.id is not None]
+    markup = InlineKeyboardMarkup([buttons[i:i + 5] for i in range(0, len(buttons), 5)])
+    msg = update.effective_message
+    assert msg is not None
+    texts = chunks(deps.render("mine.j2", rows=rows, person=actor).split("\n"))
+    for i, text in enumerate(texts):
+        last = i == len(texts) - 1
+        sent = await msg.reply_text(text, reply_markup=markup if last and buttons else None,
+                                    do_quote=False)
+        if len(work) == 1 and work[0][0].id is not None:
+            await remember(deps, sent, work[0][0].id, work[0][1].no)
+
+
+async def deadline_command(update: Update, context: Ctx) -> None:
+    """/deadline 10 → the date; /deadline 12月5日 → working days left."""
+    deps = context.deps
+    await require_person(update, context)
+    text = args_text(update)
+    if not text:
+        raise usage(deps, "deadline")
+    day = today(deps)
+    msg = update.effective_message
+    assert msg is not None
+    if text.isdigit():
+        n = int(text)
+        if n > 250:
+            raise usage(deps, "deadline")
+        target = deps.cal.add_workdays(day, n)
+        await msg.reply_text(line(deps, "deadline_n", n=n, target=target, today=day))
+        return
+    target = parse_deadline(text, day, deps.cal)
+    left = workdays_left(deps.cal, day, target)
+    await msg.reply_text(line(deps, "deadline_left", target=target, left=left, today=day,
+                              workday=deps.cal.is_workday(target)))
