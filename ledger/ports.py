@@ -110,6 +110,53 @@ class AssignmentRow:
     paused: bool
 
 
+@dataclass(frozen=True)
+class MatterKey:
+    """What identifies a matter for an Excel import: its number and (title, lead unit,
+    assignment time). Cheap to list for a whole office."""
+
+    id: int
+    year: int
+    seq: int
+    number: str
+    title: str
+    lead_unit_id: int | None
+    lead_assigned_at: datetime | None
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class BulletinRecord:
+    """One published issue of a bulletin: numbered per (office, kind, year) from 1."""
+
+    office_id: int
+    kind: str
+    year: int
+    number: int
+    period_start: date
+    period_end: date
+    published_at: datetime
+    published_by: int | None = None
+    delivered: tuple[int, ...] = ()   # chat ids it has been posted to
+    id: int | None = None
+
+
+class BulletinRepository(Protocol):
+    async def next_number(self, office_id: int, kind: str, year: int) -> int: ...
+
+    async def add(self, record: BulletinRecord) -> BulletinRecord:
+        """Insert; raises Conflict when the number or the period is already taken."""
+        ...
+
+    async def for_period(self, office_id: int, kind: str, start: date, end: date,
+                         ) -> BulletinRecord | None: ...
+
+    async def list(self, office_id: int, kind: str | None = None,
+                   year: int | None = None) -> builtins.list[BulletinRecord]: ...
+
+    async def mark_delivered(self, bulletin_id: int, chat_id: int) -> None: ...
+
+
 class MatterRepository(Protocol):
     async def add(self, matter: Matter) -> Matter:
         """Insert a newly registered matter and its pending events; sets `matter.id`."""
@@ -134,6 +181,12 @@ class MatterRepository(Protocol):
                                ) -> builtins.list[AssignmentRow]: ...
 
     async def set_paused(self, matter_id: int, paused: bool) -> None: ...
+
+    async def add_many(self, matters: builtins.list[Matter]) -> None:
+        """`add` for many new matters at once (imports): few statements, one transaction."""
+        ...
+
+    async def keys(self, office_id: int) -> builtins.list[MatterKey]: ...
 
 
 class PeopleRepository(Protocol):
@@ -225,6 +278,7 @@ class UnitOfWork(Protocol):
     invites: InviteRepository
     chats: ChatRepository
     outbox: Outbox
+    bulletins: BulletinRepository
 
     async def __aenter__(self) -> Self: ...
 
