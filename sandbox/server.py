@@ -94,7 +94,7 @@ class SandboxServer:
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.spec = BotApiSpec.load(self.config.spec_path)
+        self._spec: BotApiSpec | None = None
         self.world = World(clock=self.now, wall_clock=self.config.wall_clock)
         self.limiter = FloodLimiter(self.config.flood, self.now)
         self.faults = FaultPlan()
@@ -111,6 +111,12 @@ class SandboxServer:
 
     # ---- lifecycle --------------------------------------------------------------------
 
+    @property
+    def spec(self) -> BotApiSpec:
+        if self._spec is None:
+            self._spec = BotApiSpec.load(self.config.spec_path)
+        return self._spec
+
     def now(self) -> float:
         clock = self.config.clock
         return clock() if clock is not None else asyncio.get_running_loop().time()
@@ -121,6 +127,9 @@ class SandboxServer:
             return self.root
         self.world.closing = False
         self._closed = asyncio.Event()
+        if self._spec is None:
+            # ~1 MB of JSON, read once per process: keep it off the event loop
+            self._spec = await asyncio.to_thread(BotApiSpec.load, self.config.spec_path)
         app = web.Application(client_max_size=self.config.max_upload_bytes + _MB)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
