@@ -279,7 +279,7 @@ class SandboxServer:
 
     def inject_fault(
         self,
-        kind: FaultKind | str,
+        kind: FaultKind | str | int,
         *,
         times: int = 1,
         method: str | None = None,
@@ -298,7 +298,7 @@ class SandboxServer:
         method except getUpdates.
         """
         fault = Fault(
-            kind=FaultKind(kind),
+            kind=FaultKind(str(kind)),  # 429 works as well as "429"
             remaining=times,
             method=method,
             chat_id=chat_id,
