@@ -1,0 +1,1 @@
+"""Reports: bulletins (text, chart, .docx), formal notices, the Excel ledger, the annual appraisal."""
