@@ -21,7 +21,7 @@ from sandbox.harness import Harness, running_bot
 # A fixed Monday morning, so the demo reads the same on any day.
 DEMO_NOW = datetime(2026, 11, 23, 9, 30, tzinfo=LOCAL_TZ)
 
-# A tiny valid JPEG would do as well; the sandbox stores any bytes as a photo.
+# A valid 1×1 PNG: the sandbox, like Telegram, accepts only real image data as a photo.
 PHOTO = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
