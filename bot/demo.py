@@ -65,10 +65,12 @@ def _indent(text: str) -> str:
     return "\n".join("   " + line for line in text.splitlines())
 
 
-def _last_with(h: Harness, chat: Any, label: str) -> Any:
+def _last_with(h: Harness, chat: Any, label: str) -> tuple[Any, str]:
+    """The latest message in `chat` with a button whose text contains `label`."""
     for record in reversed(h.server.sent_messages(chat)):
-        if any(b["text"] == label for b in record.buttons):
-            return record
+        for b in record.buttons:
+            if label in b["text"]:
+                return record, b["text"]
     raise RuntimeError(f"no message with a {label} button in {chat}")
 
 
@@ -92,32 +94,32 @@ async def play(h: Harness, out: Any = print) -> None:
     await p["admin"].send(command)
     await step()
 
-    card = _last_with(h, p["town_resp"], "签收")
+    card, button = _last_with(h, p["town_resp"], "签收")
     t.act("钱副镇长", "在交办单上点［签收］")
-    await p["town_resp"].tap(card, "签收")
+    await p["town_resp"].tap(card, button)
     await step()
     t.act("钱副镇长", "回复承诺办结时限：12月4日")
     prompt = h.server.sent_messages(p["town_resp"])[-1]
     await p["town_resp"].reply(prompt, "12月4日")
     await step()
 
-    card = _last_with(h, p["town_handler"], "报送进展")
+    card, _ = _last_with(h, p["town_handler"], "报送进展")
     t.act("孙干事", "回复交办单，发一张现场照片：已完成3栋楼外立面改造")
     await p["town_handler"].send_photo(PHOTO, caption="已完成3栋楼外立面改造", reply_to=card)
     await step()
 
-    card = _last_with(h, p["town_resp"], "申请办结")
+    card, button = _last_with(h, p["town_resp"], "申请办结")
     t.act("钱副镇长", "点［申请办结］")
-    await p["town_resp"].tap(card, "申请办结")
+    await p["town_resp"].tap(card, button)
     await step()
     prompt = h.server.sent_messages(p["town_resp"])[-1]
     t.act("钱副镇长", "回复：改造全部完成，已组织验收")
     await p["town_resp"].reply(prompt, "改造全部完成，已组织验收")
     await step()
 
-    feed = _last_with(h, h.office_group, "销号")
+    feed, button = _last_with(h, h.office_group, "销号")
     t.act("王主任（督查工作群）", "审核后点［销号］")
-    await p["admin"].tap(feed, "销号")
+    await p["admin"].tap(feed, button)
     await step()
 
     number = await _latest_number(h)
