@@ -15,7 +15,9 @@ MATTER_ACTIONS = frozenset({
 _MATTER_RE = re.compile(r"^m:([a-z]{2,8}):([1-9][0-9]{0,11}):([0-9]{1,4})$")
 
 # l:<filter token>:<page>
-_LIST_RE = re.compile(r"^l:([a-z]{1,3}|s[a-z_]{1,24}|u[1-9][0-9]{0,11}):([0-9]{1,5})$")
+_LIST_RE = re.compile(
+    r"^l:(a|all|m|o|y|r|s(?:registered|in_progress|completion_requested|closed|cancelled)"
+    r"|u[1-9][0-9]{0,11}):([0-9]{1,5})$")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -14,6 +15,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, Deps
 from handlers.cards import Directory, labels, matter_card
@@ -151,7 +153,7 @@ async def quick_new(update: Update, context: Ctx, actor: Person, text: str) -> N
                 continue
             unit = await uow.people.unit_by_name(actor.office_id, name)
             if unit is None:
-                raise InvalidInput(line(deps, "unknown_unit", name=name))
+                raise InvalidInput(line(deps, "unknown_unit", unit=name))
             if unit.id not in unit_ids:
                 unit_ids.append(unit.id)
     if not unit_ids:
@@ -431,6 +433,14 @@ def _abort() -> CallbackQueryHandler[Ctx, object]:
 
 def new_conversation() -> ConversationHandler[Ctx]:
     text = filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
+    with warnings.catch_warnings():
+        # per_message=False is meant: the flow follows one person in one chat, and its
+        # buttons are checked against the draft, not the message they sit on.
+        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+        return _conversation(text)
+
+
+def _conversation(text: filters.BaseFilter) -> ConversationHandler[Ctx]:
     return ConversationHandler(
         entry_points=[CommandHandler("new", new_entry, filters.UpdateType.MESSAGE)],
         states={

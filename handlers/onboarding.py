@@ -41,7 +41,7 @@ async def _unit_named(context: Ctx, office_id: int, name: str) -> Unit:
     async with context.deps.uow() as uow:
         unit = await uow.people.unit_by_name(office_id, name)
     if unit is None:
-        raise InvalidInput(line(context.deps, "unknown_unit", name=name))
+        raise InvalidInput(line(context.deps, "unknown_unit", unit=name))
     return unit
 
 
@@ -186,5 +186,5 @@ async def add_unit(update: Update, context: Ctx) -> None:
     parent = await _unit_named(context, actor.office_id, parts[1]) if len(parts) == 2 else None
     unit = await svc.add_unit(deps.uow(), deps.clock, actor.id, parts[0],
                               parent.id if parent else None)
-    await msg.reply_text(line(deps, "unit_added", name=unit.name,
+    await msg.reply_text(line(deps, "unit_added", unit=unit.name,
                               parent=parent.name if parent else None))

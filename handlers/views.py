@@ -71,10 +71,7 @@ def _filter(token: str, group: bool) -> svc.ListFilter:
     if token == "all":
         return svc.ListFilter(open_only=False, public_only=group)
     if token.startswith("s"):
-        try:
-            status = MatterStatus(token[1:])
-        except ValueError:
-            raise InvalidInput("") from None
+        status = MatterStatus(token[1:])  # the callback pattern admits known statuses only
         return svc.ListFilter(status=status, open_only=False, public_only=group)
     if token.startswith("u"):
         return svc.ListFilter(unit_id=int(token[1:]), public_only=group)
@@ -163,6 +160,11 @@ async def list_turn(update: Update, context: Ctx, token: str, page: int) -> None
     query = update.callback_query
     assert query is not None
     actor = await require_person(update, context)
+    msg = query.message
+    old = msg.reply_markup if isinstance(msg, Message) else None
+    if old is None or not any(str(b.callback_data or "").startswith("l:")
+                              for row in old.inline_keyboard for b in row):
+        raise InvalidInput(line(deps, "bad_button"))  # only a list message turns pages
     names = await Directory.fetch(deps, actor.office_id)
     text, markup = await list_page(deps, actor, token, _label_of(deps, token, names), page,
                                    is_group(update.effective_chat))

@@ -212,7 +212,8 @@ def test_callback_data_is_parsed_strictly() -> None:
                 "m:sign:1:1:1", "m:sign:9999999999999:1"):
         assert parse_matter_key(bad) is None, bad
     assert parse_list_key(list_key("u3", 2)) == ("u3", 2)
-    assert parse_list_key("l:zzzz:1") is None
+    for bad in ("l:zzzz:1", "l:zz:1", "l:sfoo:1", "l:u0:1", "l:a:-1"):
+        assert parse_list_key(bad) is None, bad
 
 
 def test_roles_words_and_menus(w: W) -> None:
