@@ -103,7 +103,10 @@ def _from_file(path: Path) -> CjkFont | None:
     if not path.is_file():
         return None
     if not _entries_for(path):
-        font_manager.fontManager.addfont(str(path))
+        try:
+            font_manager.fontManager.addfont(str(path))
+        except (OSError, RuntimeError, ValueError):  # not a font FreeType can read
+            return None
     entries = sorted(_entries_for(path), key=lambda f: (_rank(f.name), f.name))
     for entry in entries:
         if _covers(path, getattr(entry, "index", 0) or 0):
