@@ -42,7 +42,7 @@ def test_bad_values_name_the_key(env: dict[str, str], key: str) -> None:
 def test_bad_file_values_name_the_key(tmp_path: Path) -> None:
     f = tmp_path / "duban.toml"
     f.write_text('[reminders]\nsend_at = "9点"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="reminders.send_at"):
+    with pytest.raises(ConfigError, match=r"reminders\.send_at"):
         load_config(env={}, path=f)
     f.write_text('[remindrs]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="remindrs"):
