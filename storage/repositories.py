@@ -6,9 +6,11 @@ Each repository only executes statements; the unit of work owns the transaction.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from datetime import datetime
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import fields, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +18,7 @@ from sqlalchemy import (
     CursorResult,
     Row,
     and_,
+    bindparam,
     delete,
     exists,
     false,
@@ -23,10 +26,13 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType
 
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model import (
@@ -34,7 +40,6 @@ from ledger.model import (
     AssignmentStatus,
     Event,
     Matter,
-    MatterStatus,
     Office,
     Person,
     Role,
@@ -42,10 +47,21 @@ from ledger.model import (
     matter_from_json,
     matter_to_json,
 )
-from ledger.ports import AssignmentRow, GroupChat, Invite, MatterQuery, MessageRef, Notice
+from ledger.ports import (
+    AssignmentRow,
+    BulletinRecord,
+    GroupChat,
+    Invite,
+    MatterKey,
+    MatterQuery,
+    MessageRef,
+    Notice,
+)
 from storage.dialect import insert_ignore, upsert
 from storage.tables import (
     assignments,
+    bulletin_deliveries,
+    bulletins,
     events,
     group_chats,
     invites,
@@ -58,7 +74,6 @@ from storage.tables import (
 )
 
 _OPEN_ASSIGNMENT = sorted(s.value for s in OPEN_ASSIGNMENT)
-_FINISHED_MATTER = (MatterStatus.CLOSED.value, MatterStatus.CANCELLED.value)
 
 CONFLICT_MESSAGE = "这件事项刚被别人修改过，请重试。"
 
@@ -95,10 +110,11 @@ def _matter_values(m: Matter) -> dict[str, Any]:
     }
 
 
-def _assignment_rows(m: Matter) -> builtins.list[dict[str, Any]]:
+def _assignment_rows(m: Matter, paused: bool) -> builtins.list[dict[str, Any]]:
     assert m.id is not None
     return [{
-        "matter_id": m.id, "no": a.no, "office_id": m.office_id, "parent_no": a.parent_no,
+        "matter_id": m.id, "no": a.no, "office_id": m.office_id, "klass": m.klass.value,
+        "confidential": m.confidential, "paused": paused, "parent_no": a.parent_no,
         "lead": a.lead, "unit_id": a.unit_id, "principal_id": a.principal_id,
         "responsible_id": a.responsible_id, "handler_id": a.handler_id,
         "status": a.status.value, "deadline": a.effective_deadline,
@@ -130,6 +146,57 @@ def _matter(row: Row[Any]) -> Matter:
     return matter_from_json(state)
 
 
+_STATUS = {s.value: s for s in AssignmentStatus}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building 100k small objects sets off the cyclic GC over and over (half the scan
+    time); none of them form cycles. Only wraps synchronous code: no await inside."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _assignment_rows_native(rows: Iterable[Sequence[Any]]) -> builtins.list[AssignmentRow]:
+    st = _STATUS
+    return [AssignmentRow(r[0], r[1], r[2], r[3], bool(r[4]), st[r[5]], r[6], r[7], r[8],
+                          r[9], r[10], r[11], r[12], r[13], r[14], bool(r[15]), bool(r[16]))
+            for r in rows]
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(AssignmentRow))
+# AssignmentRow is a frozen dataclass: its __init__ sets each of 17 fields through
+# object.__setattr__, which is a third of a 100k-row scan. Filling the instance dict
+# directly makes the same objects (equal, hashable, same repr) in half the time; fall
+# back to the constructor should the class ever use slots or validate in __post_init__.
+_FILL_DICT = not hasattr(AssignmentRow, "__slots__") and \
+    not hasattr(AssignmentRow, "__post_init__")
+
+
+def _sqlite_assignment_rows(rows: Iterable[Sequence[Any]]) -> builtins.list[AssignmentRow]:
+    """Rows of raw SQLite values (dates and UTC datetimes as SQLAlchemy's text format)."""
+    st, day, moment = _STATUS, date.fromisoformat, datetime.fromisoformat
+    values = [(mid, no, office, klass, conf == 1, st[status], unit, principal, responsible,
+               handler, day(deadline), moment(assigned + "+00:00"),
+               None if progress is None else moment(progress + "+00:00"),
+               None if limit is None else day(limit), urges, crit == 1, paused == 1)
+              for (mid, no, office, klass, conf, status, unit, principal, responsible, handler,
+                   deadline, assigned, progress, limit, urges, crit, paused) in rows]
+    if not _FILL_DICT:
+        return [AssignmentRow(*v) for v in values]
+    new, names, out = object.__new__, _ROW_FIELDS, []
+    for v in values:
+        row = new(AssignmentRow)
+        row.__dict__.update(zip(names, v, strict=True))
+        out.append(row)
+    return out
+
+
 class SqlMatterRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -148,8 +215,8 @@ class SqlMatterRepository:
                 raise Conflict(CONFLICT_MESSAGE) from exc
             raise
 
-    async def _write_assignments(self, m: Matter) -> None:
-        rows = _assignment_rows(m)
+    async def _write_assignments(self, m: Matter, paused: bool) -> None:
+        rows = _assignment_rows(m, paused)
         if rows:
             await self._conn.execute(insert(assignments), rows)
 
@@ -173,7 +240,7 @@ class SqlMatterRepository:
             update(matters).where(matters.c.id == matter.id)
             .values(state=matter_to_json(matter)))
         await self._append_events(matter, 1)
-        await self._write_assignments(matter)
+        await self._write_assignments(matter, paused=False)
         matter.pending.clear()
         return matter
 
@@ -185,15 +252,16 @@ class SqlMatterRepository:
         loaded_at = matter.version - len(matter.pending)
         # Take the row first: a concurrent writer that saved since we loaded makes this
         # match nothing. The events' unique (matter_id, matter_seq) is the second guard.
-        result = await self._conn.execute(
+        row = (await self._conn.execute(
             update(matters)
             .where(matters.c.id == matter.id, matters.c.version == loaded_at)
-            .values(_matter_values(matter)))
-        if result.rowcount != 1:
+            .values(_matter_values(matter))
+            .returning(matters.c.paused))).first()
+        if row is None:
             raise Conflict(CONFLICT_MESSAGE)
         await self._append_events(matter, loaded_at + 1)
         await self._conn.execute(delete(assignments).where(assignments.c.matter_id == matter.id))
-        await self._write_assignments(matter)
+        await self._write_assignments(matter, paused=bool(row.paused))
         matter.pending.clear()
 
     async def get(self, matter_id: int) -> Matter:
@@ -267,33 +335,83 @@ class SqlMatterRepository:
             select(func.count()).select_from(matters).where(*self._where(query)))).scalar()
         return int(n or 0)
 
+    async def add_many(self, matters_: builtins.list[Matter]) -> None:
+        """`add` for an import: a handful of statements whatever the count."""
+        if not matters_:
+            return
+        for m in matters_:
+            if m.id is not None or not m.pending or m.pending[0].kind != "registered" \
+                    or m.version != len(m.pending):
+                raise ValueError(f"{m.number}: not a newly registered matter")
+        try:
+            result = await self._conn.execute(
+                insert(matters).returning(matters.c.id, sort_by_parameter_order=True),
+                [_matter_values(m) for m in matters_])
+        except IntegrityError as exc:
+            if _violates(exc, "uq_matters_office_id_year_seq",
+                         "matters.office_id, matters.year, matters.seq"):
+                raise Conflict("导入的事项编号与已有事项重复，请检查后重试。") from exc
+            raise
+        for m, new_id in zip(matters_, result.scalars().all(), strict=True):
+            m.id = int(new_id)
+        await self._conn.execute(
+            update(matters).where(matters.c.id == bindparam("_id"))
+            .values(state=bindparam("_state")),
+            [{"_id": m.id, "_state": matter_to_json(m)} for m in matters_])
+        await self._conn.execute(insert(events), [
+            _event_values(replace(e, matter_id=m.id), i + 1)
+            for m in matters_ for i, e in enumerate(m.pending)])
+        rows = [row for m in matters_ for row in _assignment_rows(m, paused=False)]
+        if rows:
+            await self._conn.execute(insert(assignments), rows)
+        for m in matters_:
+            m.pending.clear()
+
+    async def keys(self, office_id: int) -> builtins.list[MatterKey]:
+        m = matters
+        lead = assignments.alias("lead")
+        stmt = (
+            select(m.c.id, m.c.year, m.c.seq, m.c.number, m.c.title, lead.c.unit_id,
+                   lead.c.assigned_at, m.c.registered_at)
+            .select_from(m.outerjoin(lead, and_(lead.c.matter_id == m.c.id,
+                                                lead.c.lead == true(),
+                                                lead.c.parent_no.is_(None))))
+            .where(m.c.office_id == office_id)
+            .order_by(m.c.year, m.c.seq))
+        return [MatterKey(id=r[0], year=r[1], seq=r[2], number=r[3], title=r[4],
+                          lead_unit_id=r[5], lead_assigned_at=r[6], registered_at=r[7])
+                for r in await self._conn.execute(stmt)]
+
     async def open_assignments(self, office_id: int | None = None
                                ) -> builtins.list[AssignmentRow]:
-        a, m = assignments, matters
-        stmt = (
-            select(a.c.matter_id, a.c.no, m.c.office_id, m.c.klass, m.c.confidential,
-                   a.c.status, a.c.unit_id, a.c.principal_id, a.c.responsible_id,
-                   a.c.handler_id, a.c.deadline, a.c.assigned_at, a.c.last_progress_at,
-                   a.c.urge_limit, a.c.urge_count, a.c.criticized, m.c.paused)
-            .select_from(a.join(m, m.c.id == a.c.matter_id))
-            .where(a.c.status.in_(_OPEN_ASSIGNMENT), m.c.status.not_in(_FINISHED_MATTER))
-            .order_by(a.c.matter_id, a.c.no)
-        )
+        """Every open assignment, in no particular order. This is the reminder scan:
+        one table, no JSON (an open assignment implies an open matter, and the matter
+        fields needed are copied onto the assignment rows)."""
+        a = assignments
+        cols = (a.c.matter_id, a.c.no, a.c.office_id, a.c.klass, a.c.confidential,
+                a.c.status, a.c.unit_id, a.c.principal_id, a.c.responsible_id,
+                a.c.handler_id, a.c.deadline, a.c.assigned_at, a.c.last_progress_at,
+                a.c.urge_limit, a.c.urge_count, a.c.criticized, a.c.paused)
+        sqlite = self._conn.dialect.name == "sqlite"
+        # On SQLite the rows are converted below in one pass, much faster than per-value
+        # type processors; elsewhere the driver returns native values.
+        stmt = (select(*(type_coerce(c, NullType()) for c in cols) if sqlite else cols)
+                .where(a.c.status.in_(_OPEN_ASSIGNMENT)))
         if office_id is not None:
-            stmt = stmt.where(m.c.office_id == office_id)
-        rows = (await self._conn.execute(stmt)).all()
-        status = {s.value: s for s in AssignmentStatus}
-        # Positional construction: this runs over every open assignment of the county.
-        return [AssignmentRow(r[0], r[1], r[2], r[3], bool(r[4]), status[r[5]], r[6], r[7],
-                              r[8], r[9], r[10], r[11], r[12], r[13], r[14], bool(r[15]),
-                              bool(r[16]))
-                for r in rows]
+            stmt = stmt.where(a.c.office_id == office_id)
+        result = await self._conn.execute(stmt)
+        with _gc_paused():
+            rows = result.all()
+            return _sqlite_assignment_rows(rows) if sqlite else _assignment_rows_native(rows)
 
     async def set_paused(self, matter_id: int, paused: bool) -> None:
         result = await self._conn.execute(
             update(matters).where(matters.c.id == matter_id).values(paused=paused))
         if result.rowcount != 1:
             raise NotFound("找不到这件事项。")
+        await self._conn.execute(
+            update(assignments).where(assignments.c.matter_id == matter_id)
+            .values(paused=paused))
 
 
 # ---- people ----
@@ -579,3 +697,78 @@ class SqlOutbox:
             select(outbox).where(outbox.c.person_id == person_id)
             .order_by(outbox.c.id.desc()).limit(limit))
         return [_notice(r) for r in rows]
+
+
+# ---- bulletins ----
+
+class SqlBulletinRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def next_number(self, office_id: int, kind: str, year: int) -> int:
+        current = (await self._conn.execute(
+            select(func.max(bulletins.c.number)).where(
+                bulletins.c.office_id == office_id, bulletins.c.kind == kind,
+                bulletins.c.year == year))).scalar()
+        return int(current or 0) + 1
+
+    async def add(self, record: BulletinRecord) -> BulletinRecord:
+        try:
+            result = await self._conn.execute(insert(bulletins).values(
+                office_id=record.office_id, kind=record.kind, year=record.year,
+                number=record.number, period_start=record.period_start,
+                period_end=record.period_end, published_at=record.published_at,
+                published_by=record.published_by))
+        except IntegrityError as exc:
+            if _violates(exc, "uq_bulletins_office_id_kind_year_number",
+                         "bulletins.office_id, bulletins.kind, bulletins.year"):
+                raise Conflict(f"{record.year} 年第 {record.number} 期已经发布，请重试。") from exc
+            if _violates(exc, "uq_bulletins_office_id_kind_period_start_period_end",
+                         "bulletins.office_id, bulletins.kind, bulletins.period_start"):
+                raise Conflict("这一期间的通报已经发布。") from exc
+            raise
+        new_id = _new_id(result)
+        for chat_id in record.delivered:
+            await self.mark_delivered(new_id, chat_id)
+        return replace(record, id=new_id, delivered=tuple(sorted(set(record.delivered))))
+
+    async def _records(self, where: builtins.list[ColumnElement[bool]]
+                       ) -> builtins.list[BulletinRecord]:
+        b, d = bulletins, bulletin_deliveries
+        rows = (await self._conn.execute(
+            select(b).where(*where).order_by(b.c.year, b.c.number, b.c.id))).all()
+        if not rows:
+            return []
+        delivered: dict[int, builtins.list[int]] = {r.id: [] for r in rows}
+        for pair in await self._conn.execute(
+                select(d.c.bulletin_id, d.c.chat_id)
+                .where(d.c.bulletin_id.in_(list(delivered))).order_by(d.c.chat_id)):
+            delivered[int(pair[0])].append(int(pair[1]))
+        return [BulletinRecord(office_id=r.office_id, kind=r.kind, year=r.year,
+                               number=r.number, period_start=r.period_start,
+                               period_end=r.period_end, published_at=r.published_at,
+                               published_by=r.published_by,
+                               delivered=tuple(delivered[r.id]), id=r.id)
+                for r in rows]
+
+    async def for_period(self, office_id: int, kind: str, start: date, end: date,
+                         ) -> BulletinRecord | None:
+        b = bulletins
+        found = await self._records([b.c.office_id == office_id, b.c.kind == kind,
+                                     b.c.period_start == start, b.c.period_end == end])
+        return found[0] if found else None
+
+    async def list(self, office_id: int, kind: str | None = None,
+                   year: int | None = None) -> builtins.list[BulletinRecord]:
+        b = bulletins
+        where: builtins.list[ColumnElement[bool]] = [b.c.office_id == office_id]
+        if kind is not None:
+            where.append(b.c.kind == kind)
+        if year is not None:
+            where.append(b.c.year == year)
+        return await self._records(where)
+
+    async def mark_delivered(self, bulletin_id: int, chat_id: int) -> None:
+        await self._conn.execute(insert_ignore(
+            self._conn.dialect, bulletin_deliveries,
+            {"bulletin_id": bulletin_id, "chat_id": chat_id}, ["bulletin_id", "chat_id"]))

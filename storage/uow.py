@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.ports import (
+    BulletinRepository,
     ChatRepository,
     EventLog,
     InviteRepository,
@@ -19,6 +20,7 @@ from ledger.ports import (
 )
 from storage.db import read_only as _mark_read_only
 from storage.repositories import (
+    SqlBulletinRepository,
     SqlChatRepository,
     SqlEventLog,
     SqlInviteRepository,
@@ -41,6 +43,7 @@ class SqlUnitOfWork:
     invites: InviteRepository
     chats: ChatRepository
     outbox: Outbox
+    bulletins: BulletinRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -66,6 +69,7 @@ class SqlUnitOfWork:
         self.invites = SqlInviteRepository(conn)
         self.chats = SqlChatRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.bulletins = SqlBulletinRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
