@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, select, text
@@ -18,6 +19,7 @@ from ledger.ports import GroupChat, Invite, MessageRef, Notice
 from storage.db import (
     SchemaBehind,
     SchemaTooNew,
+    alembic_config,
     check_schema,
     current_revision,
     database_url,
@@ -105,6 +107,57 @@ async def test_check_schema_refuses_a_newer_database(engine: AsyncEngine) -> Non
     message = str(info.value)
     assert "f00dfeed9999" in message and head_revision() in message
     assert "新" in message and "newer" in message
+
+
+async def test_check_schema_refuses_an_old_database(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    await upgrade(str(path), "0001")
+    engine = make_engine(str(path))
+    with pytest.raises(SchemaBehind) as info:
+        await check_schema(engine)
+    assert "0001" in str(info.value) and head_revision() in str(info.value)
+    await upgrade(str(path))
+    await check_schema(engine)
+    await engine.dispose()
+
+
+async def test_0002_backfills_assignment_rows(tmp_path: Path) -> None:
+    """Data written under 0001 survives the batch-mode table rebuilds of 0002."""
+    path = tmp_path / "data.db"
+    await upgrade(str(path), "0001")
+    engine = make_engine(str(path))
+    async with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO offices (id, name) VALUES (1, '督查室')",
+            "INSERT INTO units (id, office_id, name) VALUES (7, 1, '住建局')",
+            "INSERT INTO matters (id, office_id, year, seq, number, title, status, confidential,"
+            " klass, source, registered_at, paused, version, state) VALUES (1, 1, 2026, 1,"
+            " '督〔2026〕1号', 't', 'in_progress', 1, 'major', 'meeting',"
+            " '2026-03-02 01:30:00.000000', 1, 2, '{}')",
+            "INSERT INTO assignments (matter_id, no, office_id, lead, unit_id, principal_id,"
+            " responsible_id, handler_id, status, deadline, assigned_at, urge_count,"
+            " criticized) VALUES (1, 1, 1, 1, 7, 2, 3, 4, 'signed', '2026-03-20',"
+            " '2026-03-02 01:30:00.000000', 0, 0)",
+        ):
+            await conn.execute(text(sql))
+    await upgrade(str(path))
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        (row,) = await uow.matters.open_assignments(1)
+    assert (row.klass, row.confidential, row.paused, row.unit_id) == ("major", True, True, 7)
+
+    def down_and_up(conn: Connection) -> None:
+        cfg = alembic_config(str(path))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(down_and_up)
+    await check_schema(engine)
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        (row,) = await uow.matters.open_assignments(1)
+    assert (row.klass, row.confidential, row.paused) == ("major", True, True)
+    await engine.dispose()
 
 
 # ---- times ----

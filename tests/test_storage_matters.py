@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger.deadlines import MatterClass
 from ledger.errors import Conflict, NotFound
 from ledger.model import (
     AssignmentStatus,
@@ -19,7 +22,7 @@ from ledger.model import (
     MatterStatus,
     matter_to_json,
 )
-from ledger.ports import MatterQuery
+from ledger.ports import AssignmentRow, BulletinRecord, MatterQuery
 from storage.tables import assignments, events, matters
 from storage.uow import SqlUnitOfWork
 from tests.test_storage_helpers import (
@@ -304,8 +307,9 @@ async def test_open_assignments(engine: AsyncEngine, world: World) -> None:
     w = world
     ids = await _ledger(engine, w)
     async with SqlUnitOfWork(engine, read_only=True) as uow:
-        rows = await uow.matters.open_assignments()
-        assert rows == await uow.matters.open_assignments(w.office_id)
+        rows = sorted(await uow.matters.open_assignments(), key=lambda r: (r.matter_id, r.no))
+        assert rows == sorted(await uow.matters.open_assignments(w.office_id),
+                              key=lambda r: (r.matter_id, r.no))
         assert await uow.matters.open_assignments(w.office_id + 1) == []
     got = sorted((r.matter_id, r.no) for r in rows)
     assert got == sorted([(ids["road"], 1), (ids["road"], 2), (ids["school"], 1),
@@ -340,3 +344,113 @@ async def test_open_assignment_row_follows_the_matter(engine: AsyncEngine, world
     assert row.deadline == D - timedelta(days=2)  # the committed (effective) deadline
     assert row.last_progress_at == T0 + timedelta(hours=3)
     assert (row.urge_limit, row.urge_count, row.criticized) == (D, 1, True)
+
+
+async def test_scan_rows_equal_constructed_rows(engine: AsyncEngine, world: World) -> None:
+    """The scan builds AssignmentRow without its __init__ on SQLite: same objects."""
+    w = world
+    m = register(w, 1, confidential=True, klass=MatterClass.URGENT)
+    no = assign(w, m, w.unit_b, lead=True, deadline=D)
+    m.report_progress(at=T0 + timedelta(hours=1), actor_id=w.b_people[2], no=no, text="x")
+    await add_matter(engine, m)
+    assert m.id is not None
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.matters.set_paused(m.id, True)
+        await uow.commit()
+    a = m.assignment(no)
+    expected = AssignmentRow(
+        matter_id=m.id, no=no, office_id=w.office_id, klass="urgent", confidential=True,
+        status=AssignmentStatus.ASSIGNED, unit_id=w.unit_b, principal_id=w.b_people[0],
+        responsible_id=w.b_people[1], handler_id=w.b_people[2], deadline=D,
+        assigned_at=a.assigned_at, last_progress_at=T0 + timedelta(hours=1), urge_limit=None,
+        urge_count=0, criticized=False, paused=True)
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        (row,) = await uow.matters.open_assignments()
+    assert row == expected and hash(row) == hash(expected) and repr(row) == repr(expected)
+    assert type(row) is AssignmentRow and row.status is AssignmentStatus.ASSIGNED
+    assert type(row.confidential) is bool and row.assigned_at.tzinfo is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.paused = False  # type: ignore[misc]
+    # A later save keeps the pause on the projection.
+    async with SqlUnitOfWork(engine) as uow:
+        again = await uow.matters.get(m.id)
+        again.sign(at=T0, actor_id=w.b_people[1], no=no, committed=D)
+        await uow.matters.save(again)
+        await uow.commit()
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        (row,) = await uow.matters.open_assignments()
+    assert row.paused and row.status is AssignmentStatus.SIGNED
+
+
+async def test_add_many_and_keys(engine: AsyncEngine, world: World) -> None:
+    w = world
+    batch = []
+    for seq in range(1, 51):
+        m = register(w, seq, title=f"导入事项{seq}", at=T0 + timedelta(minutes=seq))
+        if seq % 2:
+            assign(w, m, w.unit_a, lead=True, deadline=D, at=T0 + timedelta(minutes=seq))
+            assign(w, m, w.unit_b, lead=False, deadline=D)
+        batch.append(m)
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.matters.add_many(batch)
+        await uow.matters.add_many([])
+        await uow.commit()
+    assert all(m.id is not None and not m.pending for m in batch)
+    assert len({m.id for m in batch}) == 50
+    for m in (batch[0], batch[1], batch[-1]):
+        stored, replayed = await _replayed(engine, m.id)  # type: ignore[arg-type]
+        assert matter_to_json(stored) == matter_to_json(m) == matter_to_json(replayed)
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        keys = await uow.matters.keys(w.office_id)
+        assert await uow.matters.keys(w.office_id + 1) == []
+        assert len(await uow.matters.open_assignments()) == 50
+    assert [k.seq for k in keys] == list(range(1, 51))
+    first, second = keys[0], keys[1]
+    assert (first.id, first.number, first.title) == (batch[0].id, "督〔2026〕1号", "导入事项1")
+    assert first.lead_unit_id == w.unit_a
+    assert first.lead_assigned_at == T0 + timedelta(minutes=6)
+    assert first.registered_at == T0 + timedelta(minutes=1)
+    assert (second.lead_unit_id, second.lead_assigned_at) == (None, None)
+    # Numbers already taken: the whole batch is refused.
+    async with SqlUnitOfWork(engine) as uow:
+        with pytest.raises(Conflict):
+            await uow.matters.add_many([register(w, 51), register(w, 3)])
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        assert await uow.matters.next_seq(w.office_id, 2026) == 51
+
+
+# ---- bulletins ----
+
+async def test_bulletins(engine: AsyncEngine, world: World) -> None:
+    w = world
+    march = BulletinRecord(office_id=w.office_id, kind="ducha", year=2026, number=1,
+                           period_start=date(2026, 3, 1), period_end=date(2026, 3, 31),
+                           published_at=T0, published_by=w.admin_id, delivered=(-100, -200))
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.bulletins.next_number(w.office_id, "ducha", 2026) == 1
+        stored = await uow.bulletins.add(march)
+        assert stored.id is not None and stored.delivered == (-200, -100)
+        assert await uow.bulletins.next_number(w.office_id, "ducha", 2026) == 2
+        assert await uow.bulletins.next_number(w.office_id, "project", 2026) == 1
+        await uow.bulletins.mark_delivered(stored.id, -300)
+        await uow.bulletins.mark_delivered(stored.id, -300)  # idempotent
+        april = await uow.bulletins.add(replace(march, number=2, delivered=(),
+                                                period_start=date(2026, 4, 1),
+                                                period_end=date(2026, 4, 30)))
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        got = await uow.bulletins.for_period(w.office_id, "ducha", date(2026, 3, 1),
+                                             date(2026, 3, 31))
+        assert got == replace(stored, delivered=(-300, -200, -100))
+        assert got.published_at.tzinfo is not None  # type: ignore[union-attr]
+        assert await uow.bulletins.for_period(w.office_id, "ducha", date(2026, 3, 1),
+                                              date(2026, 3, 30)) is None
+        assert [b.number for b in await uow.bulletins.list(w.office_id)] == [1, 2]
+        assert await uow.bulletins.list(w.office_id, kind="project") == []
+        assert await uow.bulletins.list(w.office_id, year=2025) == []
+        assert (await uow.bulletins.list(w.office_id, "ducha", 2026))[1] == april
+        with pytest.raises(Conflict, match="第 2 期"):
+            await uow.bulletins.add(replace(march, number=2, period_start=date(2026, 5, 1)))
+    async with SqlUnitOfWork(engine) as uow:
+        with pytest.raises(Conflict, match="期间"):
+            await uow.bulletins.add(replace(march, number=3))
