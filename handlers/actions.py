@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram import Message, Update
 
 from bot.context import Ctx
-from handlers.cards import Directory, card_buttons, card_text, feed_buttons
 from handlers.common import ALERT_MAX, is_group, line, remember, require_person
 from handlers.keys import MatterPress, parse_list_key, parse_matter_key
+from handlers.refresh import origin_of, refresh
 from handlers.replies import ask, clear_prompt
 from handlers.views import list_turn, send_history, show_matter
 from ledger import permissions as perm
 from ledger import services as svc
 from ledger.errors import InvalidInput, InvalidTransition
-from ledger.model import AssignmentStatus, Matter, Person
+from ledger.model import AssignmentStatus, Person
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,8 @@ async def _prompt(update: Update, context: Ctx, actor: Person, press: MatterPres
             raise InvalidInput(line(deps, "bad_button"))
         values["a"] = m.assignment(press.no)
     clear_prompt(context)
-    await ask(update, context, press.action, m, press.no, **values)
+    await ask(update, context, press.action, m, press.no,
+              origin_of(query.message, press.card), **values)
     await query.answer()
 
 
@@ -110,43 +110,8 @@ async def _act(update: Update, context: Ctx, actor: Person, press: MatterPress) 
     deps.kick()
     done = line(deps, "done_" + press.action, m=m, actor=actor.name)
     await query.answer(done[:ALERT_MAX])
-    await _refresh(update, context, actor, m)
+    await refresh(context, origin_of(query.message, press.card), actor, m)
     msg = query.message
     if isinstance(msg, Message):
         sent = await msg.reply_text(done, do_quote=True)
         await remember(deps, sent, m.id, no)
-
-
-async def _refresh(update: Update, context: Ctx, actor: Person, m: Matter) -> None:
-    """Bring the pressed message up to date: a card gets the new card, a feed line new
-    buttons (a 查看 button marks a feed line)."""
-    deps = context.deps
-    query = update.callback_query
-    assert query is not None and m.id is not None
-    msg = query.message
-    if not isinstance(msg, Message):
-        return
-    names = await Directory.fetch(deps, m.office_id)
-    old = msg.reply_markup
-    is_feed = old is not None and any(
-        b.callback_data is not None and str(b.callback_data).startswith("m:show:")
-        for row in old.inline_keyboard for b in row)
-    try:
-        if is_feed:
-            kind = _feed_kind(old)
-            await msg.edit_reply_markup(feed_buttons(deps, kind, m, names))
-        else:
-            markup: InlineKeyboardMarkup = card_buttons(deps, m, actor, names)
-            await msg.edit_text(card_text(deps, m, names), reply_markup=markup)
-    except BadRequest as e:  # not modified, too old: the confirmation line says it all
-        log.debug("refresh of %s failed: %s", msg.message_id, e)
-
-
-def _feed_kind(markup: InlineKeyboardMarkup | None) -> str:
-    actions = {str(b.callback_data).split(":")[1] for row in (
-        markup.inline_keyboard if markup else ()) for b in row if b.callback_data}
-    if actions & {"close", "ret"}:
-        return "office_completion_requested"
-    if actions & {"extok", "extno"}:
-        return "office_extension_requested"
-    return "office_progress"

@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.context import Deps
 from handlers.common import fit, today, with_dates
-from handlers.keys import matter_key
+from handlers.keys import card_key, matter_key
 from ledger import permissions as perm
 from ledger.errors import NotFound
 from ledger.lights import assignment_light, matter_light, workdays_left
@@ -88,6 +88,13 @@ def button(deps: Deps, action: str, matter_id: int, no: int | None = None,
 
 def _rows(buttons: list[InlineKeyboardButton], width: int = 2) -> list[list[InlineKeyboardButton]]:
     return [buttons[i:i + width] for i in range(0, len(buttons), width)]
+
+
+def mark_card(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """The same buttons, marked as sitting on a matter card."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        b.text, callback_data=card_key(str(b.callback_data)) if b.callback_data else None)
+        for b in row] for row in markup.inline_keyboard])
 
 
 def _unit_actions(deps: Deps, m: Matter, viewer: Person, day: date,
@@ -180,7 +187,7 @@ async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_grou
         names = await Directory.fetch(deps, m.office_id)
     if chat_is_group and m.confidential:
         return deps.render("lines.j2", k="confidential_group", m=m), None
-    return card_text(deps, m, names), card_buttons(deps, m, viewer, names)
+    return card_text(deps, m, names), mark_card(card_buttons(deps, m, viewer, names))
 
 
 # ---------------------------------------------------------------- notices
@@ -230,6 +237,10 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
         text = deps.render(f"notice_{kind}.j2", **values)
     else:  # reminder_*, office_sla and kinds added later
         text = deps.render("notice_other.j2", **values)
+    if viewer is None:  # a group: whoever opens it gets their own buttons
+        assert m.id is not None
+        return fit(text), InlineKeyboardMarkup([[button(deps, "show", m.id),
+                                                 button(deps, "hist", m.id)]])
     return fit(text), card_buttons(deps, m, viewer, names, day)
 
 

@@ -50,7 +50,8 @@ def chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
     return out
 
 
-_DATE_KEYS = ("deadline", "new_deadline", "limit", "committed_deadline")
+_DATE_KEYS = ("deadline", "new_deadline", "limit", "committed_deadline", "since", "due",
+              "received", "urge_limit")
 
 
 def with_dates(values: dict[str, Any]) -> dict[str, Any]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# m:<action>:<matter_id>:<assignment no, 0 for none>
+# m:<action>:<matter_id>:<assignment no, 0 for none>[:c]; ":c" marks a button on a matter
+# card (the whole card is redrawn after the press), not on a notice or feed line
 MATTER_ACTIONS = frozenset({
     "sign", "prog", "done", "ext", "cext",          # the unit's side
     "close", "ret", "urge", "extok", "extno",       # the office's side
     "show", "hist",                                  # everyone
 })
-_MATTER_RE = re.compile(r"^m:([a-z]{2,8}):([1-9][0-9]{0,11}):([0-9]{1,4})$")
+_MATTER_RE = re.compile(r"^m:([a-z]{2,8}):([1-9][0-9]{0,11}):([0-9]{1,4})(:c)?$")
 
 # l:<filter token>:<page>
 _LIST_RE = re.compile(
@@ -25,6 +26,7 @@ class MatterPress:
     action: str
     matter_id: int
     no: int | None
+    card: bool = False
 
 
 def matter_key(action: str, matter_id: int, no: int | None = None) -> str:
@@ -37,7 +39,11 @@ def parse_matter_key(data: str | None) -> MatterPress | None:
     if m is None or m[1] not in MATTER_ACTIONS:
         return None
     no = int(m[3])
-    return MatterPress(m[1], int(m[2]), no or None)
+    return MatterPress(m[1], int(m[2]), no or None, bool(m[4]))
+
+
+def card_key(data: str) -> str:
+    return data if data.endswith(":c") or not data.startswith("m:") else data + ":c"
 
 
 def list_key(token: str, page: int) -> str:

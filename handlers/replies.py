@@ -12,6 +12,7 @@ from telegram.ext import ConversationHandler
 
 from bot.context import Ctx, Deps
 from handlers.common import fit, is_group, line, remember, require_person, today
+from handlers.refresh import Origin, refresh
 from ledger import services as svc
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
@@ -32,6 +33,7 @@ class Prompt:
     no: int | None
     chat_id: int
     message_id: int
+    origin: Origin | None = None  # the message whose button asked
 
 
 def pending_prompt(context: Ctx, chat_id: int) -> Prompt | None:
@@ -46,7 +48,7 @@ def clear_prompt(context: Ctx) -> None:
 
 
 async def ask(update: Update, context: Ctx, kind: str, m: Matter, no: int | None,
-              **values: Any) -> None:
+              origin: Origin | None = None, **values: Any) -> None:
     """Send a ForceReply question about `m` and wait for the answer."""
     deps = context.deps
     chat, user = update.effective_chat, update.effective_user
@@ -59,7 +61,7 @@ async def ask(update: Update, context: Ctx, kind: str, m: Matter, no: int | None
                                                         deps, "placeholder", kind=kind)))
     await remember(deps, msg, m.id, no)
     if context.user_data is not None:
-        context.user_data[PROMPT_KEY] = Prompt(kind, m.id, no, chat.id, msg.message_id)
+        context.user_data[PROMPT_KEY] = Prompt(kind, m.id, no, chat.id, msg.message_id, origin)
 
 
 def content(msg: Message) -> tuple[str, list[Attachment]]:
@@ -135,6 +137,7 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
     clear_prompt(context)
     deps.kick()
     await confirm(update, context, reply, m, no)
+    await refresh(context, prompt.origin, actor, m)
 
 
 def _extension_text(deps: Deps, text: str) -> tuple[Any, str]:

@@ -143,20 +143,43 @@ async def test_every_notice_kind_composes(w: W) -> None:
     await svc.request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "补了照片")
     await svc.close_matter(w.deps.uow(), w.clock, ADMIN, mid, "好")
     await svc.mark_unreachable(w.deps.uow(), w.clock, CO_H, "Forbidden")
+    payloads: dict[str, dict[str, object]] = {
+        "reminder_before": {"deadline": "2026-12-07", "workdays_left": 3},
+        "reminder_due": {"deadline": "2026-12-07", "workdays_left": 0},
+        "reminder_overdue": {"deadline": "2026-12-07", "overdue_workdays": 2, "overdue_days": 2,
+                             "urge_count": 1, "urge_limit": "2026-12-10"},
+        "reminder_urgent": {"deadline": "2026-11-23", "overdue": False, "overdue_workdays": 0,
+                            "hours": 2},
+        "reminder_stagnant": {"since": "2026-11-23", "stagnant_workdays": 5,
+                              "deadline": "2026-12-07", "workdays_left": 2},
+        "reminder_someday": {"text": "以后新增的提醒"},
+        "office_sla": {"level": "register", "due": "2026-11-24", "received": "2026-11-23",
+                       "late_workdays": 1, "late": True},
+        "office_criticism_flag": {},
+        "office_calendar_missing": {"year": 2027},
+    }
     extra = [Notice(key=f"r{k}", office_id=1, kind=k, due_at=START, person_id=HANDLER,
-                    matter_id=mid, assignment_no=1, payload={"text": "测试提醒"})
-             for k in ("reminder_before", "reminder_due", "reminder_overdue", "reminder_urgent",
-                       "reminder_stagnant", "reminder_someday", "office_sla")]
+                    matter_id=None if k == "office_calendar_missing" else mid,
+                    assignment_no=1, payload=p) for k, p in payloads.items()]
+    extra.append(Notice(key="sla-group", office_id=1, kind="office_sla", due_at=START,
+                        chat_id=-100, matter_id=mid, payload=payloads["office_sla"]))
     kinds = set()
+    shown: dict[str, str] = {}
     for n in [*w.store.outbox, *extra]:
         viewer = w.person(n.person_id) if n.person_id else None
         async with w.deps.uow() as uow:
             text, _ = await cards.compose_notice(w.deps, uow, n, viewer)
         assert text.strip() and len(text) <= 4096, n.kind
+        assert "None" not in text and "{" not in text, text
         kinds.add(n.kind)
+        shown[n.kind] = text
     assert {"assignment", "extension_confirm", "extension_approved", "urged", "returned",
             "closed", "office_progress", "office_completion_requested",
             "office_extension_requested", "office_unreachable"} <= kinds
+    assert "已 5 个工作日未报送进展（上次：2026年11月23日）" in shown["reminder_stagnant"]
+    assert "应于 2026年11月24日 前完成分解立项，已超 1 个工作日" in shown["office_sla"]
+    assert "2027年的节假日安排尚未录入" in shown["office_calendar_missing"]
+    assert "以后新增的提醒" in shown["reminder_someday"]
 
 
 async def test_office_feed_lines(w: W) -> None:

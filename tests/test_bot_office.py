@@ -226,8 +226,11 @@ async def test_urge_history_and_deadline(tmp_path: Path) -> None:
         assert "立项" in text(hist) and "催办〔县发改局〕（第1次）" in text(hist)
         card = await say(h, admin, "/show 1")
         assert "已催办1次" in text(card)
+        await tap(h, admin, card, "📣 催办")
+        assert "已催办2次" in text(find(admin.inbox(), "营商环境整改"))  # the card, redrawn
+        card = find(admin.inbox(), "已催办2次")
         await tap(h, admin, card, "🕘 历史")
-        assert "共 3 条记录" in text(last(admin))
+        assert "共 4 条记录" in text(last(admin))
         assert "2026年12月7日" in text(await say(h, admin, "/deadline 10"))
         assert "还有 10 个工作日" in text(await say(h, admin, "/deadline 12月7日"))
         assert "请这样写" in text(await say(h, admin, "/deadline"))
