@@ -46,6 +46,8 @@ class SchemaBehind(SchemaError):
 def database_url(value: str) -> str:
     """A SQLAlchemy async URL from a URL or a plain file path."""
     value = value.strip()
+    if value == ":memory:":
+        return "sqlite+aiosqlite://"  # one shared connection; for throwaway use only
     if "://" not in value:
         return "sqlite+aiosqlite:///" + str(Path(value).expanduser().resolve())
     url = make_url(value)

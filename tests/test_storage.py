@@ -55,6 +55,7 @@ def test_database_url_normalises_paths_and_drivers(tmp_path: Path) -> None:
     assert database_url("postgresql://u:p%40ss@db/duban") == \
         "postgresql+asyncpg://u:p%40ss@db/duban"
     assert database_url("sqlite+aiosqlite:///rel.db") == "sqlite+aiosqlite:///rel.db"
+    assert database_url(":memory:") == "sqlite+aiosqlite://"
 
 
 async def test_sqlite_pragmas(engine: AsyncEngine) -> None:
