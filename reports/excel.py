@@ -1,0 +1,396 @@
+"""The Excel ledger (台账, §2.1): export to .xlsx and import an office's existing one.
+
+Sheet 督办台账, one row per matter (一事一记), columns:
+序号 编号 事项 来源 类别 牵头单位 配合单位 第一责任人 责任人 承办人 交办日期 办结时限 最新进展 状态
+红黄绿灯 销号日期, then four more so a round trip loses nothing the bot needs:
+密级 (机密 or empty), 事项内容, 领导批示, 批示领导.
+Sheet 办理记录: every event of the exported matters (who, when, what).
+
+Import reads the first sheet (or 督办台账): the header row is the first row holding 事项;
+columns are matched by name, unknown ones ignored, only 事项 required. Every row is
+checked; one bad row rejects the whole file with a per-row report (ImportRejected).
+Idempotency key: the 编号 when given (kept as the matter's number), else (事项, 牵头单位,
+交办日期) — see `ledger.reporting.import_ledger`. openpyxl's write-only and read-only
+modes keep 100,000 rows fast and small in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+
+from ledger.clock import LOCAL_TZ, Clock, local_today, to_local
+from ledger.deadlines import MatterClass
+from ledger.lights import LightPolicy, matter_light
+from ledger.model import (
+    CLASS_LABELS,
+    EVENT_LABELS,
+    MATTER_STATUS_LABELS,
+    SOURCE_LABELS,
+    Event,
+    Light,
+    Matter,
+    MatterStatus,
+    Source,
+)
+from ledger.ports import MatterQuery, UnitOfWork
+from ledger.reporting import (
+    ImportRejected,
+    ImportResult,
+    ImportRow,
+    RowError,
+    import_ledger,
+    require_office_actor,
+)
+from ledger.workcalendar import WorkCalendar
+
+__all__ = [
+    "COLUMNS",
+    "EXTRA_COLUMNS",
+    "HISTORY_COLUMNS",
+    "ExportFilter",
+    "ExportStats",
+    "ImportRejected",
+    "ImportResult",
+    "export_ledger",
+    "import_ledger_file",
+    "read_ledger_rows",
+    "write_ledger",
+]
+
+LEDGER_SHEET = "督办台账"
+HISTORY_SHEET = "办理记录"
+COLUMNS = ("序号", "编号", "事项", "来源", "类别", "牵头单位", "配合单位", "第一责任人",
+           "责任人", "承办人", "交办日期", "办结时限", "最新进展", "状态", "红黄绿灯", "销号日期")
+EXTRA_COLUMNS = ("密级", "事项内容", "领导批示", "批示领导")
+HISTORY_COLUMNS = ("编号", "事项", "时间", "动作", "分工", "操作人", "内容")
+WIDTHS = (6, 16, 36, 14, 10, 14, 20, 10, 10, 10, 12, 12, 40, 8, 8, 12, 6, 40, 30, 10)
+HISTORY_WIDTHS = (16, 36, 18, 14, 14, 12, 60)
+
+LIGHT_TEXT = {Light.GREEN: "绿灯", Light.YELLOW: "黄灯", Light.RED: "红灯"}
+LIGHT_FILL = {Light.GREEN: "C8E6C9", Light.YELLOW: "FFF59D", Light.RED: "FFCDD2"}
+DATE_FORMAT = "yyyy-mm-dd"
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+CONFIDENTIAL_MARK = "机密"
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which matters to export; fields left None do not filter. The period is on the
+    registration day (local dates, both ends included)."""
+
+    unit_id: int | None = None
+    statuses: frozenset[MatterStatus] | None = None
+    since: date | None = None
+    until: date | None = None
+    include_confidential: bool = True
+    history: bool = True
+
+
+@dataclass(frozen=True)
+class ExportStats:
+    matters: int
+    events: int
+
+
+# ---------------------------------------------------------------- export
+
+
+def _local_day(moment: datetime | None) -> date | None:
+    return to_local(moment).date() if moment is not None else None
+
+
+def _summary(e: Event) -> str:
+    a = e.after
+    parts: list[str] = []
+    for key, label in (("text", ""), ("reason", "理由："), ("comment", "意见："),
+                       ("note", "说明："), ("limit", "限期："), ("deadline", "时限："),
+                       ("new_deadline", "新时限："), ("committed_deadline", "承诺时限："),
+                       ("title", "")):
+        value = a.get(key)
+        if value:
+            parts.append(f"{label}{value}")
+    if e.kind == "assigned":
+        parts.append("牵头" if a.get("lead") else "配合")
+    if a.get("attachments"):
+        parts.append(f"附件{len(a['attachments'])}个")
+    return "；".join(parts)
+
+
+def write_ledger(target: str | Path | IO[bytes], matters: Sequence[Matter],
+                 events: Iterable[Event], units: dict[int, str], persons: dict[int, str],
+                 cal: WorkCalendar, today: date, policy: LightPolicy | None = None,
+                 history: bool = True) -> ExportStats:
+    """Write matters (in the given order) and, if `history`, their events."""
+    policy = policy or LightPolicy()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(LEDGER_SHEET)
+    head = COLUMNS + EXTRA_COLUMNS
+    for i, width in enumerate(WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "C2"
+    bold = Font(bold=True)
+    header = []
+    for name in head:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center")
+        header.append(cell)
+    ws.append(header)
+    fills = {k: PatternFill("solid", fgColor=v) for k, v in LIGHT_FILL.items()}
+
+    def day_cell(value: date | None) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+
+    names = {m.id: (m.number, m.title) for m in matters if m.id is not None}
+    for i, m in enumerate(matters, start=1):
+        lead = m.lead
+        co = [units.get(a.unit_id, "") for a in m.top_assignments if not a.lead
+              and a.status.value != "cancelled"]
+        light_cell: WriteOnlyCell | str = ""
+        if m.is_open and lead is not None:
+            light = matter_light(m, cal, today, policy)
+            light_cell = WriteOnlyCell(ws, value=LIGHT_TEXT[light])
+            light_cell.fill = fills[light]
+        progress = lead.last_progress_text if lead is not None else None
+        ws.append([
+            i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
+            units.get(lead.unit_id, "") if lead else "", "、".join(co),
+            persons.get(lead.principal_id, "") if lead else "",
+            persons.get(lead.responsible_id, "") if lead else "",
+            persons.get(lead.handler_id, "") if lead else "",
+            day_cell(_local_day(lead.assigned_at) if lead else None),
+            day_cell(lead.effective_deadline if lead else m.deadline),
+            progress or "", MATTER_STATUS_LABELS[m.status], light_cell,
+            day_cell(_local_day(m.closed_at)),
+            CONFIDENTIAL_MARK if m.confidential else "", m.body or "",
+            m.instruction_text or "", m.instruction_author or "",
+        ])
+    if len(matters):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(head))}{len(matters) + 1}"
+
+    n_events = 0
+    if history:
+        hs = wb.create_sheet(HISTORY_SHEET)
+        for i, width in enumerate(HISTORY_WIDTHS, start=1):
+            hs.column_dimensions[get_column_letter(i)].width = width
+        hs.freeze_panes = "A2"
+        hs.append([WriteOnlyCell(hs, value=name) for name in HISTORY_COLUMNS])
+        by_matter: dict[int, dict[int, str]] = {
+            m.id: {a.no: units.get(a.unit_id, "") for a in m.assignments}
+            for m in matters if m.id is not None}
+        for e in events:
+            if e.matter_id is None or e.matter_id not in names:
+                continue
+            number, title = names[e.matter_id]
+            when = WriteOnlyCell(hs, value=to_local(e.at).replace(tzinfo=None))
+            when.number_format = TIME_FORMAT
+            unit = by_matter[e.matter_id].get(e.assignment_no, "") \
+                if e.assignment_no is not None else ""
+            actor = persons.get(e.actor_id, "") if e.actor_id is not None else "系统"
+            hs.append([number, title, when, EVENT_LABELS.get(e.kind, e.kind), unit, actor,
+                       _summary(e)])
+            n_events += 1
+    wb.save(target)
+    return ExportStats(len(matters), n_events)
+
+
+async def export_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office_id: int,
+                        target: str | Path | IO[bytes], f: ExportFilter | None = None,
+                        policy: LightPolicy | None = None,
+                        actor_id: int | None = None) -> ExportStats:
+    """The office's ledger, filtered, oldest first. With `actor_id`, only the office may."""
+    f = f or ExportFilter()
+    async with uow:
+        if actor_id is not None:
+            await require_office_actor(uow, actor_id, office_id)
+        units = {u.id: u.name for u in await uow.people.units(office_id)}
+        persons = {p.id: p.name for p in await uow.people.persons(office_id)}
+        q = MatterQuery(
+            office_id=office_id, statuses=f.statuses, unit_id=f.unit_id,
+            include_confidential=f.include_confidential,
+            registered_from=_start(f.since) if f.since else None,
+            registered_to=_start(f.until + timedelta(days=1)) if f.until else None)
+        matters = await uow.matters.list(q)
+        matters.sort(key=lambda m: (m.year, m.seq))
+        events: list[Event] = []
+        if f.history and matters:
+            first = min(m.registered_at for m in matters)
+            events = await uow.events.since(office_id, first - timedelta(days=1))
+    return write_ledger(target, matters, events, units, persons, cal, local_today(clock),
+                        policy, f.history)
+
+
+def _start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=LOCAL_TZ)
+
+
+# ---------------------------------------------------------------- import
+
+_SOURCES = {**{label: s for s, label in SOURCE_LABELS.items()}, **{s.value: s for s in Source}}
+_CLASSES = {**{label: k for k, label in CLASS_LABELS.items()},
+            **{k.value: k for k in MatterClass}, "普通": MatterClass.NORMAL,
+            "急": MatterClass.URGENT, "重大": MatterClass.MAJOR}
+_STATUSES = {**{label: s for s, label in MATTER_STATUS_LABELS.items()},
+             **{s.value: s for s in MatterStatus}, "已办结": MatterStatus.CLOSED,
+             "办结": MatterStatus.CLOSED, "在办": MatterStatus.IN_PROGRESS,
+             "未办结": MatterStatus.IN_PROGRESS}
+_DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+_SPLIT_RE = re.compile(r"[、，,;；\s]+")
+
+
+class _BadCell(ValueError):
+    pass
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value: Any) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 < value < 80000:   # an Excel serial day number in a cell without a format
+            moment = from_excel(value)
+            if isinstance(moment, datetime):
+                return moment.date()
+        raise _BadCell(f"「{_text(value)}」不是日期")
+    m = _DATE_RE.match(str(value))
+    if m:
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            pass
+    raise _BadCell(f"「{_text(value)}」不是日期，请写成 2026-11-25")
+
+
+def _header_row(rows: Iterable[tuple[Any, ...]]) -> tuple[int, dict[str, int]] | None:
+    for n, values in enumerate(rows, start=1):
+        names = [_text(v) for v in values]
+        if "事项" in names:
+            return n, {name: i for i, name in enumerate(names) if name}
+        if n >= 20:
+            break
+    return None
+
+
+def read_ledger_rows(source: str | Path | IO[bytes]) -> tuple[list[ImportRow], list[RowError]]:
+    """Parse an .xlsx ledger: the rows, and every cell that cannot be read."""
+    try:
+        wb = load_workbook(source, read_only=True, data_only=True)
+    except Exception as e:  # not a zip, not a workbook: say so in words
+        raise ImportRejected([RowError(0, f"不是可读取的 .xlsx 文件（{type(e).__name__}）。")]) \
+            from None
+    try:
+        ws = wb[LEDGER_SHEET] if LEDGER_SHEET in wb.sheetnames else wb.worksheets[0]
+        found = _header_row(ws.iter_rows(values_only=True, max_row=20))
+        if found is None:
+            raise ImportRejected([RowError(1, "找不到表头：第一行应有「事项」等列名。")])
+        header_at, col = found
+        rows: list[ImportRow] = []
+        errors: list[RowError] = []
+        for n, values in enumerate(ws.iter_rows(min_row=header_at + 1, values_only=True),
+                                   start=header_at + 1):
+            if not any(v is not None and _text(v) for v in values):
+                continue
+            row, errs = _parse_row(n, values, col)
+            errors.extend(errs)
+            if row is not None:
+                rows.append(row)
+    finally:
+        wb.close()
+    return rows, errors
+
+
+def _parse_row(n: int, values: tuple[Any, ...], col: dict[str, int],
+               ) -> tuple[ImportRow | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def get(name: str) -> Any:
+        i = col.get(name)
+        return values[i] if i is not None and i < len(values) else None
+
+    def text(name: str) -> str:
+        return _text(get(name))
+
+    def day(name: str) -> date | None:
+        try:
+            return _date(get(name))
+        except _BadCell as e:
+            errors.append(RowError(n, str(e), name))
+            return None
+
+    title = text("事项")
+    if not title:
+        errors.append(RowError(n, "事项名称不能为空。", "事项"))
+    source = Source.COUNTY_DECISION
+    if text("来源"):
+        if text("来源") not in _SOURCES:
+            errors.append(RowError(n, f"来源「{text('来源')}」不认识，可填："
+                                   + "、".join(SOURCE_LABELS.values()), "来源"))
+        else:
+            source = _SOURCES[text("来源")]
+    klass = MatterClass.NORMAL
+    if text("类别"):
+        if text("类别") not in _CLASSES:
+            errors.append(RowError(n, f"类别「{text('类别')}」不认识，可填：一般、急件、重大疑难",
+                                   "类别"))
+        else:
+            klass = _CLASSES[text("类别")]
+    status: MatterStatus | None = None
+    if text("状态"):
+        if text("状态") not in _STATUSES:
+            errors.append(RowError(n, f"状态「{text('状态')}」不认识，可填："
+                                   + "、".join(MATTER_STATUS_LABELS.values()), "状态"))
+        else:
+            status = _STATUSES[text("状态")]
+    assigned_on, deadline, closed_on = day("交办日期"), day("办结时限"), day("销号日期")
+    if closed_on is not None and status is None:
+        status = MatterStatus.CLOSED
+    secrecy = text("密级")
+    if errors:
+        return None, errors
+    return ImportRow(
+        row=n, title=title, number=text("编号") or None, source=source, klass=klass,
+        lead_unit=text("牵头单位") or None,
+        co_units=tuple(x for x in _SPLIT_RE.split(text("配合单位")) if x),
+        principal=text("第一责任人") or None, responsible=text("责任人") or None,
+        handler=text("承办人") or None, assigned_on=assigned_on, deadline=deadline,
+        progress=text("最新进展") or None, status=status, closed_on=closed_on,
+        confidential=secrecy in (CONFIDENTIAL_MARK, "是", "秘密", "绝密", "内部"),
+        body=text("事项内容"), instruction_text=text("领导批示") or None,
+        instruction_author=text("批示领导") or None), []
+
+
+async def import_ledger_file(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
+                             source: str | Path | IO[bytes], name: str = "") -> ImportResult:
+    """Read, check and import an .xlsx ledger in one transaction, or raise ImportRejected
+    with every bad row and import nothing."""
+    rows, errors = read_ledger_rows(source)
+    if not rows and not errors:
+        raise ImportRejected([RowError(0, "文件里没有事项。")])
+    label = name or (Path(source).name if isinstance(source, str | Path) else "")
+    return await import_ledger(uow, clock, cal, actor_id, rows, errors, label)
