@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -177,8 +178,17 @@ class MatterRepository(Protocol):
 
     async def count(self, query: MatterQuery) -> int: ...
 
-    async def open_assignments(self, office_id: int | None = None,
-                               ) -> builtins.list[AssignmentRow]: ...
+    async def open_assignments(self, office_id: int | None = None, *,
+                               matter_ids: Collection[int] | None = None,
+                               person_id: int | None = None,
+                               ) -> builtins.list[AssignmentRow]:
+        """Open assignments; `matter_ids`: only these matters; `person_id`: only those
+        naming this person (principal, responsible or handler)."""
+        ...
+
+    async def paused_ids(self, matter_ids: Collection[int]) -> set[int]:
+        """Which of these matters have their reminders paused."""
+        ...
 
     async def set_paused(self, matter_id: int, paused: bool) -> None: ...
 
@@ -252,6 +262,15 @@ class ChatRepository(Protocol):
 class Outbox(Protocol):
     async def add(self, notice: Notice) -> bool:
         """Queue it; False (and nothing written) when its key is already queued or sent."""
+        ...
+
+    async def add_many(self, notices: Sequence[Notice]) -> int:
+        """`add` for many at once (the reminder planner): one statement, insert-ignore by
+        key; returns how many were new. Does not set the notices' ids."""
+        ...
+
+    async def skip(self, notice_id: int, reason: str) -> None:
+        """Cancel one pending notice that is no longer due (found stale at send time)."""
         ...
 
     async def due(self, now: datetime, limit: int = 100) -> list[Notice]: ...

@@ -25,6 +25,11 @@ def insert_ignore(dialect: Dialect, table: Table, values: Mapping[str, Any],
         index_elements=list(conflict))
 
 
+def insert_ignore_many(dialect: Dialect, table: Table, conflict: Sequence[str]) -> Insert:
+    """`insert_ignore` for executemany: execute it with a list of value dicts."""
+    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(conflict))
+
+
 def upsert(dialect: Dialect, table: Table, values: Mapping[str, Any],
            conflict: Sequence[str]) -> Insert:
     """INSERT, or UPDATE the other columns of the row with the same `conflict` key."""

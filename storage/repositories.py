@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import date, datetime
@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Row,
+    Select,
     and_,
     bindparam,
     delete,
@@ -57,7 +58,7 @@ from ledger.ports import (
     MessageRef,
     Notice,
 )
-from storage.dialect import insert_ignore, upsert
+from storage.dialect import insert_ignore, insert_ignore_many, upsert
 from storage.tables import (
     assignments,
     bulletin_deliveries,
@@ -74,6 +75,7 @@ from storage.tables import (
 )
 
 _OPEN_ASSIGNMENT = sorted(s.value for s in OPEN_ASSIGNMENT)
+_IN_CHUNK = 500  # ids per IN (...) list
 
 CONFLICT_MESSAGE = "这件事项刚被别人修改过，请重试。"
 
@@ -382,7 +384,9 @@ class SqlMatterRepository:
                           lead_unit_id=r[5], lead_assigned_at=r[6], registered_at=r[7])
                 for r in await self._conn.execute(stmt)]
 
-    async def open_assignments(self, office_id: int | None = None
+    async def open_assignments(self, office_id: int | None = None, *,
+                               matter_ids: Collection[int] | None = None,
+                               person_id: int | None = None,
                                ) -> builtins.list[AssignmentRow]:
         """Every open assignment, in no particular order. This is the reminder scan:
         one table, no JSON (an open assignment implies an open matter, and the matter
@@ -399,10 +403,32 @@ class SqlMatterRepository:
                 .where(a.c.status.in_(_OPEN_ASSIGNMENT)))
         if office_id is not None:
             stmt = stmt.where(a.c.office_id == office_id)
+        if person_id is not None:
+            stmt = stmt.where(or_(a.c.principal_id == person_id, a.c.responsible_id == person_id,
+                                  a.c.handler_id == person_id))
+        if matter_ids is not None:
+            ids = sorted(set(matter_ids))
+            out: builtins.list[AssignmentRow] = []
+            for k in range(0, len(ids), _IN_CHUNK):
+                out += await self._scan(stmt.where(a.c.matter_id.in_(ids[k:k + _IN_CHUNK])),
+                                        sqlite)
+            return out
+        return await self._scan(stmt, sqlite)
+
+    async def _scan(self, stmt: Select[Any], sqlite: bool) -> builtins.list[AssignmentRow]:
         result = await self._conn.execute(stmt)
         with _gc_paused():
             rows = result.all()
             return _sqlite_assignment_rows(rows) if sqlite else _assignment_rows_native(rows)
+
+    async def paused_ids(self, matter_ids: Collection[int]) -> set[int]:
+        ids = sorted(set(matter_ids))
+        found: set[int] = set()
+        for k in range(0, len(ids), _IN_CHUNK):
+            rows = await self._conn.execute(select(matters.c.id).where(
+                matters.c.id.in_(ids[k:k + _IN_CHUNK]), matters.c.paused == true()))
+            found.update(int(r[0]) for r in rows)
+        return found
 
     async def set_paused(self, matter_id: int, paused: bool) -> None:
         result = await self._conn.execute(
@@ -660,6 +686,25 @@ class SqlOutbox:
             return False
         notice.id = int(row[0])
         return True
+
+    async def add_many(self, notices: Sequence[Notice]) -> int:
+        if not notices:
+            return 0
+        rows = [{
+            "key": n.key, "office_id": n.office_id, "kind": n.kind, "due_at": n.due_at,
+            "person_id": n.person_id, "chat_id": n.chat_id, "matter_id": n.matter_id,
+            "assignment_no": n.assignment_no, "payload": n.payload, "status": n.status,
+            "attempts": n.attempts, "next_try_at": n.next_try_at, "sent_at": n.sent_at,
+            "last_error": n.last_error,
+        } for n in notices]
+        stmt = insert_ignore_many(self._conn.dialect, outbox, ["key"])
+        result = await self._conn.execute(stmt, rows)
+        return max(0, int(result.rowcount))
+
+    async def skip(self, notice_id: int, reason: str) -> None:
+        await self._conn.execute(update(outbox).where(
+            outbox.c.id == notice_id, outbox.c.status == "pending").values(
+            status="cancelled", last_error=reason))
 
     async def due(self, now: datetime, limit: int = 100) -> builtins.list[Notice]:
         rows = await self._conn.execute(

@@ -7,6 +7,7 @@ cannot pass by sharing a mutable object with the "database".
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -118,7 +119,9 @@ class _Matters:
     async def count(self, q: MatterQuery) -> int:
         return len(self._all(q))
 
-    async def open_assignments(self, office_id: int | None = None) -> list[AssignmentRow]:
+    async def open_assignments(self, office_id: int | None = None, *,
+                               matter_ids: Collection[int] | None = None,
+                               person_id: int | None = None) -> list[AssignmentRow]:
         rows = []
         for d in self.t.matters.values():
             m = matter_from_json(copy.deepcopy(d))
@@ -127,8 +130,10 @@ class _Matters:
             if office_id is not None and m.office_id != office_id:
                 continue
             assert m.id is not None
+            if matter_ids is not None and m.id not in matter_ids:
+                continue
             for a in m.assignments:
-                if a.is_open:
+                if a.is_open and (person_id is None or a.names(person_id)):
                     rows.append(AssignmentRow(
                         matter_id=m.id, no=a.no, office_id=m.office_id, klass=m.klass.value,
                         confidential=m.confidential, status=a.status, unit_id=a.unit_id,
@@ -141,6 +146,9 @@ class _Matters:
 
     async def set_paused(self, matter_id: int, paused: bool) -> None:
         (self.t.paused.add if paused else self.t.paused.discard)(matter_id)
+
+    async def paused_ids(self, matter_ids: Collection[int]) -> set[int]:
+        return set(matter_ids) & self.t.paused
 
 
 class _People:
@@ -260,6 +268,14 @@ class _Outbox:
             return False
         self.t.outbox.append(replace(notice, id=len(self.t.outbox) + 1))
         return True
+
+    async def add_many(self, notices: Sequence[Notice]) -> int:
+        return sum([await self.add(n) for n in notices])
+
+    async def skip(self, notice_id: int, reason: str) -> None:
+        n = next(x for x in self.t.outbox if x.id == notice_id)
+        if n.status == "pending":
+            self._set(notice_id, status="cancelled", last_error=reason)
 
     async def due(self, now: datetime, limit: int = 100) -> list[Notice]:
         ready = [n for n in self.t.outbox if n.status == "pending"
