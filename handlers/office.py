@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
@@ -20,7 +20,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import Ctx, Deps
 from handlers.cards import Directory, labels, matter_card
 from handlers.common import args_text, is_group, line, reply_about, require_person, today, usage
-from handlers.replies import cancel, confirm
+from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
 from ledger import services as svc
 from ledger.dateparse import DateParseError, parse_deadline
@@ -30,6 +30,7 @@ from ledger.model import CLASS_LABELS, SOURCE_LABELS, Matter, Person, Role, Sour
 
 TITLE, INSTRUCTION, SOURCE, CLASS, UNITS, DEADLINE, SECRET, CONFIRM = range(8)
 DRAFT_KEY = "new"
+FLOW_TIMEOUT = timedelta(minutes=30)  # an abandoned flow must not swallow later messages
 _SPLIT_UNITS = re.compile(r"[,，、;；]+")
 _BAR = re.compile(r"[|｜]")
 
@@ -219,6 +220,9 @@ def _class_keyboard() -> InlineKeyboardMarkup:
 
 async def new_title(update: Update, context: Ctx) -> int:
     deps = context.deps
+    if await is_about_matter(update, context):
+        await on_message(update, context)
+        return TITLE
     d = _draft(context)
     msg = update.effective_message
     assert msg is not None
@@ -251,6 +255,9 @@ async def new_source(update: Update, context: Ctx) -> int:
 
 async def new_instruction(update: Update, context: Ctx) -> int:
     deps = context.deps
+    if await is_about_matter(update, context):
+        await on_message(update, context)
+        return INSTRUCTION
     d = _draft(context)
     msg = update.effective_message
     assert msg is not None
@@ -353,6 +360,9 @@ def _secret_keyboard(deps: Deps) -> InlineKeyboardMarkup:
 
 async def new_deadline_text(update: Update, context: Ctx) -> int:
     deps = context.deps
+    if await is_about_matter(update, context):
+        await on_message(update, context)
+        return DEADLINE
     d = _draft(context)
     msg = update.effective_message
     assert msg is not None
@@ -458,6 +468,7 @@ def _conversation(text: filters.BaseFilter) -> ConversationHandler[Ctx]:
         fallbacks=[CommandHandler("cancel", cancel)],
         name="new",
         allow_reentry=True,
+        conversation_timeout=FLOW_TIMEOUT,
     )
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from telegram import Update
 
 from bot.context import Ctx
-from handlers.common import args_text, fit, is_group, line, lookup_person, require_person, usage
+from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
 from handlers.menus import help_text, set_person_menu
 from ledger import services as svc
 from ledger.errors import InvalidInput
@@ -141,7 +141,8 @@ async def units(update: Update, context: Ctx) -> None:
 
         rows.append(UnitRow(u, len(members), first(Role.PRINCIPAL), first(Role.RESPONSIBLE),
                             first(Role.HANDLER)))
-    await msg.reply_text(fit(deps.render("units.j2", rows=_tree(rows))), do_quote=False)
+    for text in chunks(deps.render("units.j2", rows=_tree(rows)).split("\n")):
+        await msg.reply_text(text, do_quote=False)
 
 
 @dataclass

@@ -148,6 +148,19 @@ def _extension_text(deps: Deps, text: str) -> tuple[Any, str]:
     return parse_deadline(parts[0], today(deps), deps.cal), parts[1].strip()
 
 
+async def is_about_matter(update: Update, context: Ctx) -> bool:
+    """A reply to a prompt or to a message about a matter: belongs to on_message even
+    while a /new flow waits for typed text."""
+    msg, chat = update.effective_message, update.effective_chat
+    reply_to = msg.reply_to_message if msg is not None else None
+    if reply_to is None or chat is None:
+        return False
+    prompt = pending_prompt(context, chat.id)
+    if prompt is not None and reply_to.message_id == prompt.message_id:
+        return True
+    return await _lookup(context.deps, chat.id, reply_to.message_id) is not None
+
+
 async def on_message(update: Update, context: Ctx) -> None:
     """Text, photo or document: a prompt's answer, a reply about a matter, or a hint."""
     deps = context.deps

@@ -148,10 +148,21 @@ async def test_return_with_a_reason(tmp_path: Path) -> None:
         assert back.lead is not None and back.lead.status == AssignmentStatus.ASSIGNED
         notice = last(h.people["town_handler"])
         assert "被退回" in text(notice) and "缺少现场照片" in text(notice)
-        # the same through the command
+        # from a card in private, while an abandoned /new waits for a title
         await svc.request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
                                      None, "补了照片")
-        assert "已退回" in text(await say(h, admin, "/return 1 照片不清楚"))
+        await say(h, admin, "/new")
+        card = await say(h, admin, "/show 1")
+        await tap(h, admin, card, "↩️ 退回")
+        await admin.reply(last(admin), "照片不清楚")
+        await h.settle()
+        assert "已退回" in text(last(admin))
+        assert "↩️ 退回" not in buttons(find(admin.inbox(), "【牵头】城关镇"))
+        assert text(await say(h, admin, "/cancel")) == "已取消。"
+        # and through the command
+        await svc.request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
+                                     None, "重拍了照片")
+        assert "已退回" in text(await say(h, admin, "/return 1 照片仍不清楚"))
         assert "请这样写：/return 编号 理由" in text(await say(h, admin, "/return 1"))
 
 
