@@ -1,0 +1,103 @@
+"""The annual appraisal (年终目标考评) from the ledger, and its .xlsx: one sheet of scores with
+the weights printed beside them, one of the matters behind every point.
+
+    a = await build_appraisal(uow, clock, cal, office_id, 2026, weights)
+    write_appraisal(a, "考评2026.xlsx")
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from ledger.appraisal import FACTORS, Appraisal, AppraisalWeights, Factor, compute_appraisal
+from ledger.clock import Clock
+from ledger.ports import UnitOfWork
+from ledger.reporting import day_start, load_snapshot, require_office_actor
+from ledger.workcalendar import WorkCalendar
+
+__all__ = ["DETAIL_SHEET", "SCORE_SHEET", "build_appraisal", "write_appraisal"]
+
+SCORE_SHEET = "考评得分"
+DETAIL_SHEET = "得分明细"
+
+
+async def build_appraisal(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office_id: int,
+                          year: int, weights: AppraisalWeights | None = None, *,
+                          include_confidential: bool = False,
+                          actor_id: int | None = None) -> Appraisal:
+    """Scores of every unit of the office for `year`, as of now."""
+    if actor_id is not None:
+        async with uow:
+            await require_office_actor(uow, actor_id, office_id)
+    snap = await load_snapshot(uow, office_id, day_start(date(year, 1, 1)),
+                               day_start(date(year + 1, 1, 1)),
+                               include_confidential=include_confidential)
+    return compute_appraisal(year=year, matters=snap.matters, events=snap.events,
+                             units=snap.units, cal=cal, as_of=clock.now(), weights=weights,
+                             include_confidential=include_confidential)
+
+
+def _fmt(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 2)
+
+
+def write_appraisal(a: Appraisal, target: str | Path | IO[bytes]) -> None:
+    w = a.weights
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(SCORE_SHEET)
+    bold = Font(bold=True)
+    factors = list(Factor)
+    head = ["名次", "单位", "基础分"]
+    for f in factors:
+        label, per = FACTORS[f]
+        head += [f"{label}（{per}）", f"{label}得分（{w.describe(f)}）"]
+    head.append("总分")
+    widths = [6, 16, 8] + [12, 16] * len(factors) + [8]
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "C3"
+    title = WriteOnlyCell(ws, value=f"{a.year}年度督查工作目标考评得分"
+                          f"（截至{a.cutoff.year}年{a.cutoff.month}月{a.cutoff.day}日）")
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
+    cells = []
+    for name in head:
+        c = WriteOnlyCell(ws, value=name)
+        c.font = bold
+        c.alignment = Alignment(horizontal="center", wrap_text=True)
+        cells.append(c)
+    ws.append(cells)
+    for s in a.scores:
+        row: list[object] = [s.rank, s.unit, _fmt(s.base)]
+        for f in factors:
+            row += [s.quantity(f), _fmt(s.points(f))]
+        total = WriteOnlyCell(ws, value=_fmt(s.score))
+        total.font = bold
+        row.append(total)
+        ws.append(row)
+    ws.append([])
+    ws.append(["", "说明", "总分 = 基础分 + 各项得分；每一分的来源见「得分明细」。超期按工作日计，"
+               f"每项分工每年至多计{w.overdue_cap_workdays}个工作日。机密事项不计入。"])
+
+    ds = wb.create_sheet(DETAIL_SHEET)
+    detail_head = ("单位", "编号", "事项", "考评项目", "数量", "权重", "得分", "日期", "说明")
+    for i, width in enumerate((16, 16, 36, 12, 8, 8, 8, 12, 50), start=1):
+        ds.column_dimensions[get_column_letter(i)].width = width
+    ds.freeze_panes = "A2"
+    ds.append([WriteOnlyCell(ds, value=h) for h in detail_head])
+    for s in a.scores:
+        for item in s.items:
+            day = None
+            if item.day is not None:
+                day = WriteOnlyCell(ds, value=item.day)
+                day.number_format = "yyyy-mm-dd"
+            ds.append([s.unit, item.number, item.title, item.label, item.quantity,
+                       _fmt(item.weight), _fmt(item.points), day, item.note])
+    wb.save(target)
