@@ -11,7 +11,7 @@ from bot.context import Ctx
 from handlers.common import ALERT_MAX, is_group, line, remember, require_person
 from handlers.keys import MatterPress, parse_list_key, parse_matter_key
 from handlers.refresh import origin_of, refresh
-from handlers.replies import ask, clear_prompt
+from handlers.replies import PROMPT_KINDS, ask, clear_prompt
 from handlers.views import list_turn, send_history, show_matter
 from ledger import permissions as perm
 from ledger import services as svc
@@ -20,7 +20,13 @@ from ledger.model import AssignmentStatus, Person
 
 log = logging.getLogger(__name__)
 
-_PROMPTS = frozenset({"sign", "prog", "done", "ext", "ret", "extno"})
+
+
+def _no(context: Ctx, press: MatterPress) -> int:
+    """The assignment a button is about; buttons that need one and lack it are forged."""
+    if press.no is None:
+        raise InvalidInput(line(context.deps, "bad_button"))
+    return press.no
 
 
 async def on_button(update: Update, context: Ctx) -> None:
@@ -47,7 +53,7 @@ async def on_button(update: Update, context: Ctx) -> None:
         await send_history(update, context, actor, m)
         await query.answer()
         return
-    if press.action in _PROMPTS:
+    if press.action in PROMPT_KINDS:
         await _prompt(update, context, actor, press)
         return
     await _act(update, context, actor, press)
@@ -63,12 +69,13 @@ async def _prompt(update: Update, context: Ctx, actor: Person, press: MatterPres
         raise InvalidInput(line(deps, "confidential_group", m=m))
     m.require_open()
     values: dict[str, object] = {}
-    if press.action in ("ret", "extno"):
+    if press.action == "ret":
         perm.require_office(actor)
+    elif press.action == "extno":
+        perm.require_office(actor)
+        values["a"] = m.assignment(_no(context, press))
     else:
-        if press.no is None:
-            raise InvalidInput(line(deps, "bad_button"))
-        a = m.assignment(press.no)
+        a = m.assignment(_no(context, press))
         if press.action == "done":
             perm.require_lead_assignment(actor, a)
         else:
@@ -76,10 +83,6 @@ async def _prompt(update: Update, context: Ctx, actor: Person, press: MatterPres
         if press.action == "sign" and a.status != AssignmentStatus.ASSIGNED:
             raise InvalidTransition(line(deps, "already_signed", m=m))
         values["a"] = a
-    if press.action == "extno":
-        if press.no is None:
-            raise InvalidInput(line(deps, "bad_button"))
-        values["a"] = m.assignment(press.no)
     clear_prompt(context)
     await ask(update, context, press.action, m, press.no,
               origin_of(query.message, press.card), **values)
@@ -93,17 +96,15 @@ async def _act(update: Update, context: Ctx, actor: Person, press: MatterPress) 
     assert query is not None
     mid, no = press.matter_id, press.no
     if press.action == "cext":
-        if no is None:
-            raise InvalidInput(line(deps, "bad_button"))
-        m = await svc.confirm_extension(deps.uow(), deps.clock, actor.id, mid, no)
+        m = await svc.confirm_extension(deps.uow(), deps.clock, actor.id, mid,
+                                        _no(context, press))
     elif press.action == "close":
         m = await svc.close_matter(deps.uow(), deps.clock, actor.id, mid)
     elif press.action == "urge":
         m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, mid, None)
     elif press.action == "extok":
-        if no is None:
-            raise InvalidInput(line(deps, "bad_button"))
-        m = await svc.decide_extension(deps.uow(), deps.clock, actor.id, mid, no, True)
+        m = await svc.decide_extension(deps.uow(), deps.clock, actor.id, mid,
+                                       _no(context, press), True)
     else:
         await query.answer(line(deps, "bad_button")[:ALERT_MAX], show_alert=True)
         return

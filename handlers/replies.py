@@ -53,12 +53,14 @@ async def ask(update: Update, context: Ctx, kind: str, m: Matter, no: int | None
     deps = context.deps
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None and m.id is not None
-    text = deps.render("prompt.j2", kind=kind, m=m, user=user.full_name,
-                       group=is_group(chat), **values)
-    msg = await context.bot.send_message(
-        chat.id, fit(text), reply_markup=ForceReply(selective=True,
-                                                    input_field_placeholder=line(
-                                                        deps, "placeholder", kind=kind)))
+    group = is_group(chat)
+    # In a group, ForceReply(selective) reaches only an @mentioned user.
+    mention = f"@{user.username}" if group and user.username else ""
+    text = deps.render("prompt.j2", kind=kind, m=m, user=mention or user.full_name,
+                       group=group, **values)
+    force = ForceReply(selective=bool(mention) or not group,
+                       input_field_placeholder=line(deps, "placeholder", kind=kind))
+    msg = await context.bot.send_message(chat.id, fit(text), reply_markup=force)
     await remember(deps, msg, m.id, no)
     if context.user_data is not None:
         context.user_data[PROMPT_KEY] = Prompt(kind, m.id, no, chat.id, msg.message_id, origin)
