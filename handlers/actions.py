@@ -12,7 +12,7 @@ from handlers.common import ALERT_MAX, is_group, line, remember, require_person
 from handlers.keys import MatterPress, parse_list_key, parse_matter_key
 from handlers.refresh import origin_of, refresh
 from handlers.replies import PROMPT_KINDS, ask, clear_prompt
-from handlers.views import list_turn, send_history, show_matter
+from handlers.views import list_turn, send_files, send_history, show_matter
 from ledger import permissions as perm
 from ledger import services as svc
 from ledger.errors import InvalidInput, InvalidTransition
@@ -51,6 +51,11 @@ async def on_button(update: Update, context: Ctx) -> None:
     if press.action == "hist":
         _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
         await send_history(update, context, actor, m)
+        await query.answer()
+        return
+    if press.action == "files":
+        _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
+        await send_files(update, context, actor, m)
         await query.answer()
         return
     if press.action in PROMPT_KINDS:

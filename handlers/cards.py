@@ -193,14 +193,17 @@ async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_grou
 # ---------------------------------------------------------------- notices
 
 
-def feed_buttons(deps: Deps, kind: str, m: Matter, names: Directory,
+def feed_buttons(deps: Deps, kind: str, m: Matter, names: Directory, files: bool = False,
                   ) -> InlineKeyboardMarkup:
     assert m.id is not None
     actions = _office_actions(deps, m, names,
                               review=kind == "office_completion_requested",
                               extension=kind == "office_extension_requested", urge=False)
     rows = _rows(actions)
-    rows.append([button(deps, "show", m.id)])
+    last = [button(deps, "show", m.id)]
+    if files:
+        last.append(button(deps, "files", m.id))
+    rows.append(last)
     return InlineKeyboardMarkup(rows)
 
 
@@ -228,7 +231,9 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     row = assignment_view(deps, a, names, day) if a is not None else None
     values = {**base, "m": m, "row": row, "actor": names.person(_int(payload.get("actor_id")))}
     if kind in OFFICE_FEED_KINDS:
-        return fit(deps.render("office_feed.j2", **values)), feed_buttons(deps, kind, m, names)
+        files = bool(payload.get("attachments"))
+        return (fit(deps.render("office_feed.j2", **values)),
+                feed_buttons(deps, kind, m, names, files))
     if kind == "assignment":
         text = deps.render("notice_assignment.j2", card=card_text(deps, m, names, day),
                            **values)

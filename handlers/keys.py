@@ -11,7 +11,7 @@ from dataclasses import dataclass
 MATTER_ACTIONS = frozenset({
     "sign", "prog", "done", "ext", "cext",          # the unit's side
     "close", "ret", "urge", "extok", "extno",       # the office's side
-    "show", "hist",                                  # everyone
+    "show", "hist", "files",                         # everyone
 })
 _MATTER_RE = re.compile(r"^m:([a-z]{2,8}):([1-9][0-9]{0,11}):([0-9]{1,4})(:c)?$")
 

@@ -24,6 +24,7 @@ class Origin:
     message_id: int
     layout: str  # card | feed | notice
     feed_kind: str = "office_progress"
+    files: bool = False
 
 
 def origin_of(msg: object, card: bool) -> Origin | None:
@@ -39,7 +40,7 @@ def origin_of(msg: object, card: bool) -> Origin | None:
         kind = ("office_completion_requested" if actions & {"close", "ret"}
                 else "office_extension_requested" if actions & {"extok", "extno"}
                 else "office_progress")
-        return Origin(msg.chat_id, msg.message_id, "feed", kind)
+        return Origin(msg.chat_id, msg.message_id, "feed", kind, "files" in actions)
     return Origin(msg.chat_id, msg.message_id, "notice")
 
 
@@ -57,7 +58,8 @@ async def refresh(context: Ctx, origin: Origin | None, viewer: Person, m: Matter
                 reply_markup=mark_card(card_buttons(deps, m, viewer, names)))
             return
         markup: InlineKeyboardMarkup = (
-            feed_buttons(deps, origin.feed_kind, m, names) if origin.layout == "feed"
+            feed_buttons(deps, origin.feed_kind, m, names, origin.files)
+            if origin.layout == "feed"
             else card_buttons(deps, m, viewer, names))
         await bot.edit_message_reply_markup(origin.chat_id, origin.message_id,
                                             reply_markup=markup)

@@ -219,6 +219,34 @@ async def send_history(update: Update, context: Ctx, actor: Person, m: Matter) -
         await reply_about(update, context, text, m.id)
 
 
+FILES_SHOWN = 10
+
+
+async def send_files(update: Update, context: Ctx, actor: Person, m: Matter) -> None:
+    """The photos and files reported on a matter, newest first (the office reviews them)."""
+    deps = context.deps
+    chat = update.effective_chat
+    assert m.id is not None and chat is not None
+    if is_group(chat) and m.confidential:
+        raise InvalidInput(line(deps, "confidential_group", m=m))
+    events = await svc.history(deps.uow(), actor.id, m.id)
+    names = await Directory.fetch(deps, m.office_id)
+    found = [(e, a) for e in reversed(events) if e.kind in ("progress", "completion_requested")
+             for a in e.after.get("attachments") or []]
+    if not found:
+        raise InvalidInput(line(deps, "no_files", m=m))
+    for e, a in found[:FILES_SHOWN]:
+        caption = fit(line(deps, "file_caption", m=m, e=e, actor=names.person(e.actor_id)),
+                      1024)
+        if a.get("kind") == "photo":
+            sent = await context.bot.send_photo(chat.id, a["file_id"], caption=caption)
+        else:
+            sent = await context.bot.send_document(chat.id, a["file_id"], caption=caption)
+        await remember(deps, sent, m.id, e.assignment_no)
+    if len(found) > FILES_SHOWN:
+        await context.bot.send_message(chat.id, line(deps, "more_files", n=len(found)))
+
+
 async def history_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)

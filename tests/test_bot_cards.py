@@ -194,7 +194,7 @@ async def test_office_feed_lines(w: W) -> None:
         progress, pb = await cards.compose_notice(w.deps, uow, feed[0], None)
         done, db = await cards.compose_notice(w.deps, uow, feed[1], None)
     assert "孙干事报送进展：已进场（含1张照片）" in progress
-    assert _labels(pb) == ["🔎 查看"]
+    assert _labels(pb) == ["🔎 查看", "📎 附件"]
     assert "申请办结" in done and _labels(db) == ["✅ 销号", "↩️ 退回", "🔎 查看"]
 
 

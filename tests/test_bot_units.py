@@ -71,6 +71,13 @@ async def test_replies_with_text_photo_and_document_are_progress(tmp_path: Path)
         feed = [text(x) for x in group.messages() if "报送进展" in text(x)]
         assert len(feed) == 3 and "孙干事报送进展：已完成入户摸排" in feed[0]
         assert "（含1张照片）" in feed[1]
+        # the office opens the evidence from the feed line
+        line = find(group.messages(), "（含1张照片）")
+        assert buttons(line) == ["🔎 查看", "📎 附件"]
+        await tap(h, h.people["admin"], line, "📎 附件")
+        sent = group.messages()[-2:]
+        assert sent[0].get("document") and "方案.pdf" in str(sent[0]["document"])
+        assert sent[1].get("photo") and "施工现场" in text(sent[1])
         # the 报送进展 button prompts, and the answer to the prompt is recorded too
         await tap(h, handler, card, "📝 报送进展")
         prompt = last(handler)
