@@ -237,6 +237,8 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     if kind == "assignment":
         text = deps.render("notice_assignment.j2", card=card_text(deps, m, names, day),
                            **values)
+        if viewer is not None:  # it is the card: redrawn whole after 签收 etc.
+            return fit(text), mark_card(card_buttons(deps, m, viewer, names, day))
     elif kind in ("extension_confirm", "extension_approved", "extension_rejected", "closed",
                   "returned", "urged"):
         text = deps.render(f"notice_{kind}.j2", **values)

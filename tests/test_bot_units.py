@@ -44,7 +44,8 @@ async def test_sign_with_a_typed_date(tmp_path: Path) -> None:
         card = await say(h, handler, "/show 1")
         assert "✍️ 签收" not in buttons(card) and "承诺时限 2026年12月4日" in text(card)
         # the assignment card lost its 签收 button; an old copy of it is answered
-        notice = find(handler.inbox(), "交办通知")
+        notice = find(handler.inbox(), "承诺时限 2026年12月4日")
+        assert "【牵头】城关镇　办理中" in text(notice)
         assert "✍️ 签收" not in buttons(notice) and "📝 报送进展" in buttons(notice)
         answer = await forge(h, handler, notice, f"m:sign:{m.id}:1")
         assert answer is not None and "已签收" in str(answer.text)
