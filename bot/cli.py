@@ -129,9 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(config)
         if args.command == "export":
-            return _not_yet("导出 Excel 台账")
+            from reports.cli import cli_export
+            return asyncio.run(cli_export(config, Path(args.file)))
         if args.command == "import":
-            return _not_yet("导入 Excel 台账")
+            from reports.cli import cli_import
+            return asyncio.run(cli_import(config, Path(args.file)))
         return _not_yet("公示网页")
     except ScheduleError as e:
         print(f"schedule.toml 有误：{e}", file=sys.stderr)
