@@ -254,3 +254,30 @@ def test_long_texts_are_cut_to_telegram_size() -> None:
     assert len(fit("字" * 5000)) <= 4096
     parts = chunks(["行" * 1000] * 10)
     assert all(len(p) <= 4096 for p in parts) and len(parts) == 3
+
+
+async def test_list_filters_by_light_and_overdue(w: W) -> None:
+    from datetime import timedelta
+
+    from handlers.views import list_page
+
+    await _matter(w)
+    far = await svc.register_matter(w.deps.uow(), w.clock, w.deps.cal, ADMIN,
+                                    svc.RegisterMatter(title="远期事项", deadline=date(2027, 1, 29)))
+    assert far.id is not None
+    await svc.assign(w.deps.uow(), w.clock, w.deps.cal, ADMIN, far.id,
+                     [svc.AssignSpec(2, CO_P, CO_R, CO_H, lead=True)])
+    await svc.report_progress(w.deps.uow(), w.clock, CO_H, far.id, None, "x")
+    admin = w.person(ADMIN)
+    w.clock.advance(timedelta(days=13))  # Sunday 12月6日: the near one is due tomorrow
+    await svc.report_progress(w.deps.uow(), w.clock, CO_H, far.id, None, "还在办")
+    text, _ = await list_page(w.deps, admin, "y", "黄灯", 0, False)
+    assert "老旧小区改造" in text and "远期事项" not in text and "共 1 件" in text
+    text, _ = await list_page(w.deps, admin, "o", "超期", 0, False)
+    assert "共 0 件" in text
+    w.clock.advance(timedelta(days=2))  # Tuesday 12月8日: overdue
+    text, _ = await list_page(w.deps, admin, "o", "超期", 0, False)
+    assert "老旧小区改造" in text and "共 1 件" in text
+    text, _ = await list_page(w.deps, admin, "r", "红灯", 0, False)
+    assert "老旧小区改造" in text and "🔴" in text
+
