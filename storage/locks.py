@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, literal, or_, update
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.dialect import insert_ignore
@@ -56,3 +56,13 @@ async def release_scheduler_lock(engine: AsyncEngine, holder: str) -> bool:
             update(scheduler_lock).where(_lock.id == _ROW, _lock.holder == holder)
             .values(holder=None, heartbeat_at=None))
         return result.rowcount == 1
+
+
+async def scheduler_lock_holder(engine: AsyncEngine) -> tuple[str | None, datetime | None]:
+    """Who holds the lock and when it last heartbeated (None, None: nobody)."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(
+            select(_lock.holder, _lock.heartbeat_at).where(_lock.id == _ROW))).first()
+    if row is None:
+        return None, None
+    return row.holder, row.heartbeat_at
