@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
 from bot.context import App, BotData, Ctx, Deps
+from reminders.ratelimit import TelegramRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def build_application(config: Config, deps: Deps,
         schedule_dispatcher(app)
 
     async def post_shutdown(app: App) -> None:
+        from reminders.scheduler import stop as stop_reminders
+        await stop_reminders(app)  # releases the scheduler lock
         if on_shutdown is not None:
             await on_shutdown()
 
@@ -58,7 +61,7 @@ def build_application(config: Config, deps: Deps,
         .request(request)
         .get_updates_request(updates_request)
         .context_types(ContextTypes(context=Ctx, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(TelegramRateLimiter())
         .concurrent_updates(False)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

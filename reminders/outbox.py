@@ -1,20 +1,37 @@
 """The outbox dispatcher: sends what is due, records each result, never sends a notice twice.
 
 A notice is marked sent in its own transaction right after Telegram accepted it, so a crash
-between the two can repeat at most that one message; everything else resumes from the table.
+between the two can repeat at most the messages in flight at that moment (each at most
+once); everything else resumes from the table.
+
+Reminders planned from the ledger (`rem:`/`sla:` keys) are checked against the ledger
+once more just before sending (`SendCheck`): a reminder whose matter was closed, paused,
+reported on, extended or asked for completion since it was planned is cancelled, not sent.
+
+Destinations are served fairly: notices for one chat go one after another with the chat's
+spacing (Telegram allows about one message a second in a private chat), while other chats
+proceed, `concurrency` at a time; the bot's `TelegramRateLimiter` keeps the overall rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from ledger import services
 from ledger.clock import Clock
+from ledger.errors import NotFound
+from ledger.model import MatterStatus
 from ledger.ports import Notice, UnitOfWorkFactory
+from reminders import kinds
+from reminders.planner import OfficeTargets, Planner, Target, UnassignedMatter
+from reminders.ratelimit import FloodLimits
 
 if TYPE_CHECKING:
     from bot.context import App, Ctx
@@ -52,81 +69,219 @@ class DeliveryStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0   # planned reminders no longer due at send time (cancelled)
 
     @property
     def touched(self) -> int:
-        return self.sent + self.retried + self.failed
+        return self.sent + self.retried + self.failed + self.skipped
+
+    def add(self, other: DeliveryStats) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.skipped += other.skipped
 
 
 def backoff(attempt: int) -> float:
     return float(min(600, 2 ** attempt))
 
 
-async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender,
-                      limit: int = 200) -> DeliveryStats:
-    """One pass over what is due now."""
-    stats = DeliveryStats()
-    async with uow() as u:
-        batch = await u.outbox.due(clock.now(), limit)
-    for notice in batch:
-        assert notice.id is not None
-        try:
-            await sender.send(notice)
-        except RetryLater as e:
-            async with uow() as u:
-                await u.outbox.mark_retry(notice.id, str(e),
-                                          clock.now() + timedelta(seconds=e.seconds))
-                await u.commit()
-            stats.retried += 1
-            continue
-        except Unreachable as e:
-            async with uow() as u:
-                await u.outbox.mark_failed(notice.id, f"unreachable: {e}")
-                await u.commit()
-            if e.person_id is not None:
-                await services.mark_unreachable(uow(), clock, e.person_id, str(e))
-            stats.failed += 1
-            continue
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # a bug or an unknown API error must not stop the queue
-            log.exception("notice %s (%s) failed", notice.id, notice.kind)
-            async with uow() as u:
-                if notice.attempts + 1 >= MAX_ATTEMPTS:
-                    await u.outbox.mark_failed(notice.id, repr(e))
-                    stats.failed += 1
-                else:
-                    await u.outbox.mark_retry(
-                        notice.id, repr(e),
-                        clock.now() + timedelta(seconds=backoff(notice.attempts)))
-                    stats.retried += 1
-                await u.commit()
-            continue
+class SendCheck:
+    """Checks planned notices against the ledger just before they go out."""
+
+    def __init__(self, planner: Planner) -> None:
+        self.planner = planner
+
+    async def stale(self, uow: UnitOfWorkFactory, batch: Iterable[Notice], now: datetime,
+                    ) -> dict[int, str]:
+        """Notice id → why it must not be sent, for the planned notices in `batch`."""
+        reminders = [n for n in batch if n.key.startswith(kinds.REMINDER_PREFIX)]
+        office = [n for n in batch
+                  if n.key.startswith(kinds.SLA_PREFIX) and n.matter_id is not None]
+        out: dict[int, str] = {}
+        if not reminders and not office:
+            return out
         async with uow() as u:
-            await u.outbox.mark_sent(notice.id, clock.now())
+            if reminders:
+                rows = await u.matters.open_assignments(
+                    matter_ids={n.matter_id for n in reminders if n.matter_id is not None})
+                by = {(r.matter_id, r.no): r for r in rows}
+                for n in reminders:
+                    row = by.get((n.matter_id or 0, n.assignment_no or 0))
+                    if not self.planner.still_due(n, row, now):
+                        assert n.id is not None
+                        out[n.id] = ("stale: no longer due" if row is not None
+                                     else "stale: assignment closed or gone")
+            if office:
+                paused = await u.matters.paused_ids({n.matter_id or 0 for n in office})
+                for n in office:
+                    assert n.id is not None and n.matter_id is not None
+                    try:
+                        m = await u.matters.get(n.matter_id)
+                    except NotFound:
+                        out[n.id] = "stale: matter gone"
+                        continue
+                    if m.status is not MatterStatus.REGISTERED:
+                        out[n.id] = "stale: assigned"
+                        continue
+                    um = UnassignedMatter(m.id or 0, m.office_id, m.source, m.confidential,
+                                          m.received_at, m.registered_at,
+                                          m.id in paused)
+                    target = (n.person_id, n.chat_id)
+                    live = self.planner.live_unassigned(um, now, _only(target))
+                    if not any(x.key == n.key for x in live):
+                        out[n.id] = "stale: no longer due"
+        return out
+
+
+def _only(target: Target) -> OfficeTargets:
+    def targets(office_id: int, private: bool) -> list[Target]:
+        return [target]
+    return targets
+
+
+def _destination(n: Notice) -> tuple[str, int]:
+    if n.person_id is not None:
+        return ("p", n.person_id)
+    return ("c", n.chat_id or 0)
+
+
+def _spacing(dest: tuple[str, int], limits: FloodLimits) -> float:
+    kind, ident = dest
+    return limits.interval(ident if kind == "c" else 1)
+
+
+class _Outcome:
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+async def _deliver_one(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender,
+                       notice: Notice, stats: DeliveryStats) -> str:
+    assert notice.id is not None
+    try:
+        await sender.send(notice)
+    except RetryLater as e:
+        async with uow() as u:
+            await u.outbox.mark_retry(notice.id, str(e),
+                                      clock.now() + timedelta(seconds=e.seconds))
             await u.commit()
-        stats.sent += 1
+        stats.retried += 1
+        return _Outcome.RETRY
+    except Unreachable as e:
+        async with uow() as u:
+            await u.outbox.mark_failed(notice.id, f"unreachable: {e}")
+            await u.commit()
+        if e.person_id is not None:
+            await services.mark_unreachable(uow(), clock, e.person_id, str(e))
+        stats.failed += 1
+        return _Outcome.UNREACHABLE
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # a bug or an unknown API error must not stop the queue
+        log.exception("notice %s (%s) failed", notice.id, notice.kind)
+        async with uow() as u:
+            if notice.attempts + 1 >= MAX_ATTEMPTS:
+                await u.outbox.mark_failed(notice.id, repr(e))
+                stats.failed += 1
+                outcome = _Outcome.FAILED
+            else:
+                await u.outbox.mark_retry(
+                    notice.id, repr(e), clock.now() + timedelta(seconds=backoff(notice.attempts)))
+                stats.retried += 1
+                outcome = _Outcome.RETRY
+            await u.commit()
+        return outcome
+    async with uow() as u:
+        await u.outbox.mark_sent(notice.id, clock.now())
+        await u.commit()
+    stats.sent += 1
+    return _Outcome.SENT
+
+
+async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender,
+                      limit: int = 200, *, check: SendCheck | None = None,
+                      concurrency: int = 1, limits: FloodLimits | None = None,
+                      read: UnitOfWorkFactory | None = None) -> DeliveryStats:
+    """One pass over (at most `limit` of) what is due now.
+
+    check: cancel planned reminders the ledger no longer wants; concurrency: sends in
+    flight at once (to different chats); limits: space the notices of one chat as
+    Telegram wants (None: no spacing here, e.g. tests on a sandbox without flood limits);
+    read: a read-only unit of work for the queries.
+    """
+    stats = DeliveryStats()
+    now = clock.now()
+    reader = read or uow
+    async with reader() as u:
+        batch = await u.outbox.due(now, limit)
+    if not batch:
+        return stats
+    if check is not None:
+        stale = await check.stale(reader, batch, now)
+        if stale:
+            async with uow() as u:
+                for notice_id, reason in stale.items():
+                    await u.outbox.skip(notice_id, reason)
+                await u.commit()
+            stats.skipped = len(stale)
+            batch = [n for n in batch if n.id not in stale]
+    queues: dict[tuple[str, int], deque[Notice]] = {}
+    for n in batch:
+        queues.setdefault(_destination(n), deque()).append(n)
+    loop = asyncio.get_running_loop()
+    heap: list[tuple[float, int, tuple[str, int]]] = [
+        (0.0, i, dest) for i, dest in enumerate(queues)]
+    seq = len(heap)
+
+    async def worker() -> None:
+        nonlocal seq
+        while heap:
+            not_before, _, dest = heapq.heappop(heap)
+            delay = not_before - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            q = queues[dest]
+            notice = q.popleft()
+            outcome = await _deliver_one(uow, clock, sender, notice, stats)
+            if outcome == _Outcome.UNREACHABLE and q:
+                # The same chat refuses the rest too: no point asking Telegram again.
+                async with uow() as u:
+                    for rest in q:
+                        assert rest.id is not None
+                        await u.outbox.mark_failed(rest.id, "unreachable (same batch)")
+                    await u.commit()
+                stats.failed += len(q)
+                q.clear()
+            if q:
+                spacing = _spacing(dest, limits) if limits is not None else 0.0
+                heapq.heappush(heap, (loop.time() + spacing, seq, dest))
+                seq += 1
+
+    workers = max(1, min(concurrency, len(queues)))
+    if workers == 1:
+        await worker()
+    else:
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(workers):
+                tg.create_task(worker())
     return stats
 
 
-async def dispatch_job(context: Ctx) -> None:
-    """JobQueue callback: deliver everything due; one run at a time."""
-    from bot.sender import TelegramSender
+# ---- the bot's JobQueue wiring (see reminders.scheduler) ----
 
-    deps = context.deps
-    lock = context.bot_data.dispatch_lock
-    if lock.locked():
-        return
-    async with lock:
-        sender = TelegramSender(context.bot, deps)
-        while True:
-            stats = await deliver_due(deps.uow, deps.clock, sender)
-            if stats.sent == 0:
-                break
+async def dispatch_job(context: Ctx) -> None:
+    """JobQueue callback (also the `Deps.kick` after each use case): plan what changed,
+    deliver everything due, schedule the next wake-up."""
+    from reminders.scheduler import run_job
+
+    await run_job(context)
 
 
 def schedule_dispatcher(app: App) -> None:
-    """A safety sweep; `Deps.kick` triggers immediate runs after each use case."""
-    assert app.job_queue is not None
-    app.job_queue.run_repeating(dispatch_job, interval=SWEEP_SECONDS, first=0.0,
-                                name="outbox-sweep")
+    """Start the reminder scheduler if this process may (the scheduler lock), else say why."""
+    from reminders.scheduler import start
+
+    start(app)

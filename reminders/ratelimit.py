@@ -1,0 +1,183 @@
+"""Telegram's flood limits, kept by the bot itself so Telegram never has to say 429.
+
+`FloodLimits` are the documented broadcast limits (core.telegram.org/bots/faq): about one
+message per second in a private chat, 20 per minute in a group, 30 per second overall.
+`TelegramRateLimiter` is a python-telegram-bot `BaseRateLimiter`: every message-sending
+call (send*, edit*, forward*, copy*) of the bot, replies to people and reminders alike,
+waits for its chat's next free moment and then for the bot-wide pacer, so a busy chat
+never holds up the others. A 429 that still arrives makes every call wait `retry_after`
+(as Telegram asks), then the call is retried (`max_retries`).
+
+No polling: each waiter computes its moment and sleeps until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+_Result = bool | JSONDict | list[JSONDict]
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    overall_per_second: float = 29.5   # Telegram: 30/s; a little margin for jitter
+    private_interval: float = 1.0      # seconds between messages to one private chat…
+    private_burst: int = 2             # …after a short burst (a reply and its card)
+    group_interval: float = 3.05       # 20 per minute per group
+    group_burst: int = 3
+    max_retries: int = 2               # after a 429 that slipped through anyway
+
+    def interval(self, chat_id: int | None) -> float:
+        if chat_id is None:
+            return 0.0
+        return self.group_interval if chat_id < 0 else self.private_interval
+
+    def burst(self, chat_id: int | None) -> int:
+        if chat_id is None:
+            return 1
+        return max(1, self.group_burst if chat_id < 0 else self.private_burst)
+
+
+def is_message_method(endpoint: str) -> bool:
+    """Calls Telegram counts against flood limits."""
+    name = endpoint.lower()
+    if name in ("sendchataction", "sendmessagedraft"):
+        return False
+    return name.startswith(("send", "edit", "forward", "copy"))
+
+
+class Pacer:
+    """Evenly spaced moments: `reserve()` hands out the next free one (never two alike)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+
+    def reserve(self, now: float) -> float:
+        at = max(now, self._next)
+        self._next = at + self.interval
+        return at
+
+
+class _Chat:
+    """A chat's pacing (GCRA): `tat` is when its bucket is empty again; a message may go at
+    tat - (burst - 1) * interval."""
+
+    __slots__ = ("lock", "tat")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.tat = 0.0
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    """Per-chat and bot-wide pacing plus honouring RetryAfter. `rate_limit_args`: an int
+    overrides max_retries for one call (0: let the caller handle a 429)."""
+
+    def __init__(self, limits: FloodLimits | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.limits = limits or FloodLimits()
+        self._clock = clock
+        self._overall = Pacer(self.limits.overall_per_second)
+        self._chats: dict[int, _Chat] = {}
+        self._blocked_until = 0.0
+        self.retry_after_seen = 0
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        self._chats.clear()
+
+    async def _sleep_until(self, at: float) -> None:
+        delay = at - self._now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _chat(self, chat_id: int) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            if len(self._chats) > 10_000:
+                self._prune()
+            chat = self._chats[chat_id] = _Chat()
+        return chat
+
+    def _prune(self) -> None:
+        now = self._now()
+        for key in [k for k, c in self._chats.items() if not c.lock.locked() and c.tat < now]:
+            del self._chats[key]
+
+    async def acquire(self, chat_id: int | None) -> None:
+        """Wait until a message to `chat_id` may go out, and take that moment."""
+        if chat_id is None:
+            await self._overall_slot()
+            return
+        chat = self._chat(chat_id)
+        interval = self.limits.interval(chat_id)
+        slack = (self.limits.burst(chat_id) - 1) * interval
+        async with chat.lock:  # one waiter per chat at a time: its messages keep their order
+            await self._sleep_until(chat.tat - slack)
+            at = await self._overall_slot()
+            chat.tat = max(chat.tat, at) + interval
+
+    async def _overall_slot(self) -> float:
+        while True:
+            at = self._overall.reserve(max(self._now(), self._blocked_until))
+            await self._sleep_until(at)
+            if self._now() >= self._blocked_until:  # a 429 may have come in meanwhile
+                return at
+
+    def block(self, seconds: float) -> None:
+        """Telegram said RetryAfter: nothing goes out for `seconds`."""
+        self.retry_after_seen += 1
+        self._blocked_until = max(self._blocked_until, self._now() + seconds)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, _Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> _Result:
+        retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
+        limited = is_message_method(endpoint)
+        chat_id: int | None = None
+        raw = data.get("chat_id")
+        if isinstance(raw, int):
+            chat_id = raw
+        elif isinstance(raw, str):
+            with contextlib.suppress(ValueError):
+                chat_id = int(raw)
+        attempt = 0
+        while True:
+            if limited:
+                await self.acquire(chat_id)
+            else:
+                await self._sleep_until(self._blocked_until)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as e:
+                retry = e.retry_after
+                seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
+                self.block(float(seconds) + 0.1)
+                log.warning("Telegram RetryAfter %ss on %s (chat %s)", seconds, endpoint,
+                            chat_id)
+                if attempt >= retries:
+                    raise
+                attempt += 1

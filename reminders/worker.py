@@ -1,0 +1,184 @@
+"""A process that only runs the reminder scheduler: `python -m reminders.worker`.
+
+    python -m reminders.worker --db var/duban.db --api-url http://127.0.0.1:8081 \\
+        --token 123:ABC [--sender plain|telegram] [--clock-offset SECONDS]
+
+It builds a PTB Application without update polling, so the scheduler runs through the
+same JobQueue jobs as in the bot (start, wake at next due, sweep, heartbeat), and the same
+rate limiter. `--sender plain` sends each notice as "[key] kind" (tests compare the
+messages a sandbox received with the outbox keys); `--sender telegram` renders it as the
+bot does (handlers.cards). SIGTERM/SIGINT stop it gracefully; SIGKILL is what the crash
+test does to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
+
+from bot.config import Config, ReminderPolicy
+from bot.context import App, BotData, Ctx, Deps
+from bot.render import Renderer
+from bot.sender import TelegramSender
+from ledger.clock import Clock, SystemClock
+from ledger.errors import NotFound
+from ledger.ports import Notice, UnitOfWorkFactory
+from ledger.workcalendar import WorkCalendar
+from reminders import scheduler
+from reminders.lock import SchedulerLock
+from reminders.outbox import NoticeSender, RetryLater, Unreachable
+from reminders.ratelimit import FloodLimits, TelegramRateLimiter
+from storage.db import database_url, make_engine
+from storage.uow import uow_factory
+
+log = logging.getLogger("reminders.worker")
+
+
+class OffsetClock:
+    """The system clock shifted by a fixed offset: a test runs at a chosen working-day
+    moment and still lets real time flow (restarts keep the same offset)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+        self._system = SystemClock()
+
+    @classmethod
+    def starting_at(cls, moment: datetime) -> OffsetClock:
+        return cls(moment - SystemClock().now())
+
+    def now(self) -> datetime:
+        return self._system.now() + self.offset
+
+
+class PlainSender:
+    """Sends "[key] kind" to the person's private chat (or the group)."""
+
+    def __init__(self, bot: Bot, uow: UnitOfWorkFactory) -> None:
+        self.bot = bot
+        self.uow = uow
+        self._chats: dict[int, int | None] = {}
+
+    async def _chat(self, notice: Notice) -> int:
+        if notice.person_id is None:
+            if notice.chat_id is None:
+                raise Unreachable(None, "notice has no recipient")
+            return notice.chat_id
+        pid = notice.person_id
+        if pid not in self._chats:
+            async with self.uow() as u:
+                try:
+                    self._chats[pid] = (await u.people.get_person(pid)).telegram_id
+                except NotFound:
+                    self._chats[pid] = None
+        chat = self._chats[pid]
+        if chat is None:
+            raise Unreachable(pid, "未绑定 Telegram")
+        return chat
+
+    async def send(self, notice: Notice) -> None:
+        chat_id = await self._chat(notice)
+        try:
+            await self.bot.send_message(chat_id, f"[{notice.key}] {notice.kind}")
+        except RetryAfter as e:
+            retry = e.retry_after
+            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
+            raise RetryLater(float(seconds), "429 Too Many Requests") from e
+        except Forbidden as e:
+            raise Unreachable(notice.person_id, e.message) from e
+        except BadRequest as e:
+            if "chat not found" in e.message.lower():
+                raise Unreachable(notice.person_id, e.message) from e
+            raise
+        except (TimedOut, NetworkError) as e:
+            raise RetryLater(min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6)),
+                             f"network: {e}") from e
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m reminders.worker", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", required=True, help="database URL or SQLite file path")
+    p.add_argument("--api-url", required=True, help="Bot API root, e.g. the sandbox")
+    p.add_argument("--token", required=True)
+    p.add_argument("--sender", choices=("plain", "telegram"), default="plain")
+    p.add_argument("--clock-offset", type=float, default=0.0,
+                   help="seconds added to the system clock")
+    p.add_argument("--schedule", default=None, help="schedule.toml with calendar overrides")
+    p.add_argument("--rate", type=float, default=FloodLimits.overall_per_second,
+                   help="overall messages per second")
+    p.add_argument("--concurrency", type=int, default=scheduler.Settings.concurrency)
+    p.add_argument("--sweep", type=float, default=scheduler.Settings.sweep_seconds)
+    p.add_argument("--read-timeout", type=float, default=10.0)
+    p.add_argument("--log-level", default="WARNING")
+    return p.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> int:
+    url = database_url(args.db)
+    engine = make_engine(url)
+    clock: Clock = (OffsetClock(timedelta(seconds=args.clock_offset)) if args.clock_offset
+                    else SystemClock())
+    cal = WorkCalendar.from_toml(Path(args.schedule) if args.schedule else None)
+    policy = ReminderPolicy()
+    limits = replace(FloodLimits(), overall_per_second=args.rate)
+    settings = scheduler.Settings(concurrency=args.concurrency, sweep_seconds=args.sweep,
+                                  limits=limits)
+    request = HTTPXRequest(connection_pool_size=max(8, args.concurrency * 2),
+                           read_timeout=args.read_timeout, connect_timeout=5.0)
+    app: App = (
+        ApplicationBuilder()
+        .token(args.token)
+        .base_url(f"{args.api_url.rstrip('/')}/bot")
+        .base_file_url(f"{args.api_url.rstrip('/')}/file/bot")
+        .request(request)
+        .rate_limiter(TelegramRateLimiter(limits))
+        .context_types(ContextTypes(context=Ctx, bot_data=BotData))
+        .updater(None)
+        .build()
+    )
+    uow = uow_factory(engine)
+    config = Config(token=args.token, api_url=args.api_url, db=args.db, reminders=policy)
+    deps = Deps(uow=uow, clock=clock, cal=cal, config=config, render=Renderer())
+    app.bot_data.deps = deps
+    sender: NoticeSender = (PlainSender(app.bot, uow) if args.sender == "plain"
+                            else TelegramSender(app.bot, deps))
+    side = make_engine(url)
+    lock = SchedulerLock(side, stale_after=settings.stale_after)
+    service = scheduler.ReminderService(uow, clock, cal, policy, sender, settings, lock,
+                                        uow_factory(side, read_only=True))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with app:
+        await app.start()
+        scheduler.start(app, settings, service)
+        print("worker started", flush=True)
+        await stop.wait()
+        await app.stop()
+    await scheduler.stop(app)
+    await engine.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
