@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from ledger import permissions as perm
 from ledger.bulletins import BulletinKind, Period
 from ledger.clock import LOCAL_TZ, Clock, local_today, to_local
-from ledger.deadlines import MatterClass, resolve_deadline
+from ledger.deadlines import MatterClass, default_deadline
 from ledger.errors import Conflict, DomainError, NotFound, PermissionDenied
 from ledger.model import (
     NUMBER_RE,
@@ -242,9 +242,13 @@ async def import_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_
         now = clock.now()
         today = local_today(clock)
 
+        by_unit: dict[int | None, list[Person]] = {}
+        for person in persons:
+            by_unit.setdefault(person.unit_id, []).append(person)
+
         def member(unit_id: int, name: str | None, role: Role,
                    fallbacks: Sequence[Role] = ()) -> Person | None:
-            here = [p for p in persons if p.unit_id == unit_id]
+            here = by_unit.get(unit_id, [])
             if name:
                 return next((p for p in here if p.name == name), None)
             for r in (role, *fallbacks):
@@ -404,7 +408,9 @@ def _build(r: ImportRow, office_id: int, year: int, seq: int, prefix: str, actor
         if r.status is MatterStatus.CANCELLED:
             m.cancel(at=max(registered, now), actor_id=actor_id, reason="导入台账：已撤销")
         return m
-    deadline = resolve_deadline(cal, day, r.klass, r.deadline)
+    # An existing ledger's 办结时限 may lie past the usual limits (an approved extension):
+    # it is taken as written; only a missing one gets the default (RULES 1).
+    deadline = r.deadline or default_deadline(cal, day, r.klass)
     assigned = registered + timedelta(minutes=1)
     a = m.assign(at=assigned, actor_id=actor_id, unit_id=lead.id, lead=True,
                  principal_id=trio[0].id, responsible_id=trio[1].id, handler_id=trio[2].id,

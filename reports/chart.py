@@ -35,7 +35,7 @@ def bulletin_chart_png(b: Bulletin, font: CjkFont | None = None, dpi: int = 120)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         ax.set_title(f"{b.info.label}{b.issue}　各单位按时办结与超期情况\n"
-                     f"（{b.period.label}）", fontsize=12)
+                     f"（{b.period.label}）", fontsize=12, pad=26 if rows else 6)
         if not rows:
             ax.text(0.5, 0.5, "本期无承办单位数据", ha="center", va="center", fontsize=12,
                     transform=ax.transAxes)
@@ -57,10 +57,12 @@ def bulletin_chart_png(b: Bulletin, font: CjkFont | None = None, dpi: int = 120)
                     if v:
                         ax.text(v + top * 0.01, yy, str(v), va="center", fontsize=8)
             ax.set_yticks(ys, labels, fontsize=9)
+            ax.set_ylim(-0.6, len(rows) - 0.4)
             ax.set_xlabel("件数")
             ax.set_xlim(0, top * 1.12 + 0.5)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.legend(loc="lower right", fontsize=9, frameon=False)
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=9,
+                      frameon=False)
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         fig.text(0.99, 0.01, f"{b.office_name}　{b.issued_on.year}年{b.issued_on.month}月"

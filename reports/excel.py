@@ -6,27 +6,27 @@ Sheet 督办台账, one row per matter (一事一记), columns:
 密级 (机密 or empty), 事项内容, 领导批示, 批示领导.
 Sheet 办理记录: every event of the exported matters (who, when, what).
 
-Import reads the first sheet (or 督办台账): the header row is the first row holding 事项;
-columns are matched by name, unknown ones ignored, only 事项 required. Every row is
-checked; one bad row rejects the whole file with a per-row report (ImportRejected).
+Import reads the sheet 督办台账 (else the first): the header row is the first of the top 20
+holding 事项; columns are matched by name, unknown ones ignored, only 事项 required. Every
+row is checked; one bad row rejects the whole file with a per-row report (ImportRejected).
 Idempotency key: the 编号 when given (kept as the matter's number), else (事项, 牵头单位,
-交办日期) — see `ledger.reporting.import_ledger`. openpyxl's write-only and read-only
-modes keep 100,000 rows fast and small in memory.
+交办日期) — see `ledger.reporting.import_ledger`.
+
+Speed: the big sheets are written and read by `reports.xlsx` (streamed SpreadsheetML, about
+ten times openpyxl's write-only/read-only modes); openpyxl reads what that reader cannot.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
 from ledger.clock import LOCAL_TZ, Clock, local_today, to_local
@@ -37,6 +37,7 @@ from ledger.model import (
     EVENT_LABELS,
     MATTER_STATUS_LABELS,
     SOURCE_LABELS,
+    AssignmentStatus,
     Event,
     Light,
     Matter,
@@ -53,6 +54,7 @@ from ledger.reporting import (
     require_office_actor,
 )
 from ledger.workcalendar import WorkCalendar
+from reports.xlsx import Styled, Unreadable, XlsxWriter, read_sheet
 
 __all__ = [
     "COLUMNS",
@@ -78,9 +80,6 @@ WIDTHS = (6, 16, 36, 14, 10, 14, 20, 10, 10, 10, 12, 12, 40, 8, 8, 12, 6, 40, 30
 HISTORY_WIDTHS = (16, 36, 18, 14, 14, 12, 60)
 
 LIGHT_TEXT = {Light.GREEN: "绿灯", Light.YELLOW: "黄灯", Light.RED: "红灯"}
-LIGHT_FILL = {Light.GREEN: "C8E6C9", Light.YELLOW: "FFF59D", Light.RED: "FFCDD2"}
-DATE_FORMAT = "yyyy-mm-dd"
-TIME_FORMAT = "yyyy-mm-dd hh:mm"
 CONFIDENTIAL_MARK = "机密"
 
 
@@ -133,77 +132,52 @@ def write_ledger(target: str | Path | IO[bytes], matters: Sequence[Matter],
                  history: bool = True) -> ExportStats:
     """Write matters (in the given order) and, if `history`, their events."""
     policy = policy or LightPolicy()
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(LEDGER_SHEET)
-    head = COLUMNS + EXTRA_COLUMNS
-    for i, width in enumerate(WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "C2"
-    bold = Font(bold=True)
-    header = []
-    for name in head:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        cell.alignment = Alignment(horizontal="center")
-        header.append(cell)
-    ws.append(header)
-    fills = {k: PatternFill("solid", fgColor=v) for k, v in LIGHT_FILL.items()}
-
-    def day_cell(value: date | None) -> WriteOnlyCell | None:
-        if value is None:
-            return None
-        cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
-
+    wb = XlsxWriter()
+    ws = wb.sheet(LEDGER_SHEET, WIDTHS, freeze="C2", autofilter=True)
+    ws.append([Styled(name, "header") for name in COLUMNS + EXTRA_COLUMNS])
     names = {m.id: (m.number, m.title) for m in matters if m.id is not None}
+    status_labels = MATTER_STATUS_LABELS
     for i, m in enumerate(matters, start=1):
         lead = m.lead
-        co = [units.get(a.unit_id, "") for a in m.top_assignments if not a.lead
-              and a.status.value != "cancelled"]
-        light_cell: WriteOnlyCell | str = ""
-        if m.is_open and lead is not None:
-            light = matter_light(m, cal, today, policy)
-            light_cell = WriteOnlyCell(ws, value=LIGHT_TEXT[light])
-            light_cell.fill = fills[light]
-        progress = lead.last_progress_text if lead is not None else None
-        ws.append([
-            i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
-            units.get(lead.unit_id, "") if lead else "", "、".join(co),
-            persons.get(lead.principal_id, "") if lead else "",
-            persons.get(lead.responsible_id, "") if lead else "",
-            persons.get(lead.handler_id, "") if lead else "",
-            day_cell(_local_day(lead.assigned_at) if lead else None),
-            day_cell(lead.effective_deadline if lead else m.deadline),
-            progress or "", MATTER_STATUS_LABELS[m.status], light_cell,
-            day_cell(_local_day(m.closed_at)),
-            CONFIDENTIAL_MARK if m.confidential else "", m.body or "",
-            m.instruction_text or "", m.instruction_author or "",
-        ])
-    if len(matters):
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(head))}{len(matters) + 1}"
+        co = "、".join(units.get(a.unit_id, "") for a in m.top_assignments
+                      if not a.lead and a.status != AssignmentStatus.CANCELLED)
+        light: Styled | str = ""
+        if lead is not None and m.is_open:
+            color = matter_light(m, cal, today, policy)
+            light = Styled(LIGHT_TEXT[color], color.value)
+        if lead is not None:
+            ws.append([
+                i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
+                units.get(lead.unit_id, ""), co, persons.get(lead.principal_id, ""),
+                persons.get(lead.responsible_id, ""), persons.get(lead.handler_id, ""),
+                _local_day(lead.assigned_at), lead.effective_deadline,
+                lead.last_progress_text or "", status_labels[m.status], light,
+                _local_day(m.closed_at), CONFIDENTIAL_MARK if m.confidential else "",
+                m.body, m.instruction_text or "", m.instruction_author or ""])
+        else:
+            ws.append([
+                i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
+                "", "", "", "", "", None, m.deadline, "", status_labels[m.status], "",
+                _local_day(m.closed_at), CONFIDENTIAL_MARK if m.confidential else "",
+                m.body, m.instruction_text or "", m.instruction_author or ""])
 
     n_events = 0
     if history:
-        hs = wb.create_sheet(HISTORY_SHEET)
-        for i, width in enumerate(HISTORY_WIDTHS, start=1):
-            hs.column_dimensions[get_column_letter(i)].width = width
-        hs.freeze_panes = "A2"
-        hs.append([WriteOnlyCell(hs, value=name) for name in HISTORY_COLUMNS])
+        hs = wb.sheet(HISTORY_SHEET, HISTORY_WIDTHS, freeze="A2", autofilter=True)
+        hs.append([Styled(name, "header") for name in HISTORY_COLUMNS])
         by_matter: dict[int, dict[int, str]] = {
             m.id: {a.no: units.get(a.unit_id, "") for a in m.assignments}
             for m in matters if m.id is not None}
+        labels = EVENT_LABELS
         for e in events:
             if e.matter_id is None or e.matter_id not in names:
                 continue
             number, title = names[e.matter_id]
-            when = WriteOnlyCell(hs, value=to_local(e.at).replace(tzinfo=None))
-            when.number_format = TIME_FORMAT
             unit = by_matter[e.matter_id].get(e.assignment_no, "") \
                 if e.assignment_no is not None else ""
             actor = persons.get(e.actor_id, "") if e.actor_id is not None else "系统"
-            hs.append([number, title, when, EVENT_LABELS.get(e.kind, e.kind), unit, actor,
-                       _summary(e)])
+            hs.append([number, title, to_local(e.at).replace(tzinfo=None),
+                       labels.get(e.kind, e.kind), unit, actor, _summary(e)])
             n_events += 1
     wb.save(target)
     return ExportStats(len(matters), n_events)
@@ -287,18 +261,8 @@ def _date(value: Any) -> date | None:
     raise _BadCell(f"「{_text(value)}」不是日期，请写成 2026-11-25")
 
 
-def _header_row(rows: Iterable[tuple[Any, ...]]) -> tuple[int, dict[str, int]] | None:
-    for n, values in enumerate(rows, start=1):
-        names = [_text(v) for v in values]
-        if "事项" in names:
-            return n, {name: i for i, name in enumerate(names) if name}
-        if n >= 20:
-            break
-    return None
-
-
-def read_ledger_rows(source: str | Path | IO[bytes]) -> tuple[list[ImportRow], list[RowError]]:
-    """Parse an .xlsx ledger: the rows, and every cell that cannot be read."""
+def _openpyxl_rows(source: str | Path | IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
+    """The fallback reader, for workbooks `reports.xlsx` does not understand."""
     try:
         wb = load_workbook(source, read_only=True, data_only=True)
     except Exception as e:  # not a zip, not a workbook: say so in words
@@ -306,22 +270,46 @@ def read_ledger_rows(source: str | Path | IO[bytes]) -> tuple[list[ImportRow], l
             from None
     try:
         ws = wb[LEDGER_SHEET] if LEDGER_SHEET in wb.sheetnames else wb.worksheets[0]
-        found = _header_row(ws.iter_rows(values_only=True, max_row=20))
-        if found is None:
-            raise ImportRejected([RowError(1, "找不到表头：第一行应有「事项」等列名。")])
-        header_at, col = found
-        rows: list[ImportRow] = []
-        errors: list[RowError] = []
-        for n, values in enumerate(ws.iter_rows(min_row=header_at + 1, values_only=True),
-                                   start=header_at + 1):
-            if not any(v is not None and _text(v) for v in values):
-                continue
-            row, errs = _parse_row(n, values, col)
-            errors.extend(errs)
-            if row is not None:
-                rows.append(row)
+        for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            if any(v is not None and _text(v) for v in values):
+                yield n, list(values)
     finally:
         wb.close()
+
+
+def _sheet_rows(source: str | Path | IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
+    start = source.tell() if hasattr(source, "tell") else None
+    try:
+        yield from read_sheet(source, prefer=LEDGER_SHEET)
+        return
+    except Unreadable:
+        pass
+    except (ElementTree.ParseError, KeyError, ValueError, IndexError):
+        pass
+    if start is not None and hasattr(source, "seek"):
+        source.seek(start)
+    yield from _openpyxl_rows(source)
+
+
+def read_ledger_rows(source: str | Path | IO[bytes]) -> tuple[list[ImportRow], list[RowError]]:
+    """Parse an .xlsx ledger: the rows, and every cell that cannot be read."""
+    rows: list[ImportRow] = []
+    errors: list[RowError] = []
+    col: dict[str, int] | None = None
+    for n, values in _sheet_rows(source):
+        if col is None:
+            names = [_text(v) for v in values]
+            if "事项" in names:
+                col = {name: i for i, name in enumerate(names) if name}
+            elif n >= 20:
+                break
+            continue
+        row, errs = _parse_row(n, tuple(values), col)
+        errors.extend(errs)
+        if row is not None:
+            rows.append(row)
+    if col is None:
+        raise ImportRejected([RowError(1, "找不到表头：前20行中应有一行写着「事项」等列名。")])
     return rows, errors
 
 
