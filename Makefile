@@ -3,14 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FONTS := $(VENV)/.fonts
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 .PHONY: run demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(FONTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+# Bulletin charts need a CJK font (Debian's fonts-noto-cjk); installed when we may.
+$(FONTS):
+	@mkdir -p $(VENV)
+	@if [ -f $(CJK_FONT) ] || [ -n "$$DUBAN_CJK_FONT" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing fonts-noto-cjk for bulletin charts"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	else echo "note: no CJK font; install fonts-noto-cjk (or set DUBAN_CJK_FONT) for bulletin charts"; fi
+	@touch $(FONTS)
 
 # With no token configured `duban run` plays the offline demo on the local Bot API server.
 run: $(STAMP)
