@@ -222,7 +222,20 @@ async def run(n: int) -> tuple[dict[str, float | int], bytes, bytes]:
             t3 = time.perf_counter()
             doc = bulletin_document(b, cal)
             t4 = time.perf_counter()
-            _, notice = await assignment_notice(uow(), clock, 1, 1)
+            # The sample notice: a leader's instruction to a lead unit and a co-unit.
+            writer = uow_factory(engine)
+            sample = await services.register_matter(
+                writer(), clock, cal, ledger.admin, services.RegisterMatter(
+                    title="城南片区积水点整治", source=Source.INSTRUCTION,
+                    body="入汛前完成城南片区6处积水点改造，消除内涝隐患。",
+                    instruction_text="请县住建局牵头，县交通局配合，汛期前务必完成，"
+                                     "每周报送进展。", instruction_author="李县长"))
+            assert sample.id is not None
+            zj, jt = ledger.units["县住建局"], ledger.units["县交通局"]
+            await services.assign(writer(), clock, cal, ledger.admin, sample.id, [
+                services.AssignSpec(zj, *ledger.people[zj], lead=True),
+                services.AssignSpec(jt, *ledger.people[jt])])
+            _, notice = await assignment_notice(uow(), clock, sample.id, 1)
         finally:
             await engine.dispose()
     return {
