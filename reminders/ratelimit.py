@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,14 @@ class FloodLimits:
         if chat_id is None:
             return 1
         return max(1, self.group_burst if chat_id < 0 else self.private_burst)
+
+
+def retry_seconds(e: RetryAfter) -> float:
+    """RetryAfter.retry_after in seconds (int or timedelta, depending on PTB settings)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry = e.retry_after
+    return float(retry if isinstance(retry, int | float) else retry.total_seconds())
 
 
 def is_message_method(endpoint: str) -> bool:
@@ -173,9 +183,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as e:
-                retry = e.retry_after
-                seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
-                self.block(float(seconds) + 0.1)
+                seconds = retry_seconds(e)
+                self.block(seconds + 0.1)
                 log.warning("Telegram RetryAfter %ss on %s (chat %s)", seconds, endpoint,
                             chat_id)
                 if attempt >= retries:

@@ -38,7 +38,7 @@ from ledger.workcalendar import WorkCalendar
 from reminders import scheduler
 from reminders.lock import SchedulerLock
 from reminders.outbox import NoticeSender, RetryLater, Unreachable
-from reminders.ratelimit import FloodLimits, TelegramRateLimiter
+from reminders.ratelimit import FloodLimits, TelegramRateLimiter, retry_seconds
 from storage.db import database_url, make_engine
 from storage.uow import uow_factory
 
@@ -91,9 +91,7 @@ class PlainSender:
         try:
             await self.bot.send_message(chat_id, f"[{notice.key}] {notice.kind}")
         except RetryAfter as e:
-            retry = e.retry_after
-            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
-            raise RetryLater(float(seconds), "429 Too Many Requests") from e
+            raise RetryLater(retry_seconds(e), "429 Too Many Requests") from e
         except Forbidden as e:
             raise Unreachable(notice.person_id, e.message) from e
         except BadRequest as e:
@@ -162,6 +160,13 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    for attempt in range(8):  # Telegram (or the network) may be down when we start
+        try:
+            await app.initialize()
+            break
+        except (NetworkError, TimedOut) as e:
+            log.warning("start-up: %s; retrying", e)
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt))
     async with app:
         await app.start()
         scheduler.start(app, settings, service)
