@@ -20,23 +20,31 @@
     extension = -1
     referral = -10
 
-Both parsers take the raw TOML value and raise bot.config.ConfigError naming the key.
+Each parser takes the raw TOML value (`parse_reports` the whole file) and raises
+bot.config.ConfigError naming the key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
-from bot.config import ConfigError
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import KIND_INFO, BulletinKind
 from ledger.clock import LOCAL_TZ
 
-__all__ = ["BulletinSpec", "cron_trigger", "parse_appraisal", "parse_bulletins"]
+__all__ = ["BulletinSpec", "ReportsConfig", "cron_trigger", "parse_appraisal", "parse_bulletins",
+           "parse_reports"]
+
+
+def _error(message: str) -> Exception:
+    """bot.config.ConfigError, imported late: bot/config.py may import this module."""
+    from bot.config import ConfigError
+
+    return ConfigError(message)
 
 _KIND_NAMES: dict[str, BulletinKind] = {
     **{k.value: k for k in BulletinKind},
@@ -68,11 +76,11 @@ def cron_trigger(expr: str) -> CronTrigger:
 
 def _int(key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(f"配置项 {key} 应为整数（群组 id），实际为 {value!r}")
+        raise _error(f"配置项 {key} 应为整数（群组 id），实际为 {value!r}")
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConfigError(f"配置项 {key} 应为整数（群组 id），实际为 {value!r}") from None
+        raise _error(f"配置项 {key} 应为整数（群组 id），实际为 {value!r}") from None
 
 
 def parse_bulletins(raw: object) -> tuple[BulletinSpec, ...]:
@@ -80,43 +88,55 @@ def parse_bulletins(raw: object) -> tuple[BulletinSpec, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise ConfigError("配置项 bulletins 应写成 [[bulletins]] 表数组")
+        raise _error("配置项 bulletins 应写成 [[bulletins]] 表数组")
     specs: list[BulletinSpec] = []
     for i, item in enumerate(raw):
         key = f"bulletins[{i}]"
         if not isinstance(item, Mapping):
-            raise ConfigError(f"配置项 {key} 应为表（kind、cron、chats）")
+            raise _error(f"配置项 {key} 应为表（kind、cron、chats）")
         for k in item:
             if k not in _SPEC_KEYS:
-                raise ConfigError(f"配置项 {key}.{k} 不认识；可用的有：{', '.join(sorted(_SPEC_KEYS))}")
+                raise _error(f"配置项 {key}.{k} 不认识；可用的有：{', '.join(sorted(_SPEC_KEYS))}")
         if not item.get("enabled", True):
             continue
         kind_raw = str(item.get("kind", "")).strip()
         if kind_raw not in _KIND_NAMES:
-            raise ConfigError(f"配置项 {key}.kind 应为 regular、project、quarterly 或 leaders，"
+            raise _error(f"配置项 {key}.kind 应为 regular、project、quarterly 或 leaders，"
                               f"实际为 {kind_raw!r}")
         cron = str(item.get("cron", "")).strip()
         try:
             cron_trigger(cron)
         except ValueError as e:
-            raise ConfigError(f"配置项 {key}.cron 不是合法的 cron 表达式"
+            raise _error(f"配置项 {key}.cron 不是合法的 cron 表达式"
                               f"（分 时 日 月 周，如 \"0 9 * * mon\"）：{cron!r}（{e}）") from None
         chats_raw = item.get("chats", [])
         if not isinstance(chats_raw, list):
-            raise ConfigError(f"配置项 {key}.chats 应为群组 id 列表，如 [-1001234567890]")
+            raise _error(f"配置项 {key}.chats 应为群组 id 列表，如 [-1001234567890]")
         chats = tuple(_int(f"{key}.chats", c) for c in chats_raw)
         leaders = item.get("leaders", False)
         if not isinstance(leaders, bool):
-            raise ConfigError(f"配置项 {key}.leaders 应为 true 或 false")
+            raise _error(f"配置项 {key}.leaders 应为 true 或 false")
         if not chats and not leaders:
-            raise ConfigError(f"配置项 {key} 没有接收者：请填写 chats 或 leaders = true")
+            raise _error(f"配置项 {key} 没有接收者：请填写 chats 或 leaders = true")
         period = str(item.get("period", "previous"))
         if period not in ("previous", "current"):
-            raise ConfigError(f"配置项 {key}.period 应为 previous 或 current，实际为 {period!r}")
+            raise _error(f"配置项 {key}.period 应为 previous 或 current，实际为 {period!r}")
         specs.append(BulletinSpec(
             kind=_KIND_NAMES[kind_raw], cron=cron, chats=chats, leaders=leaders,
             recipients=str(item.get("recipients", BulletinSpec.recipients)), period=period))
     return tuple(specs)
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    bulletins: tuple[BulletinSpec, ...] = ()
+    appraisal: AppraisalWeights = field(default_factory=AppraisalWeights)
+
+
+def parse_reports(raw: Mapping[str, Any]) -> ReportsConfig:
+    """Both parts from the whole parsed TOML file (keys `bulletins` and `appraisal`)."""
+    return ReportsConfig(parse_bulletins(raw.get("bulletins")),
+                         parse_appraisal(raw.get("appraisal")))
 
 
 def parse_appraisal(raw: object) -> AppraisalWeights:
@@ -124,17 +144,17 @@ def parse_appraisal(raw: object) -> AppraisalWeights:
     if raw is None:
         return AppraisalWeights()
     if not isinstance(raw, Mapping):
-        raise ConfigError("配置项 appraisal 应为表 [appraisal]")
+        raise _error("配置项 appraisal 应为表 [appraisal]")
     known = {f.name: f for f in fields(AppraisalWeights)}
     values: dict[str, Any] = {}
     for k, v in raw.items():
         if k not in known:
-            raise ConfigError(f"配置项 appraisal.{k} 不认识；可用的有：{', '.join(known)}")
+            raise _error(f"配置项 appraisal.{k} 不认识；可用的有：{', '.join(known)}")
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ConfigError(f"配置项 appraisal.{k} 应为数字，实际为 {v!r}")
+            raise _error(f"配置项 appraisal.{k} 应为数字，实际为 {v!r}")
         if k == "overdue_cap_workdays":
             if int(v) != v or v < 0:
-                raise ConfigError("配置项 appraisal.overdue_cap_workdays 应为非负整数")
+                raise _error("配置项 appraisal.overdue_cap_workdays 应为非负整数")
             values[k] = int(v)
         else:
             values[k] = float(v)

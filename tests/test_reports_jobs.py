@@ -18,7 +18,13 @@ from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
 from ledger.clock import LOCAL_TZ
 from ledger.model import Role
-from reports.config import BulletinSpec, cron_trigger, parse_appraisal, parse_bulletins
+from reports.config import (
+    BulletinSpec,
+    cron_trigger,
+    parse_appraisal,
+    parse_bulletins,
+    parse_reports,
+)
 from reports.jobs import post_bulletin, schedule_bulletins
 from sandbox.server import SandboxServer
 from sandbox.testing import application_builder
@@ -66,6 +72,32 @@ def test_parse_appraisal() -> None:
     for bad in ({"bonus": 1}, {"urge": "多"}, {"overdue_cap_workdays": 1.5}, []):
         with pytest.raises(ConfigError, match="appraisal"):
             parse_appraisal(bad)
+
+
+def test_parse_reports_from_a_whole_file() -> None:
+    import tomllib
+
+    raw = tomllib.loads("""
+[office]
+name = "某县督查室"
+
+[[bulletins]]
+kind = "regular"
+cron = "0 9 * * mon"
+chats = [-1001]
+
+[[bulletins]]
+kind = "project"
+cron = "0 9 1 * *"
+chats = [-1001, -1002]
+
+[appraisal]
+urge = -3
+""")
+    cfg = parse_reports(raw)
+    assert [s.kind for s in cfg.bulletins] == [BulletinKind.REGULAR, BulletinKind.PROJECT]
+    assert cfg.appraisal.urge == -3.0
+    assert parse_reports({}).bulletins == ()
 
 
 def test_cron_fires_at_shanghai_times() -> None:
