@@ -109,19 +109,37 @@ def day_start(d: date) -> datetime:
     return datetime.combine(d, time(0), LOCAL_TZ)
 
 
+_OPEN = frozenset({MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
+                   MatterStatus.COMPLETION_REQUESTED})
+
+
 async def load_snapshot(uow: UnitOfWork, office_id: int, since: datetime, until: datetime,
-                        *, include_confidential: bool = False,
+                        *, include_confidential: bool = False, whole: bool = True,
                         bulletin: tuple[BulletinKind, Period, int] | None = None,
                         ) -> LedgerSnapshot:
     """The office, its units, its matters and the events of [since, until).
-    With `bulletin` (kind, period, year): also the issue recorded for that period, or the
-    number the next issue would get."""
+
+    `whole=False` loads only what a bulletin needs: the open matters and those any event of
+    the window is about (registered, closed, urged … in it), so a weekly issue costs the
+    same in a ledger of many closed years. With `bulletin` (kind, period, year): also the
+    issue recorded for that period, or the number the next issue would get."""
     async with uow:
         office = await uow.people.get_office(office_id)
         units = {u.id: u.name for u in await uow.people.units(office_id)}
-        matters = await uow.matters.list(MatterQuery(
-            office_id=office_id, include_confidential=include_confidential))
         events = await uow.events.since(office_id, since, until)
+        if whole:
+            matters = await uow.matters.list(MatterQuery(
+                office_id=office_id, include_confidential=include_confidential))
+        else:
+            found = {m.id: m for m in await uow.matters.list(MatterQuery(
+                office_id=office_id, statuses=_OPEN, include_confidential=include_confidential))}
+            for matter_id in dict.fromkeys(e.matter_id for e in events):
+                if matter_id is None or matter_id in found:
+                    continue
+                m = await uow.matters.get(matter_id)
+                if include_confidential or not m.confidential:
+                    found[matter_id] = m
+            matters = list(found.values())
         record = None
         next_number = None
         if bulletin is not None:

@@ -60,7 +60,7 @@ async def build_bulletin(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, offic
     today = local_today(clock)
     period = period or current_period(kind, today)
     year = today.year
-    snap = await load_snapshot(uow, office_id, period.since, period.until,
+    snap = await load_snapshot(uow, office_id, period.since, period.until, whole=False,
                                bulletin=(kind, period, year))
     preview = False
     if snap.record is not None:
