@@ -146,6 +146,11 @@ async def test_scheduled_bulletin_reaches_its_groups_once(
     try:
         jobs = schedule_bulletins(app, specs)
         assert [j.name for j in jobs] == ["bulletin-regular-0", "bulletin-leaders-1"]
+        await app.start()           # the real JobQueue computes when each will run
+        weekly, friday = (j.next_t.astimezone(LOCAL_TZ) for j in jobs if j.next_t)
+        await app.stop()
+        assert (weekly.weekday(), weekly.hour, weekly.minute) == (0, 9, 0)
+        assert (friday.weekday(), friday.hour, friday.minute) == (4, 17, 0)
         await jobs[0].run(app)      # what the scheduler does at Monday 09:00
         await jobs[1].run(app)
         for group in (office_group, units_group):
