@@ -56,6 +56,37 @@ RED = RGBColor(0xFF, 0x00, 0x00)
 CHAR = Pt(BODY_PT)  # one character of body text
 
 
+TITLE_CHARS = 20   # 156 mm of 22 pt characters
+_NO_LINE_START = set("，。、；：？！”’）》〕」』…—")
+
+
+def _width(ch: str) -> float:
+    return 0.5 if ch.isascii() else 1.0
+
+
+def _balanced(text: str, width: int) -> list[str]:
+    """`text` in as few lines of at most `width` characters as it needs (ASCII counts
+    half), of nearly equal length, never cut inside a number or before closing punctuation."""
+    total = sum(_width(c) for c in text)
+    if total <= width:
+        return [text]
+    n_lines = -(-int(total) // width)
+    target = total / n_lines
+    lines: list[str] = []
+    start, acc = 0, 0.0
+    for i, ch in enumerate(text):
+        acc += _width(ch)
+        if acc >= target and len(lines) < n_lines - 1 and i + 1 < len(text):
+            nxt, cur = text[i + 1], ch
+            if nxt in _NO_LINE_START or (cur.isascii() and cur.isalnum() and (
+                    (nxt.isascii() and nxt.isalnum()) or nxt in "年月日号期项件")):
+                continue
+            lines.append(text[start:i + 1])
+            start, acc = i + 1, 0.0
+    lines.append(text[start:])
+    return lines
+
+
 def cn_date(d: date) -> str:
     """成文日期: Arabic numerals, no leading zeros, e.g. 2026年11月25日."""
     return f"{d.year}年{d.month}月{d.day}日"
@@ -184,10 +215,15 @@ class _Doc:
 
     # -- 主体
     def title(self, text: str) -> None:
+        """Centred; a long title is cut into balanced lines (never before closing
+        punctuation) rather than left to wrap with one character on the last line."""
         p = self.doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         p.paragraph_format.line_spacing = Pt(LINE_PT * 1.2)
-        _text_run(p, text, TITLE_FONT, TITLE_PT)
+        for i, line in enumerate(_balanced(text, TITLE_CHARS)):
+            run: Any = _text_run(p, line, TITLE_FONT, TITLE_PT)
+            if i:
+                run._r.insert(0, OxmlElement("w:br"))
         self.doc.add_paragraph()
 
     def recipient(self, text: str) -> None:
