@@ -82,6 +82,9 @@ class Timeline:
         self._starts_from = today.toordinal() - 400
         self._starts = [_local_ts(date.fromordinal(o), time(0))
                         for o in range(self._starts_from, today.toordinal() + 401)]
+        # A zone without daylight saving around today (Asia/Shanghai): plain arithmetic.
+        self._uniform = all(b - a == DAY for a, b in zip(self._starts, self._starts[1:],
+                                                         strict=False))
 
     # ---- working days -----------------------------------------------------------------
 
@@ -115,7 +118,8 @@ class Timeline:
     # ---- local days -------------------------------------------------------------------
 
     def local_ordinal(self, ts: float) -> int:
-        i = bisect_right(self._starts, ts) - 1
+        first = self._starts[0]
+        i = int((ts - first) // DAY) if self._uniform else bisect_right(self._starts, ts) - 1
         if 0 <= i < len(self._starts) - 1:
             return self._starts_from + i
         return datetime.fromtimestamp(ts, LOCAL_TZ).toordinal()
