@@ -108,9 +108,12 @@ class ReminderService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, cal: WorkCalendar,
                  policy: ReminderPolicy, sender: NoticeSender,
                  settings: Settings | None = None, lock: SchedulerLock | None = None,
-                 read_uow: UnitOfWorkFactory | None = None) -> None:
+                 read_uow: UnitOfWorkFactory | None = None,
+                 dispatch_lock: asyncio.Lock | None = None) -> None:
         """`read_uow`: for the scans (on SQLite a read-only one does not take the write
-        lock, so people's actions are not held up by a county-wide scan)."""
+        lock, so people's actions are not held up by a county-wide scan).
+        `dispatch_lock`: held while delivering, shared with anything else in the process
+        that delivers from the same outbox (BotData.dispatch_lock)."""
         self.uow = uow
         self.read = read_uow or uow
         self.clock = clock
@@ -125,6 +128,7 @@ class ReminderService:
         self._last_full: datetime | None = None
         self._watermark: datetime | None = None   # events up to here are planned
         self._running = asyncio.Lock()
+        self._dispatching = dispatch_lock or asyncio.Lock()
         self._again = False
         self.last_pass = PassStats()
 
@@ -246,13 +250,14 @@ class ReminderService:
         """Deliver until nothing is due."""
         total = DeliveryStats()
         s = self.settings
-        while True:
-            stats = await deliver_due(self.uow, self.clock, self.sender, s.batch,
-                                      check=self.check, concurrency=s.concurrency,
-                                      limits=s.limits, read=self.read)
-            total.add(stats)
-            if stats.touched == 0:
-                return total
+        async with self._dispatching:
+            while True:
+                stats = await deliver_due(self.uow, self.clock, self.sender, s.batch,
+                                          check=self.check, concurrency=s.concurrency,
+                                          limits=s.limits, read=self.read)
+                total.add(stats)
+                if stats.touched == 0:
+                    return total
 
     async def tick(self, full: bool | None = None) -> DeliveryStats:
         """Plan, then deliver. Concurrent calls coalesce into one more round."""
@@ -307,7 +312,8 @@ def _make_service(app: App, settings: Settings) -> ReminderService:
         lock = SchedulerLock(engine, stale_after=settings.stale_after)
         read = uow_factory(engine, read_only=True)
     return ReminderService(deps.uow, deps.clock, deps.cal, deps.config.reminders,
-                           TelegramSender(app.bot, deps), settings, lock, read)
+                           TelegramSender(app.bot, deps), settings, lock, read,
+                           app.bot_data.dispatch_lock)
 
 
 @dataclass(frozen=True)
