@@ -91,9 +91,9 @@ class _Chat:
         self.tat = 0.0
 
 
-class TelegramRateLimiter(BaseRateLimiter[int]):
-    """Per-chat and bot-wide pacing plus honouring RetryAfter. `rate_limit_args`: an int
-    overrides max_retries for one call (0: let the caller handle a 429)."""
+class TelegramRateLimiter(BaseRateLimiter[None]):
+    """Per-chat and bot-wide pacing plus honouring RetryAfter (retried `max_retries`
+    times). No per-call arguments (`ExtBot[None]`, as `bot.context.App` expects)."""
 
     def __init__(self, limits: FloodLimits | None = None,
                  clock: Callable[[], float] | None = None) -> None:
@@ -163,9 +163,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: None,
     ) -> _Result:
-        retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
+        retries = self.limits.max_retries
         limited = is_message_method(endpoint)
         chat_id: int | None = None
         raw = data.get("chat_id")
