@@ -83,9 +83,33 @@ def cmd_demo(config: Config) -> int:
     return asyncio.run(run_demo(config))
 
 
-def _not_yet(what: str) -> int:
-    print(f"{what} 尚未实现（见 issues）。", file=sys.stderr)
-    return 2
+def cmd_web(config: Config, host: str | None, port: int | None) -> int:
+    """The read-only public page (公示): the same matters as the public channel."""
+    from aiohttp import web
+
+    from bot.runner import prepare_database
+    from ledger.clock import SystemClock
+    from public.web import make_app
+    from storage.db import database_url
+    from storage.uow import uow_factory
+
+    url = database_url(config.db)
+    _ensure_dir(url)
+    host = host or config.web_host
+    port = port or config.web_port
+
+    async def build() -> web.Application:
+        engine = await prepare_database(url)
+        app = make_app(uow_factory(engine, read_only=True), SystemClock(), config.web_title)
+
+        async def dispose(_: web.Application) -> None:
+            await engine.dispose()
+        app.on_cleanup.append(dispose)
+        return app
+
+    print(f"公示网页：http://{host}:{port}/ （只读；Ctrl-C 结束）")
+    web.run_app(build(), host=host, port=port, print=None)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations")
-    sub.add_parser("web", help="the public read-only web page")
+    wb = sub.add_parser("web", help="the public read-only web page")
+    wb.add_argument("--host", default=None, help="default: [public] web_host")
+    wb.add_argument("--port", type=int, default=None, help="default: [public] web_port")
     return p
 
 
@@ -135,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             from reports.cli import cli_import
             return asyncio.run(cli_import(config, Path(args.file)))
-        return _not_yet("公示网页")
+        return cmd_web(config, args.host, args.port)
     except ScheduleError as e:
         print(f"schedule.toml 有误：{e}", file=sys.stderr)
         return 2

@@ -54,6 +54,12 @@ class Config:
     near_workdays: int = 2
     invite_ttl_hours: int = 72
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # 公示 (§2.7): the public channel the bot keeps one post per public matter in, and the
+    # read-only web page (`duban web`).
+    public_channel_id: int | str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_title: str = "督查事项公示"
     source: str = "defaults"
 
     @property
@@ -132,7 +138,21 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
     )
 
 
-_TOP_KEYS = {"telegram", "database", "office", "webhook", "reminders", "calendar", "ops"}
+_TOP_KEYS = {"telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
+             "public"}
+_PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title"}
+
+
+def _channel(key: str, value: object) -> int | str:
+    """A channel's numeric id (-100…) or its public @username."""
+    text = str(value).strip()
+    if text.startswith("@") and len(text) > 1:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"配置项 {key} 应为频道 id（如 -1001234567890）或 @频道用户名，"
+                          f"实际为 {value!r}") from None
 
 
 def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
@@ -174,6 +194,13 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     if schedule is None and (base / "schedule.toml").is_file():
         schedule = base / "schedule.toml"
     ops = raw.get("ops", {}).get("chat_id")
+    pub = raw.get("public", {})
+    for k in pub:
+        if k not in _PUBLIC_KEYS:
+            raise ConfigError(f"配置项 public.{k} 不认识；可用的有：{', '.join(sorted(_PUBLIC_KEYS))}")
+    channel_raw = env.get("DUBAN_PUBLIC_CHANNEL") or pub.get("channel_id")
+    channel = (_channel("DUBAN_PUBLIC_CHANNEL" if env.get("DUBAN_PUBLIC_CHANNEL")
+                        else "public.channel_id", channel_raw) if channel_raw else None)
     return Config(
         token=token, api_url=api_url, proxy=proxy, db=str(db), admins=admins,
         office_name=str(office.get("name", Config.office_name)),
@@ -189,5 +216,10 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
         reminders=_reminders(raw.get("reminders", {})),
+        public_channel_id=channel,
+        web_host=str(pub.get("web_host", Config.web_host)),
+        web_port=_int("public.web_port", env.get("DUBAN_WEB_PORT") or pub.get(
+            "web_port", Config.web_port)),
+        web_title=str(pub.get("web_title", Config.web_title)),
         source=str(path) if path else "environment",
     )

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import App, Ctx
-from handlers import actions, office, onboarding, replies, views
+from handlers import actions, office, onboarding, replies, special, views
 from handlers.common import line
 from handlers.errors import on_error
 
@@ -40,10 +40,28 @@ def register_handlers(app: App) -> None:
         "return": office.return_command,
         "urge": office.urge_command,
         "cancel": replies.cancel,
+        # 三个优先, 专项督查, 重点企业, 聘员督办, 联席会议 (handlers.special)
+        "priority": special.priority_command,
+        "project": special.project_command,
+        "figures": special.figures_command,
+        "enterprise": special.enterprise_command,
+        "enterprises": special.enterprises_command,
+        "visit": special.visit_command,
+        "inspect": special.inspect_command,
+        "propose": special.propose_command,
+        "inspections": special.inspections_command,
+        "meeting": special.meeting_command,
+        "meetings": special.meetings_command,
+        "decisions": special.decisions_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))
+    app.add_handler(CallbackQueryHandler(special.on_record_button, pattern=r"^r:"))
     app.add_handler(CallbackQueryHandler(actions.on_button))
+    # A photo whose caption is /inspect … (CommandHandler only reads text).
+    app.add_handler(MessageHandler(
+        _NEW_MESSAGES & (filters.PHOTO | filters.Document.ALL)
+        & filters.CaptionRegex(r"^/inspect(@\w+)?(\s|$)"), special.inspect_command))
     app.add_handler(MessageHandler(
         _NEW_MESSAGES & ((filters.TEXT & ~filters.COMMAND) | filters.PHOTO
                          | filters.Document.ALL), replies.on_message))

@@ -55,3 +55,28 @@ def parse_list_key(data: str | None) -> tuple[str, int] | None:
     if m is None:
         return None
     return m[1], int(m[2])
+
+
+# r:<action>:<record id>:<item no>: a button on an office record (ledger.special), e.g.
+# "reg" registers a visit's problem, a meeting's decision or an inspection's proposal.
+RECORD_ACTIONS = frozenset({"reg"})
+_RECORD_RE = re.compile(r"^r:([a-z]{2,8}):([1-9][0-9]{0,11}):([1-9][0-9]{0,3})$")
+
+
+@dataclass(frozen=True)
+class RecordPress:
+    action: str
+    record_id: int
+    item: int
+
+
+def record_key(action: str, record_id: int, item: int) -> str:
+    assert action in RECORD_ACTIONS
+    return f"r:{action}:{record_id}:{item}"
+
+
+def parse_record_key(data: str | None) -> RecordPress | None:
+    m = _RECORD_RE.match(data or "")
+    if m is None or m[1] not in RECORD_ACTIONS:
+        return None
+    return RecordPress(m[1], int(m[2]), int(m[3]))

@@ -24,9 +24,12 @@ log = logging.getLogger(__name__)
 EVERYONE = ("start", "mine", "help", "cancel")
 GROUP = ("list", "show", "mine", "help", "cancel")
 UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "help", "cancel")
-LEADER = ("list", "show", "history", "mine", "deadline", "help", "cancel")
+LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "help", "cancel")
+LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
+           "enterprises", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "history", "deadline", "mine",
-          "invite", "units", "addunit", "bindgroup", "help", "cancel")
+          "priority", "project", "meeting", "decisions", "enterprise", "visit",
+          "inspections", "invite", "units", "addunit", "bindgroup", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:
@@ -46,7 +49,9 @@ def commands(names: Iterable[str], render: Renderer | None = None) -> list[BotCo
 def commands_for(roles: frozenset[Role]) -> tuple[str, ...]:
     if Role.ADMIN in roles:
         return OFFICE
-    if roles & {Role.LEADER, Role.LIAISON}:
+    if Role.LIAISON in roles:
+        return LIAISON
+    if Role.LEADER in roles:
         return LEADER
     return UNIT_ROLES
 
@@ -72,4 +77,4 @@ def help_text(deps: Deps, person: Person | None) -> str:
     return deps.render("help.j2", person=person, office=Role.ADMIN in roles,
                        leader=bool(roles & {Role.LEADER, Role.LIAISON}),
                        unit=bool(roles & {Role.PRINCIPAL, Role.RESPONSIBLE, Role.HANDLER}),
-                       principal=Role.PRINCIPAL in roles)
+                       principal=Role.PRINCIPAL in roles, liaison=Role.LIAISON in roles)

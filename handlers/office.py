@@ -47,6 +47,7 @@ class Draft:
     units: list[int] = field(default_factory=list)  # first: the lead unit
     deadline: date | None = None
     confidential: bool = False
+    origin: dict[str, object] | None = None  # see svc.RegisterMatter.origin
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ async def register_and_assign(deps: Deps, actor: Person, d: Draft, found: list[T
     """立项 then 交办; a failed 交办 marks the fresh registration cancelled (kept in history)."""
     cmd = svc.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
                              confidential=d.confidential, instruction_text=d.instruction,
-                             deadline=d.deadline)
+                             deadline=d.deadline, origin=d.origin)
     m = await svc.register_matter(deps.uow(), deps.clock, deps.cal, actor.id, cmd)
     mid = m.id
     assert mid is not None

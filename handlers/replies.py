@@ -90,6 +90,13 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
     msg = update.effective_message
     assert msg is not None
     text, atts = content(msg)
+    if text and not atts:
+        from handlers.special import maybe_figures, say
+        figures = await maybe_figures(deps, actor, matter_id, no, text)
+        if figures is not None:  # a project's monthly figures (专项督查)
+            fm, f = figures
+            await confirm(update, context, say(deps, "figures_recorded", m=fm, f=f), fm, no)
+            return
     m, a = await svc.report_progress(deps.uow(), deps.clock, actor.id, matter_id, no, text,
                                      atts)
     deps.kick()

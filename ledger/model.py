@@ -47,6 +47,7 @@ class Source(StrEnum):
     NPC_SUGGESTION = "npc_suggestion"
     CPPCC_PROPOSAL = "cppcc_proposal"
     PUBLIC_COMPLAINT = "public_complaint"
+    ENTERPRISE = "enterprise"
 
 
 SOURCE_LABELS: dict[Source, str] = {
@@ -60,6 +61,20 @@ SOURCE_LABELS: dict[Source, str] = {
     Source.NPC_SUGGESTION: "人大代表建议",
     Source.CPPCC_PROPOSAL: "政协提案",
     Source.PUBLIC_COMPLAINT: "群众投诉与媒体反映",
+    Source.ENTERPRISE: "重点企业诉求",
+}
+
+
+class ProjectKind(StrEnum):
+    """专项督查 (§2.8): the kinds of project work checked monthly."""
+
+    CONSTRUCTION = "construction"
+    INVESTMENT = "investment"
+
+
+PROJECT_LABELS: dict[ProjectKind, str] = {
+    ProjectKind.CONSTRUCTION: "项目建设",
+    ProjectKind.INVESTMENT: "招商引资",
 }
 
 CLASS_LABELS: dict[MatterClass, str] = {
@@ -297,6 +312,12 @@ class Matter:
     closed_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    # Where it came from: {"kind": "meeting"|"visit"|"inspection", "id": record id, "item": n}
+    origin: dict[str, Any] | None = None
+    priority: bool = False            # 三个优先 (§2.8): supervised, tracked, answered first
+    priority_reason: str | None = None
+    project: ProjectKind | None = None  # 专项督查: monthly figures are asked for
+    figures: dict[str, Any] | None = None  # the latest monthly figures
     assignments: list[Assignment] = field(default_factory=list)
     version: int = 0
     pending: list[Event] = field(default_factory=list, repr=False, compare=False)
@@ -393,7 +414,7 @@ class Matter:
             registered_at=e.at, registered_by=a["registered_by"],
             instruction_text=a.get("instruction_text"),
             instruction_author=a.get("instruction_author"),
-            deadline=_d(a.get("deadline")), version=1,
+            deadline=_d(a.get("deadline")), version=1, origin=a.get("origin"),
         )
         return m
 
@@ -402,7 +423,7 @@ class Matter:
                  body: str, source: Source, klass: MatterClass, confidential: bool,
                  tags: tuple[str, ...], received_at: datetime, at: datetime, actor_id: int,
                  instruction_text: str | None, instruction_author: str | None,
-                 deadline: date | None) -> Matter:
+                 deadline: date | None, origin: dict[str, Any] | None = None) -> Matter:
         after: dict[str, Any] = {
             "year": year, "seq": seq, "number": format_number(prefix, year, seq),
             "title": title, "body": body, "source": source.value, "klass": klass.value,
@@ -411,6 +432,8 @@ class Matter:
             "instruction_text": instruction_text, "instruction_author": instruction_author,
             "deadline": _iso(deadline),
         }
+        if origin is not None:
+            after["origin"] = dict(origin)
         e = Event(kind="registered", at=at, actor_id=actor_id, office_id=office_id,
                   after=after)
         m = cls._from_registration(e)
@@ -581,6 +604,51 @@ class Matter:
         self._record("cancelled", at, actor_id, {"reason": reason.strip()},
                      {"status": self.status.value})
 
+    def set_priority(self, *, at: datetime, actor_id: int, on: bool, reason: str) -> None:
+        """三个优先 (§2.8): flag (or unflag) a matter to be supervised first."""
+        self.require_open()
+        if on == self.priority:
+            raise InvalidTransition(
+                f"事项 {self.number} {'已经是' if on else '不是'}优先督办事项。")
+        if on and not reason.strip():
+            raise InvalidInput("标记优先督办须写明理由（如：工业项目涉诉）。")
+        self._record("priority_set", at, actor_id,
+                     {"priority": on, "reason": reason.strip()},
+                     {"priority": self.priority, "reason": self.priority_reason})
+
+    def set_project(self, *, at: datetime, actor_id: int, kind: ProjectKind | None) -> None:
+        """专项督查: a project whose lead unit reports monthly figures (None: no longer)."""
+        self.require_open()
+        if kind == self.project:
+            raise InvalidTransition(f"事项 {self.number} 已是这样设置的。")
+        self._record("project_set", at, actor_id,
+                     {"project": kind.value if kind else None},
+                     {"project": self.project.value if self.project else None})
+
+    def report_figures(self, *, at: datetime, actor_id: int, no: int, period: str,
+                       percent: int, investment: float | None, problems: str) -> None:
+        """The month's progress figures of a project (月检查)."""
+        if self.project is None:
+            raise InvalidTransition(f"事项 {self.number} 不是专项督查项目。")
+        self._open_assignment(no)
+        if not 0 <= percent <= 100:
+            raise InvalidInput("完成进度应在 0% 到 100% 之间。")
+        if investment is not None and investment < 0:
+            raise InvalidInput("累计投资不能为负数。")
+        self._record("figures_reported", at, actor_id,
+                     {"period": period, "percent": percent, "investment": investment,
+                      "problems": problems.strip()},
+                     dict(self.figures or {}), assignment_no=no)
+
+    def record_inspection(self, *, at: datetime, actor_id: int, inspection_id: int,
+                          mode: str, findings: str, attachments: tuple[Attachment, ...] = (),
+                          ) -> None:
+        """明查暗访 (§3.3) recorded on the matter's own history, as the inspector's."""
+        self._require_open_or_closed()
+        self._record("inspected", at, actor_id,
+                     {"inspection_id": inspection_id, "mode": mode, "findings": findings,
+                      "attachments": [x.to_json() for x in attachments]})
+
     def _require_open_or_closed(self) -> None:
         if self.status == MatterStatus.CANCELLED:
             raise InvalidTransition(f"事项 {self.number} 已撤销。")
@@ -695,6 +763,25 @@ def _ap_cancelled(m: Matter, e: Event) -> None:
             a.status = AssignmentStatus.CANCELLED
 
 
+def _ap_priority_set(m: Matter, e: Event) -> None:
+    m.priority = bool(e.after["priority"])
+    m.priority_reason = (e.after.get("reason") or None) if m.priority else None
+
+
+def _ap_project_set(m: Matter, e: Event) -> None:
+    value = e.after.get("project")
+    m.project = ProjectKind(value) if value else None
+
+
+def _ap_figures_reported(m: Matter, e: Event) -> None:
+    m.figures = {**e.after, "at": e.at.isoformat()}
+    if e.assignment_no is not None:
+        a = _asg(m, e)
+        a.last_progress_at = e.at
+        a.last_progress_text = f"{e.after['period']} 完成{e.after['percent']}%"
+        a.progress_count += 1
+
+
 def _ap_noop(m: Matter, e: Event) -> None:
     """Events that record something without changing the matter's state."""
 
@@ -718,6 +805,10 @@ _APPLY = {
     "reminders_paused": _ap_noop,
     "reminders_resumed": _ap_noop,
     "notice_sent": _ap_noop,
+    "priority_set": _ap_priority_set,
+    "project_set": _ap_project_set,
+    "figures_reported": _ap_figures_reported,
+    "inspected": _ap_noop,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -727,7 +818,8 @@ EVENT_LABELS: dict[str, str] = {
     "extension_approved": "同意延期", "extension_rejected": "不同意延期", "urged": "催办",
     "commended": "通报表彰", "criticized": "通报批评", "referred": "提请追究责任",
     "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
-    "notice_sent": "发送通知",
+    "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
+    "figures_reported": "报送月度数据", "inspected": "明查暗访",
 }
 
 
@@ -792,7 +884,9 @@ def matter_to_json(m: Matter) -> dict[str, Any]:
         "registered_by": m.registered_by, "instruction_text": m.instruction_text,
         "instruction_author": m.instruction_author, "deadline": _iso(m.deadline),
         "closed_at": _iso(m.closed_at), "cancelled_at": _iso(m.cancelled_at),
-        "cancel_reason": m.cancel_reason, "version": m.version,
+        "cancel_reason": m.cancel_reason, "version": m.version, "origin": m.origin,
+        "priority": m.priority, "priority_reason": m.priority_reason,
+        "project": m.project.value if m.project else None, "figures": m.figures,
         "assignments": [assignment_to_json(a) for a in m.assignments],
     }
 
@@ -807,6 +901,9 @@ def matter_from_json(d: dict[str, Any]) -> Matter:
         registered_by=d["registered_by"], instruction_text=d["instruction_text"],
         instruction_author=d["instruction_author"], deadline=_d(d["deadline"]),
         closed_at=_dt(d["closed_at"]), cancelled_at=_dt(d["cancelled_at"]),
-        cancel_reason=d["cancel_reason"], version=d["version"],
+        cancel_reason=d["cancel_reason"], version=d["version"], origin=d.get("origin"),
+        priority=bool(d.get("priority", False)), priority_reason=d.get("priority_reason"),
+        project=ProjectKind(d["project"]) if d.get("project") else None,
+        figures=d.get("figures"),
         assignments=[assignment_from_json(a) for a in d["assignments"]],
     )

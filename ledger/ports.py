@@ -142,6 +142,78 @@ class BulletinRecord:
     id: int | None = None
 
 
+@dataclass
+class Record:
+    """One of the office's own records that is not a matter: a key enterprise (kind
+    "enterprise"), a monthly visit to one ("visit", ref_id = the enterprise), a joint meeting
+    ("meeting") or an inspection ("inspection"). `data` is its current state; every change
+    to it is also an event (matter_id None, after["record_id"]). `version` guards writers."""
+
+    office_id: int
+    kind: str
+    created_at: datetime
+    created_by: int
+    data: dict[str, Any]
+    ref_id: int | None = None
+    id: int | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class PublicPost:
+    """The public channel's post of one matter (公示), and what it last said."""
+
+    matter_id: int
+    chat_id: int
+    message_id: int
+    digest: str
+    posted_at: datetime
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FiguresRow:
+    """One month's reported figures of a project (专项督查), for bulletins and appraisal."""
+
+    matter_id: int
+    number: str
+    title: str
+    project: str | None
+    period: str                 # "2026-11"
+    percent: int
+    investment: float | None    # 万元, to date
+    problems: str
+    reported_at: datetime
+    reported_by: int | None
+    unit_id: int | None
+
+
+class RecordRepository(Protocol):
+    async def add(self, record: Record) -> Record: ...
+
+    async def get(self, record_id: int) -> Record: ...
+
+    async def save(self, record: Record) -> None:
+        """Write `data` back; raises Conflict if another writer saved it since loading."""
+        ...
+
+    async def list(self, office_id: int, kind: str, ref_id: int | None = None,
+                   ) -> builtins.list[Record]: ...
+
+    async def figures(self, office_id: int, since: datetime | None = None,
+                      until: datetime | None = None) -> builtins.list[FiguresRow]:
+        """Monthly project figures reported in [since, until), oldest first."""
+        ...
+
+
+class PublicPostRepository(Protocol):
+    async def get(self, matter_id: int) -> PublicPost | None: ...
+
+    async def put(self, post: PublicPost) -> None: ...
+
+    async def all(self, chat_id: int) -> builtins.list[PublicPost]: ...
+
+
 class BulletinRepository(Protocol):
     async def next_number(self, office_id: int, kind: str, year: int) -> int: ...
 
@@ -298,6 +370,8 @@ class UnitOfWork(Protocol):
     chats: ChatRepository
     outbox: Outbox
     bulletins: BulletinRepository
+    records: RecordRepository
+    posts: PublicPostRepository
 
     async def __aenter__(self) -> Self: ...
 

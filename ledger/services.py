@@ -261,6 +261,8 @@ class RegisterMatter:
     instruction_text: str | None = None
     instruction_author: str | None = None
     deadline: date | None = None
+    # a meeting decision, a visit's problem, an inspection's proposal (ledger.special)
+    origin: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,8 @@ async def register_matter(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, acto
             confidential=cmd.confidential, tags=tuple(t.strip() for t in cmd.tags if t.strip()),
             received_at=cmd.received_at or now, at=now, actor_id=actor.id,
             instruction_text=(cmd.instruction_text or None),
-            instruction_author=(cmd.instruction_author or None), deadline=cmd.deadline)
+            instruction_author=(cmd.instruction_author or None), deadline=cmd.deadline,
+            origin=dict(cmd.origin) if cmd.origin else None)
         await uow.matters.add(m)
         await uow.commit()
         return m

@@ -249,6 +249,13 @@ class SandboxServer:
         chat = self.world.create_group(title, [p.id for p in members], supergroup, username)
         return Group(self, chat)
 
+    def channel(self, title: str, *, username: str | None = None) -> Group:
+        """A channel (-100… id) every bot may post to and edit in, e.g. a public notice
+        board. Read it with `.messages()`."""
+        from sandbox.people import Group
+
+        return Group(self, self.world.create_channel(title, username))
+
     def people(self) -> list[Person]:
         return list(self._people.values())
 

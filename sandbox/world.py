@@ -198,7 +198,7 @@ class MessageRecord:
 @dataclass
 class ChatState:
     id: int
-    type: str  # "private", "group" or "supergroup"
+    type: str  # "private", "group", "supergroup" or "channel"
     title: str | None = None
     username: str | None = None
     user: UserAccount | None = None  # the person of a private chat
@@ -411,6 +411,15 @@ class World:
             member_ids=list(member_ids),
         )
         self.groups[chat_id] = chat
+        return chat
+
+    def create_channel(self, title: str, username: str | None = None) -> ChatState:
+        """A channel (-100… id): bots may post and edit there; nobody writes back."""
+        n = self._next_group
+        self._next_group += 1
+        chat = ChatState(id=-(1_002_000_000_000 + n), type="channel", title=title,
+                         username=username.lstrip("@") if username else None)
+        self.groups[chat.id] = chat
         return chat
 
     def private_chat(self, bot: BotAccount, user: UserAccount) -> ChatState:

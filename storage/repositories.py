@@ -51,12 +51,15 @@ from ledger.model import (
 from ledger.ports import (
     AssignmentRow,
     BulletinRecord,
+    FiguresRow,
     GroupChat,
     Invite,
     MatterKey,
     MatterQuery,
     MessageRef,
     Notice,
+    PublicPost,
+    Record,
 )
 from storage.dialect import insert_ignore, insert_ignore_many, upsert
 from storage.tables import (
@@ -71,6 +74,8 @@ from storage.tables import (
     offices,
     outbox,
     persons,
+    public_posts,
+    records,
     units,
 )
 
@@ -109,6 +114,7 @@ def _matter_values(m: Matter) -> dict[str, Any]:
         "klass": m.klass.value, "source": m.source.value,
         "registered_at": m.registered_at, "closed_at": m.closed_at,
         "cancelled_at": m.cancelled_at, "version": m.version, "state": matter_to_json(m),
+        "priority": m.priority,
     }
 
 
@@ -325,7 +331,8 @@ class SqlMatterRepository:
     async def list(self, query: MatterQuery) -> builtins.list[Matter]:
         stmt = (select(matters.c.id, matters.c.version, matters.c.state)
                 .where(*self._where(query))
-                .order_by(matters.c.year.desc(), matters.c.seq.desc()))
+                .order_by(matters.c.priority.desc(), matters.c.year.desc(),
+                          matters.c.seq.desc()))
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
         if query.offset:
@@ -817,3 +824,101 @@ class SqlBulletinRepository:
         await self._conn.execute(insert_ignore(
             self._conn.dialect, bulletin_deliveries,
             {"bulletin_id": bulletin_id, "chat_id": chat_id}, ["bulletin_id", "chat_id"]))
+
+
+# ---- records (enterprises, visits, meetings, inspections) and public posts ----
+
+def _record(row: Row[Any]) -> Record:
+    return Record(office_id=row.office_id, kind=row.kind, created_at=row.created_at,
+                  created_by=row.created_by, data=dict(row.data), ref_id=row.ref_id,
+                  id=row.id, version=row.version)
+
+
+class SqlRecordRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, record: Record) -> Record:
+        result = await self._conn.execute(insert(records).values(
+            office_id=record.office_id, kind=record.kind, ref_id=record.ref_id,
+            created_at=record.created_at, created_by=record.created_by,
+            version=record.version, data=record.data))
+        record.id = _new_id(result)
+        return record
+
+    async def get(self, record_id: int) -> Record:
+        row = (await self._conn.execute(
+            select(records).where(records.c.id == record_id))).first()
+        if row is None:
+            raise NotFound("找不到这条记录。")
+        return _record(row)
+
+    async def save(self, record: Record) -> None:
+        result = await self._conn.execute(
+            update(records).where(records.c.id == record.id,
+                                  records.c.version == record.version)
+            .values(data=record.data, version=record.version + 1))
+        if result.rowcount != 1:
+            raise Conflict("这条记录刚被别人修改过，请重试。")
+        record.version += 1
+
+    async def list(self, office_id: int, kind: str, ref_id: int | None = None,
+                   ) -> builtins.list[Record]:
+        stmt = select(records).where(records.c.office_id == office_id, records.c.kind == kind)
+        if ref_id is not None:
+            stmt = stmt.where(records.c.ref_id == ref_id)
+        return [_record(r) for r in await self._conn.execute(stmt.order_by(records.c.id))]
+
+    async def figures(self, office_id: int, since: datetime | None = None,
+                      until: datetime | None = None) -> builtins.list[FiguresRow]:
+        e, m = events, matters
+        a = assignments.alias("a")
+        stmt = (select(e.c.matter_id, e.c.at, e.c.actor_id, e.c.after, e.c.assignment_no,
+                       m.c.number, m.c.title, m.c.state, a.c.unit_id)
+                .join(m, m.c.id == e.c.matter_id)
+                .outerjoin(a, and_(a.c.matter_id == e.c.matter_id,
+                                   a.c.no == e.c.assignment_no))
+                .where(e.c.office_id == office_id, e.c.kind == "figures_reported"))
+        if since is not None:
+            stmt = stmt.where(e.c.at >= since)
+        if until is not None:
+            stmt = stmt.where(e.c.at < until)
+        out: builtins.list[FiguresRow] = []
+        for r in await self._conn.execute(stmt.order_by(e.c.at, e.c.id)):
+            after = r.after
+            inv = after.get("investment")
+            out.append(FiguresRow(
+                matter_id=r.matter_id, number=r.number, title=r.title,
+                project=r.state.get("project"), period=after["period"],
+                percent=int(after["percent"]),
+                investment=float(inv) if inv is not None else None,
+                problems=after.get("problems") or "", reported_at=r.at,
+                reported_by=r.actor_id, unit_id=r.unit_id))
+        return out
+
+
+def _post(row: Row[Any]) -> PublicPost:
+    return PublicPost(matter_id=row.matter_id, chat_id=row.chat_id, message_id=row.message_id,
+                      digest=row.digest, posted_at=row.posted_at, edited_at=row.edited_at)
+
+
+class SqlPublicPostRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, matter_id: int) -> PublicPost | None:
+        row = (await self._conn.execute(
+            select(public_posts).where(public_posts.c.matter_id == matter_id))).first()
+        return None if row is None else _post(row)
+
+    async def put(self, post: PublicPost) -> None:
+        values = {"matter_id": post.matter_id, "chat_id": post.chat_id,
+                  "message_id": post.message_id, "digest": post.digest,
+                  "posted_at": post.posted_at, "edited_at": post.edited_at}
+        await self._conn.execute(
+            upsert(self._conn.dialect, public_posts, values, ["matter_id"]))
+
+    async def all(self, chat_id: int) -> builtins.list[PublicPost]:
+        rows = await self._conn.execute(
+            select(public_posts).where(public_posts.c.chat_id == chat_id))
+        return [_post(r) for r in rows]

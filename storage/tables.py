@@ -166,6 +166,8 @@ matters = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("cancelled_at", UTCDateTime, nullable=True),
     Column("paused", Boolean, nullable=False, server_default=false()),
+    # 三个优先 (§2.8): flagged matters sort first everywhere.
+    Column("priority", Boolean, nullable=False, server_default=false()),
     # How many events the matter has; the optimistic-concurrency token.
     Column("version", Integer, nullable=False),
     Column("state", JSON, nullable=False),  # ledger.model.matter_to_json
@@ -290,4 +292,32 @@ scheduler_lock = Table(
     Column("acquired_at", UTCDateTime, nullable=True),
     Column("heartbeat_at", UTCDateTime, nullable=True),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+# The office's records that are not matters (key enterprises, visits, joint meetings,
+# inspections): current state as JSON; their history is in `events` (after.record_id).
+records = Table(
+    "records", metadata,
+    _id(),
+    _office(),
+    Column("kind", String(20), nullable=False),
+    Column("ref_id", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index(None, "office_id", "kind"),
+    Index(None, "ref_id"),
+)
+
+# The public channel's one post per public matter (公示), and a digest of its text.
+public_posts = Table(
+    "public_posts", metadata,
+    Column("matter_id", Integer, ForeignKey("matters.id"), primary_key=True,
+           autoincrement=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Column("edited_at", UTCDateTime, nullable=True),
 )

@@ -15,6 +15,8 @@ from ledger.ports import (
     MatterRepository,
     Outbox,
     PeopleRepository,
+    PublicPostRepository,
+    RecordRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -27,6 +29,8 @@ from storage.repositories import (
     SqlMatterRepository,
     SqlOutbox,
     SqlPeopleRepository,
+    SqlPublicPostRepository,
+    SqlRecordRepository,
 )
 
 
@@ -44,6 +48,8 @@ class SqlUnitOfWork:
     chats: ChatRepository
     outbox: Outbox
     bulletins: BulletinRepository
+    records: RecordRepository
+    posts: PublicPostRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -70,6 +76,8 @@ class SqlUnitOfWork:
         self.chats = SqlChatRepository(conn)
         self.outbox = SqlOutbox(conn)
         self.bulletins = SqlBulletinRepository(conn)
+        self.records = SqlRecordRepository(conn)
+        self.posts = SqlPublicPostRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

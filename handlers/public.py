@@ -1,0 +1,131 @@
+"""公示 (§2.7): one post per public matter in the office's public channel, edited when the
+matter changes; a closed matter's post shows 已销号 and its close date. Confidential
+matters never appear (ledger.publicview decides what is public).
+
+`sync_channel` compares each public matter's post text with what was last posted (a
+digest in `public_posts`) and sends or edits only what changed. It runs on the JobQueue
+every minute and right after a use case kicks the dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+
+from telegram import Bot
+from telegram.error import BadRequest, RetryAfter, TelegramError
+
+from bot.context import App, Ctx, Deps
+from handlers.common import fit
+from ledger.model import MatterStatus
+from ledger.ports import MatterQuery, PublicPost
+from ledger.publicview import is_public, public_row
+
+log = logging.getLogger(__name__)
+
+SYNC_JOB = "public-channel-sync"
+SYNC_EVERY_SECONDS = 60
+_STATUSES = frozenset({MatterStatus.IN_PROGRESS, MatterStatus.COMPLETION_REQUESTED,
+                       MatterStatus.CLOSED, MatterStatus.CANCELLED})
+_locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+
+def _lock(bot: Bot) -> asyncio.Lock:
+    """One sync at a time per bot and event loop (the job and a kick may overlap)."""
+    key = (bot.token, id(asyncio.get_running_loop()))
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
+    return lock
+
+
+@dataclass
+class SyncStats:
+    posted: int = 0
+    edited: int = 0
+    unchanged: int = 0
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def sync_channel(bot: Bot, deps: Deps) -> SyncStats:
+    """Bring the public channel up to date with the ledger. No channel configured: no-op."""
+    stats = SyncStats()
+    channel = deps.config.public_channel_id
+    if channel is None:
+        return stats
+    async with _lock(bot):
+        async with deps.uow() as uow:
+            offices = await uow.people.offices()
+            wanted: list[tuple[int, str, PublicPost | None]] = []
+            for office in offices:
+                units = {u.id: u for u in await uow.people.units(office.id)}
+                persons = {p.id: p for p in await uow.people.persons(office.id)}
+                q = MatterQuery(office_id=office.id, statuses=_STATUSES,
+                                include_confidential=False)
+                for m in await uow.matters.list(q):
+                    assert m.id is not None
+                    post = await uow.posts.get(m.id)
+                    if is_public(m):
+                        text = deps.render("public_post.j2",
+                                           r=public_row(m, units, persons))
+                    elif post is not None and m.status == MatterStatus.CANCELLED:
+                        text = deps.render("lines.j2", k="public_cancelled", m=m)
+                    else:
+                        continue
+                    wanted.append((m.id, fit(text), post))
+        for matter_id, text, post in wanted:
+            digest = _digest(text)
+            if post is not None and post.digest == digest:
+                stats.unchanged += 1
+                continue
+            now = deps.clock.now()
+            try:
+                if post is None:
+                    msg = await bot.send_message(channel, text)
+                    new = PublicPost(matter_id, msg.chat_id, msg.message_id, digest, now)
+                    stats.posted += 1
+                else:
+                    try:
+                        await bot.edit_message_text(text, chat_id=post.chat_id,
+                                                    message_id=post.message_id)
+                    except BadRequest as e:
+                        if "not modified" not in e.message.lower():
+                            raise
+                    new = replace(post, digest=digest, edited_at=now)
+                    stats.edited += 1
+            except RetryAfter:
+                log.info("public channel: flood limit, the rest waits for the next run")
+                break
+            except TelegramError as e:
+                log.warning("public channel: could not post matter %s: %s", matter_id, e)
+                continue
+            async with deps.uow() as uow:
+                await uow.posts.put(new)
+                await uow.commit()
+    return stats
+
+
+async def sync_job(context: Ctx) -> None:
+    await sync_channel(context.bot, context.deps)
+
+
+def schedule_public(app: App) -> None:
+    """Every minute, and right after each kick (a use case changed something)."""
+    deps = app.bot_data.deps
+    if deps.config.public_channel_id is None or app.job_queue is None:
+        return
+    jq = app.job_queue
+    jq.run_repeating(sync_job, interval=SYNC_EVERY_SECONDS, first=1, name=SYNC_JOB)
+    previous = deps.kick
+
+    def kick() -> None:
+        previous()
+        if app.running:
+            jq.run_once(sync_job, 0.2, name=f"{SYNC_JOB}-kick")
+
+    app.bot_data.deps = replace(deps, kick=kick)
