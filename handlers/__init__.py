@@ -53,6 +53,9 @@ def register_handlers(app: App) -> None:
         "meeting": special.meeting_command,
         "meetings": special.meetings_command,
         "decisions": special.decisions_command,
+        "commend": special.commend_command,
+        "criticize": special.criticize_command,
+        "refer": special.refer_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))

@@ -29,7 +29,7 @@ LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visi
            "enterprises", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "history", "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
-          "inspections", "invite", "units", "addunit", "bindgroup", "help", "cancel")
+          "inspections", "commend", "criticize", "invite", "units", "addunit", "bindgroup", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:

@@ -149,6 +149,39 @@ async def maybe_figures(deps: Deps, actor: Person, matter_id: int, no: int | Non
     return m, figs
 
 
+# ---------------------------------------------------------------- 责任追究: judgements
+
+
+async def _judge(update: Update, context: Ctx, kind: str) -> None:
+    deps = context.deps
+    actor = await require_person(update, context)
+    parts = args_text(update).split(maxsplit=1)
+    if len(parts) < 2 or not parts[1].strip():
+        raise _usage(deps, kind)
+    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    assert m.id is not None
+    use_case = {"commend": svc.commend, "criticize": svc.criticize, "refer": svc.refer}[kind]
+    m = await use_case(deps.uow(), deps.clock, actor.id, m.id, None, parts[1].strip())
+    deps.kick()
+    await reply_about(update, context, say(deps, "judged", m=m, kind=kind,
+                                           reason=parts[1].strip()), m.id)
+
+
+async def commend_command(update: Update, context: Ctx) -> None:
+    """/commend 编号 理由: 通报表彰 of the lead unit (§2.10)."""
+    await _judge(update, context, "commend")
+
+
+async def criticize_command(update: Update, context: Ctx) -> None:
+    """/criticize 编号 理由: 通报批评 of the lead unit (§2.10)."""
+    await _judge(update, context, "criticize")
+
+
+async def refer_command(update: Update, context: Ctx) -> None:
+    """/refer 编号 理由: 提请追究责任 (§2.10)."""
+    await _judge(update, context, "refer")
+
+
 # ---------------------------------------------------------------- 重点企业 月回访
 
 

@@ -118,6 +118,11 @@ class Period:
         return f"{s.year}年{s.month}月{s.day}日至{tail}"
 
 
+
+def _title(m: Matter) -> str:
+    """A flagged matter (三个优先, §2.8) is marked wherever a bulletin names it."""
+    return f"【优先】{m.title}" if m.priority else m.title
+
 def _quarter_start(d: date) -> date:
     return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
 
@@ -395,7 +400,7 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
         lead = m.lead
         lead_unit = _unit_name(units, lead.unit_id if lead else None)
         if period.holds(m.registered_at):
-            registered.append(MatterLine(mid, m.number, m.title, lead_unit,
+            registered.append(MatterLine(mid, m.number, _title(m), lead_unit,
                                          to_local(m.registered_at).date(),
                                          lead.effective_deadline if lead else m.deadline))
         if m.closed_at is not None and period.holds(m.closed_at):
@@ -407,7 +412,7 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
                 if a.lead:
                     lead_ok = ok
             closed_on_time += bool(lead_ok)
-            closed.append(MatterLine(mid, m.number, m.title, lead_unit,
+            closed.append(MatterLine(mid, m.number, _title(m), lead_unit,
                                      to_local(m.closed_at).date(),
                                      lead.effective_deadline if lead else None, lead_ok))
         if not m.is_open:
@@ -422,17 +427,17 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
             if today > a.effective_deadline:
                 t(a.unit_id).overdue += 1
                 overdue.setdefault(a.unit_id, []).append(OverdueLine(
-                    mid, m.number, m.title, unit, a.lead, a.effective_deadline,
+                    mid, m.number, _title(m), unit, a.lead, a.effective_deadline,
                     max(0, -left), a.urge_count, a.urge_limit))
                 continue
             if left <= policy.near_workdays:
-                due_soon.append(DueLine(mid, m.number, m.title, unit, a.effective_deadline,
+                due_soon.append(DueLine(mid, m.number, _title(m), unit, a.effective_deadline,
                                         left))
                 continue
             idle = stagnant_for(cal, today, a)
             if idle >= policy.stagnant_workdays:
                 since = to_local(a.last_progress_at or a.assigned_at).date()
-                stagnating.append(StagnantLine(mid, m.number, m.title, unit, since, idle))
+                stagnating.append(StagnantLine(mid, m.number, _title(m), unit, since, idle))
 
     urged: list[UrgeLine] = []
     commendations: list[JudgementLine] = []

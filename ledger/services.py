@@ -816,5 +816,6 @@ async def my_assignments(uow: UnitOfWork, actor_id: int) -> list[tuple[Matter, A
             for a in perm.actor_assignments(actor, m):
                 out.append((m, a))
                 break
-        out.sort(key=lambda ma: ma[1].effective_deadline)
+        # 三个优先 (§2.8): flagged matters first, then the nearest deadline
+        out.sort(key=lambda ma: (not ma[0].priority, ma[1].effective_deadline))
         return out

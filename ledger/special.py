@@ -44,7 +44,8 @@ MODE_LABELS = {ANNOUNCED: "明查", UNANNOUNCED: "暗访"}
 CHECK_MONTHS = 12  # monthly asks queued ahead
 # Outbox kinds this module queues (handlers.cards.compose_notice renders them).
 NOTICE_KINDS = frozenset({"project_check", "office_figures", "visit_due", "meeting_invite",
-                          "meeting_reminder", "office_inspection", "office_proposal"})
+                          "meeting_reminder", "office_inspection", "office_proposal",
+                          "proposal_registered"})
 
 
 async def _actor(uow: UnitOfWork, actor_id: int) -> Person:
@@ -430,8 +431,16 @@ async def link_item(uow: UnitOfWork, clock: Clock, actor_id: int, record_id: int
         else:
             r.data["proposal"] = {**r.data["proposal"], "matter_id": matter_id}
         await uow.records.save(r)
-        await _event(uow, f"{r.kind}_item_registered", clock.now(), actor, r,
+        now = clock.now()
+        await _event(uow, f"{r.kind}_item_registered", now, actor, r,
                      {"item": item, "matter_id": matter_id, "number": m.number})
+        proposer = (r.data.get("proposal") or {}).get("by") if r.kind == INSPECTION else None
+        if isinstance(proposer, int) and proposer != actor.id:
+            # the liaison hears that the proposal became a matter
+            await uow.outbox.add(Notice(
+                key=f"proposalreg:{r.id}:p{proposer}", office_id=r.office_id,
+                kind="proposal_registered", due_at=now, person_id=proposer,
+                matter_id=matter_id, payload={"record_id": r.id}))
         await uow.commit()
         return r
 

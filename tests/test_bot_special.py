@@ -13,9 +13,11 @@ from bot.config import Config
 from handlers.public import sync_channel
 from ledger import services as svc
 from ledger import special as sp
+from ledger.bulletins import BulletinKind, current_period
 from ledger.clock import FixedClock
 from ledger.model import Event, ProjectKind, Role, Source
 from public.web import make_app
+from reports.bulletin import build_bulletin, render_bulletin_text
 from sandbox.harness import Harness, running_bot
 from sandbox.media import tiny_png
 from tests.bot_e2e import (
@@ -70,6 +72,10 @@ async def test_priority_sorts_first_and_project_asks_monthly_figures(tmp_path: P
         assert "⭐" in lines[0] and first.number in lines[0]
         card = await say(h, admin, "/show 1")
         assert "⭐ 优先督办：工业项目涉诉" in text(card)
+        issue = await build_bulletin(h.deps.uow(), h.clock, h.deps.cal, h.county.office_id,
+                                     BulletinKind.REGULAR,
+                                     current_period(BulletinKind.REGULAR, START.date()))
+        assert "【优先】工业园区标准厂房建设" in "\n".join(render_bulletin_text(issue))
 
         reply = await say(h, admin, "/project 1 项目建设")
         assert "已列入专项督查" in text(reply) and "12月1日" in text(reply)
@@ -120,6 +126,12 @@ async def test_enterprise_visit_problem_becomes_matter_tracked_to_closure(
         await _close(h, m.id or 0)
         story = await say(h, admin, "/enterprise 宏达机械")
         assert f"{m.number} 已销号" in text(story)
+        # 责任追究: the office commends the fast unit; a unit cannot judge
+        judged = await say(h, admin, f"/commend {m.seq} 三天解决企业用电难题")
+        assert "已记入通报表彰" in text(judged)
+        assert (await matter(h, m.id or 0)).lead.commended  # type: ignore[union-attr]
+        denied = await say(h, h.people["dept_principal"], f"/criticize {m.seq} 拖延")
+        assert "只有督查室" in text(denied)
         # the unit serving the enterprise sees the same story
         story = await say(h, h.people["dept_principal"], "/enterprise 宏达机械")
         assert "已销号" in text(story)
@@ -174,6 +186,8 @@ async def test_liaison_inspects_and_proposes_but_never_sees_confidential(
         assert m.source == Source.INSPECTION and m.title == "疏通老街排水沟"
         assert m.lead is not None and m.lead.unit_id == h.units["城关镇"]
         assert m.origin == {"kind": "inspection", "id": rid, "item": 1}
+        told = find(liaison.inbox(), "您的建议已立项")
+        assert m.number in text(told)
 
 
 async def test_joint_meeting_invites_reminds_and_a_decision_becomes_a_matter(
@@ -268,3 +282,37 @@ async def test_web_page_from_the_ledger_alone(tmp_path: Path) -> None:
             assert m.title not in page and "共 0 项" in page
         finally:
             await client.close()
+
+
+def test_figures_words_and_monthly_days() -> None:
+    from ledger.recurrence import first_workdays_of_months
+    from ledger.workcalendar import WorkCalendar
+
+    f = sp.parse_figures("完成60% 累计投资1.2亿 问题：征地尚未完成")
+    assert f == sp.Figures(60, 12000.0, "征地尚未完成")
+    assert sp.parse_figures("进度 35％，投资 800万元，问题：无") == sp.Figures(35, 800.0, "")
+    assert sp.parse_figures("本周完成基础浇筑") is None
+    cal = WorkCalendar.from_toml(None)
+    # the 1st of each month moved to the first working day on or after it
+    days = first_workdays_of_months(cal, date(2025, 12, 15), 3)
+    assert [d.month for d in days] == [1, 2, 3]
+    assert all(cal.is_workday(d) and d.day <= 7 for d in days)
+    # never past the last year the calendar knows
+    assert all(d.year <= 2026 for d in first_workdays_of_months(cal, date(2026, 11, 23), 12))
+
+
+def test_public_config_keys(tmp_path: Path) -> None:
+    from bot.config import ConfigError, load_config
+
+    path = tmp_path / "duban.toml"
+    path.write_text('[public]\nchannel_id = -1001234567890\nweb_port = 9000\n', "utf-8")
+    c = load_config({}, path)
+    assert (c.public_channel_id, c.web_port) == (-1001234567890, 9000)
+    assert load_config({"DUBAN_PUBLIC_CHANNEL": "@gongshi"}, path).public_channel_id == "@gongshi"
+    path.write_text('[public]\nchannel = 1\n', "utf-8")
+    try:
+        load_config({}, path)
+    except ConfigError as e:
+        assert "public.channel" in str(e)
+    else:
+        raise AssertionError("an unknown [public] key must be refused")
