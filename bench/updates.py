@@ -1,0 +1,184 @@
+"""Progress reports through the real bot: `python -m bench.updates [--quick]`.
+
+The whole bot (real handlers, real SQLite ledger of 100,000 matters, python-telegram-bot's
+HTTP stack, long polling) on the local Bot API server, flood limits off (we measure the
+bot, not Telegram's pacing). A handler on a phone replies to assignment cards with progress;
+every reply is looked up, permission-checked, written to the ledger as an event, confirmed in
+one line, and announced in the office's group (the outbox delivery is included in the time).
+
+Beside it, in the same run and on the same sandbox, a bare python-telegram-bot echo bot
+answers the same number of messages. Printed: throughput of both, their ratio, and the
+bot-side latency (update picked up → handlers finished) p50/p99.
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from ledger.clock import LOCAL_TZ, FixedClock
+from ledger.deadlines import MatterClass
+from ledger.model import Matter, Source
+from ledger.ports import Notice
+from sandbox.harness import CountingApplication, Harness, running_bot
+
+START = datetime(2026, 11, 23, 9, 30, tzinfo=LOCAL_TZ)
+BATCH = 5_000
+CARDS = 200
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def seed_ledger(h: Harness, n: int) -> None:
+    """n matters led by 城关镇 with the sample county's people, inserted in bulk."""
+    now = h.clock.now()
+    ids, town = h.ids, h.units["城关镇"]
+    seq = 0
+    while seq < n:
+        batch: list[Matter] = []
+        for _ in range(min(BATCH, n - seq)):
+            seq += 1
+            m = Matter.register(
+                office_id=h.county.office_id, year=2026, seq=seq, prefix="示督",
+                title=f"压测事项{seq}", body="", source=Source.COUNTY_DECISION,
+                klass=MatterClass.NORMAL, confidential=False, tags=(), received_at=now,
+                at=now, actor_id=ids["admin"], instruction_text=None,
+                instruction_author=None, deadline=None)
+            m.assign(at=now, actor_id=ids["admin"], unit_id=town, lead=True,
+                     principal_id=ids["town_principal"], responsible_id=ids["town_resp"],
+                     handler_id=ids["town_handler"], deadline=START.date() + timedelta(days=20))
+            batch.append(m)
+        async with h.deps.uow() as u:
+            await u.matters.add_many(batch)
+            await u.commit()
+
+
+async def send_cards(h: Harness, count: int) -> list[Any]:
+    """The bot sends `count` assignment cards to the handler, as after a real assignment."""
+    async with h.deps.uow() as u:
+        for matter_id in range(1, count + 1):
+            await u.outbox.add(Notice(
+                key=f"bench-card:{matter_id}", office_id=h.county.office_id,
+                kind="assignment", due_at=h.clock.now(), person_id=h.ids["town_handler"],
+                matter_id=matter_id, assignment_no=1))
+        await u.commit()
+    await h.deliver()
+    cards = [r for r in h.server.sent_messages(h.people["town_handler"]) if r.buttons]
+    assert len(cards) >= count, f"only {len(cards)} cards arrived"
+    return cards[-count:]
+
+
+async def measure_duban(h: Harness, reports: int, cards: list[Any]) -> dict[str, float]:
+    app = h.app
+    assert isinstance(app, CountingApplication)
+    person = h.people["town_handler"]
+    await h.settle(timeout=120)
+    before = len(app.durations)
+    t0 = time.perf_counter()
+    for i in range(reports):
+        await person.reply(cards[i % len(cards)], f"第{i}次进展：完成入户摸底{i % 97}户")
+    await h.settle(timeout=max(120.0, reports * 0.2))
+    elapsed = time.perf_counter() - t0
+    durations = app.durations[before:]
+    confirmations = [r for r in h.server.sent_messages(person)
+                     if (r.text or "").startswith("已记入台账")]
+    assert len(confirmations) >= reports, f"{len(confirmations)} of {reports} confirmed"
+    return {"rate": reports / elapsed, "p50": percentile(durations, 50) * 1000,
+            "p99": percentile(durations, 99) * 1000, "seconds": elapsed}
+
+
+async def measure_echo(h: Harness, reports: int) -> dict[str, float]:
+    """A bare echo bot on the same sandbox, same person, same number of messages."""
+    token = h.server.create_bot(username="bare_echo_bot", first_name="回声")
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    app: Any = (ApplicationBuilder().application_class(CountingApplication).token(token)
+                .base_url(f"{h.root}/bot").base_file_url(f"{h.root}/file/bot").build())
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling(poll_interval=0.0, timeout=10)
+    person = h.people["dept_handler"]
+    try:
+        t0 = time.perf_counter()
+        for i in range(reports):
+            await person.send(f"第{i}次进展：完成入户摸底{i % 97}户", bot=token)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + max(120.0, reports * 0.2)
+        while app.processed < reports:
+            if loop.time() > end:
+                raise TimeoutError(f"echo bot handled {app.processed} of {reports}")
+            app.idle.clear()
+            try:
+                await asyncio.wait_for(app.idle.wait(), 0.5)
+            except TimeoutError:
+                continue
+        elapsed = time.perf_counter() - t0
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    return {"rate": reports / elapsed, "p50": percentile(app.durations, 50) * 1000,
+            "p99": percentile(app.durations, 99) * 1000, "seconds": elapsed}
+
+
+async def run(matters: int, reports: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
+        # Neither bot paces its sends (the sandbox's flood limits are off too): the
+        # comparison is the cost of handling a report against the cost of an echo.
+        async with running_bot(Path(tmp), clock=FixedClock(START), rate_limited=False) as h:
+            t0 = time.perf_counter()
+            await seed_ledger(h, matters)
+            seed_s = time.perf_counter() - t0
+            print(f"ledger: {matters} matters seeded in {seed_s:.1f} s")
+            cards = await send_cards(h, min(CARDS, matters))
+            # Echo first: the duban run then cannot be helped by a warmed-up echo path.
+            bare = await measure_echo(h, reports)
+            print(f"bare echo bot: {bare['rate']:.0f} msg/s, p50 {bare['p50']:.2f} ms, "
+                  f"p99 {bare['p99']:.2f} ms")
+            duban = await measure_duban(h, reports, cards)
+            print(f"督办 bot:      {duban['rate']:.0f} msg/s, p50 {duban['p50']:.2f} ms, "
+                  f"p99 {duban['p99']:.2f} ms")
+    return {
+        "matters": matters, "reports": reports,
+        "rate_msg_s": round(duban["rate"], 1), "bare_rate_msg_s": round(bare["rate"], 1),
+        "ratio": round(duban["rate"] / bare["rate"], 3),
+        "p50_ms": round(duban["p50"], 2), "p99_ms": round(duban["p99"], 2),
+        "bare_p50_ms": round(bare["p50"], 2), "bare_p99_ms": round(bare["p99"], 2),
+        "seed_s": round(seed_s, 1),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--quick", action="store_true", help="2,000 matters, 300 reports")
+    p.add_argument("--matters", type=int, default=None)
+    p.add_argument("--reports", type=int, default=None)
+    a = p.parse_args()
+    matters = a.matters or (2_000 if a.quick else 100_000)
+    reports = a.reports or (300 if a.quick else 2_000)
+    print(json.dumps(asyncio.run(run(matters, reports)), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
