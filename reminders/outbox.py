@@ -19,16 +19,18 @@ import asyncio
 import heapq
 import logging
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from ledger import services
 from ledger.clock import Clock
+from ledger.deadlines import MatterClass
 from ledger.errors import NotFound
 from ledger.model import MatterStatus
-from ledger.ports import Notice, UnitOfWorkFactory
+from ledger.ports import Notice, UnitOfWork, UnitOfWorkFactory
+from ledger.workcalendar import CalendarYearUnknown
 from reminders import kinds
 from reminders.planner import OfficeTargets, Planner, Target, UnassignedMatter
 from reminders.ratelimit import FloodLimits
@@ -70,6 +72,8 @@ class DeliveryStats:
     retried: int = 0
     failed: int = 0
     skipped: int = 0   # planned reminders no longer due at send time (cancelled)
+    deferred: int = 0  # quiet hours: left pending until `next_release`
+    next_release: datetime | None = None
 
     @property
     def touched(self) -> int:
@@ -80,58 +84,82 @@ class DeliveryStats:
         self.retried += other.retried
         self.failed += other.failed
         self.skipped += other.skipped
+        self.deferred += other.deferred
+        if other.next_release is not None and (
+                self.next_release is None or other.next_release < self.next_release):
+            self.next_release = other.next_release
 
 
 def backoff(attempt: int) -> float:
     return float(min(600, 2 ** attempt))
 
 
+@dataclass
+class Review:
+    stale: dict[int, str] = field(default_factory=dict)           # id → why not to send
+    deferred: dict[int, datetime] = field(default_factory=dict)   # id → not before
+
+
 class SendCheck:
-    """Checks planned notices against the ledger just before they go out."""
+    """Looks at a batch once more just before it goes out:
+
+    - planned reminders the ledger no longer wants are stale (cancelled, not sent);
+    - nothing is sent in quiet hours or on a non-working day, except for urgent matters:
+      such notices are deferred (left pending, untouched) to the next send moment.
+    """
 
     def __init__(self, planner: Planner) -> None:
         self.planner = planner
 
-    async def stale(self, uow: UnitOfWorkFactory, batch: Iterable[Notice], now: datetime,
-                    ) -> dict[int, str]:
-        """Notice id → why it must not be sent, for the planned notices in `batch`."""
+    async def review(self, uow: UnitOfWorkFactory, batch: Sequence[Notice], now: datetime,
+                     ) -> Review:
+        out = Review()
         reminders = [n for n in batch if n.key.startswith(kinds.REMINDER_PREFIX)]
         office = [n for n in batch
                   if n.key.startswith(kinds.SLA_PREFIX) and n.matter_id is not None]
-        out: dict[int, str] = {}
-        if not reminders and not office:
-            return out
+        matter_ids = {n.matter_id for n in batch if n.matter_id is not None}
         async with uow() as u:
-            if reminders:
-                rows = await u.matters.open_assignments(
-                    matter_ids={n.matter_id for n in reminders if n.matter_id is not None})
-                by = {(r.matter_id, r.no): r for r in rows}
-                for n in reminders:
-                    row = by.get((n.matter_id or 0, n.assignment_no or 0))
-                    if not self.planner.still_due(n, row, now):
-                        assert n.id is not None
-                        out[n.id] = ("stale: no longer due" if row is not None
-                                     else "stale: assignment closed or gone")
+            rows = await u.matters.open_assignments(matter_ids=matter_ids) if matter_ids else []
+            by = {(r.matter_id, r.no): r for r in rows}
+            urgent = {r.matter_id for r in rows if r.klass == MatterClass.URGENT.value}
+            for n in reminders:
+                row = by.get((n.matter_id or 0, n.assignment_no or 0))
+                if not self.planner.still_due(n, row, now):
+                    assert n.id is not None
+                    out.stale[n.id] = ("stale: no longer due" if row is not None
+                                       else "stale: assignment closed or gone")
             if office:
-                paused = await u.matters.paused_ids({n.matter_id or 0 for n in office})
-                for n in office:
-                    assert n.id is not None and n.matter_id is not None
-                    try:
-                        m = await u.matters.get(n.matter_id)
-                    except NotFound:
-                        out[n.id] = "stale: matter gone"
-                        continue
-                    if m.status is not MatterStatus.REGISTERED:
-                        out[n.id] = "stale: assigned"
-                        continue
-                    um = UnassignedMatter(m.id or 0, m.office_id, m.source, m.confidential,
-                                          m.received_at, m.registered_at,
-                                          m.id in paused)
-                    target = (n.person_id, n.chat_id)
-                    live = self.planner.live_unassigned(um, now, _only(target))
-                    if not any(x.key == n.key for x in live):
-                        out[n.id] = "stale: no longer due"
+                await self._office(u, office, now, out)
+        for n in batch:
+            assert n.id is not None
+            if n.id in out.stale or n.matter_id in urgent:
+                continue
+            try:
+                release = self.planner.release_at(n.next_try_at or n.due_at, now)
+            except CalendarYearUnknown:
+                continue
+            if release > now:
+                out.deferred[n.id] = release
         return out
+
+    async def _office(self, u: UnitOfWork, office: list[Notice], now: datetime,
+                      out: Review) -> None:
+        paused = await u.matters.paused_ids({n.matter_id or 0 for n in office})
+        for n in office:
+            assert n.id is not None and n.matter_id is not None
+            try:
+                m = await u.matters.get(n.matter_id)
+            except NotFound:
+                out.stale[n.id] = "stale: matter gone"
+                continue
+            if m.status is not MatterStatus.REGISTERED:
+                out.stale[n.id] = "stale: assigned"
+                continue
+            um = UnassignedMatter(m.id or 0, m.office_id, m.source, m.confidential,
+                                  m.received_at, m.registered_at, m.id in paused)
+            live = self.planner.live_unassigned(um, now, _only((n.person_id, n.chat_id)))
+            if not any(x.key == n.key for x in live):
+                out.stale[n.id] = "stale: no longer due"
 
 
 def _only(target: Target) -> OfficeTargets:
@@ -207,7 +235,8 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
                       read: UnitOfWorkFactory | None = None) -> DeliveryStats:
     """One pass over (at most `limit` of) what is due now.
 
-    check: cancel planned reminders the ledger no longer wants; concurrency: sends in
+    check: cancel planned reminders the ledger no longer wants, and hold back (leave
+    pending) what must not go out in quiet hours or on a non-working day; concurrency: sends in
     flight at once (to different chats); limits: space the notices of one chat as
     Telegram wants (None: no spacing here, e.g. tests on a sandbox without flood limits);
     read: a read-only unit of work for the queries.
@@ -220,14 +249,17 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
     if not batch:
         return stats
     if check is not None:
-        stale = await check.stale(reader, batch, now)
-        if stale:
+        review = await check.review(reader, batch, now)
+        if review.stale:
             async with uow() as u:
-                for notice_id, reason in stale.items():
+                for notice_id, reason in review.stale.items():
                     await u.outbox.skip(notice_id, reason)
                 await u.commit()
-            stats.skipped = len(stale)
-            batch = [n for n in batch if n.id not in stale]
+            stats.skipped = len(review.stale)
+        if review.deferred:
+            stats.deferred = len(review.deferred)
+            stats.next_release = min(review.deferred.values())
+        batch = [n for n in batch if n.id not in review.stale and n.id not in review.deferred]
     queues: dict[tuple[str, int], deque[Notice]] = {}
     for n in batch:
         queues.setdefault(_destination(n), deque()).append(n)

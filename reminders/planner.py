@@ -195,6 +195,14 @@ class Planner:
         self._row(out, row, tl, win, self._days(tl, win))
         return out
 
+    def release_at(self, due_at: datetime, now: datetime) -> datetime:
+        """When a notice due at `due_at` may go out, seen at `now`: nothing is sent in quiet
+        hours or on a non-working day (with workdays_only); what falls due then goes out at
+        the next sending day's send_at. (Urgent matters are exempt: callers skip this.)"""
+        tl = self.timeline(now)
+        release = max(tl.release(due_at.timestamp()), tl.release(now.timestamp()))
+        return due_at if release <= due_at.timestamp() else utc(release)
+
     def still_due(self, notice: Notice, row: AssignmentRow | None, now: datetime) -> bool:
         """Send-time check of a reminder: the ledger (its open assignment row, None when it
         is closed or gone) still makes exactly this notice the live one of its series.

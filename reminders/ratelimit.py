@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ _Result = bool | JSONDict | list[JSONDict]
 @dataclass(frozen=True)
 class FloodLimits:
     overall_per_second: float = 29.5   # Telegram: 30/s; a little margin for jitter
+    overall_burst: int = 8             # after a pause, this many may go at once (catch-up)…
+    overall_window: int = 30           # …but never more than this many in any one second
     private_interval: float = 1.0      # seconds between messages to one private chat…
     private_burst: int = 2             # …after a short burst (a reply and its card)
     group_interval: float = 3.05       # 20 per minute per group
@@ -68,15 +71,25 @@ def is_message_method(endpoint: str) -> bool:
 
 
 class Pacer:
-    """Evenly spaced moments: `reserve()` hands out the next free one (never two alike)."""
+    """GCRA: at most `burst` at once after a pause (so a short stall is made up), never more
+    than `per_second` over time, and never more than `window` in any one second.
+    `reserve()` hands out the next free moment (each one once)."""
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(self, per_second: float, burst: int = 1, window: int = 0) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
+        self.slack = (max(1, burst) - 1) * self.interval
+        self._tat = 0.0  # theoretical arrival time: when the bucket is empty again
+        self._recent: deque[float] = deque(maxlen=window) if window > 0 else deque(maxlen=1)
+        self._window = window
 
     def reserve(self, now: float) -> float:
-        at = max(now, self._next)
-        self._next = at + self.interval
+        at = max(now, self._tat - self.slack)
+        if self._recent:  # in order: the window below looks at the oldest
+            at = max(at, self._recent[-1])
+        if self._window and len(self._recent) == self._window:
+            at = max(at, self._recent[0] + 1.0)
+        self._tat = max(self._tat, at) + self.interval
+        self._recent.append(at)
         return at
 
 
@@ -99,7 +112,8 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                  clock: Callable[[], float] | None = None) -> None:
         self.limits = limits or FloodLimits()
         self._clock = clock
-        self._overall = Pacer(self.limits.overall_per_second)
+        self._overall = Pacer(self.limits.overall_per_second, self.limits.overall_burst,
+                              self.limits.overall_window)
         self._chats: dict[int, _Chat] = {}
         self._blocked_until = 0.0
         self.retry_after_seen = 0

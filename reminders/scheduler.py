@@ -131,6 +131,7 @@ class ReminderService:
         self._dispatching = dispatch_lock or asyncio.Lock()
         self._again = False
         self.last_pass = PassStats()
+        self.next_release: datetime | None = None  # held back for quiet hours until then
 
     # ---- planning -----------------------------------------------------------------------
 
@@ -257,6 +258,7 @@ class ReminderService:
                                           limits=s.limits, read=self.read)
                 total.add(stats)
                 if stats.touched == 0:
+                    self.next_release = total.next_release
                     return total
 
     async def tick(self, full: bool | None = None) -> DeliveryStats:
@@ -275,8 +277,13 @@ class ReminderService:
                     return total
 
     async def next_due_at(self) -> datetime | None:
+        """When the next notice may go out (a notice held back for quiet hours: at its
+        release, not at its due moment)."""
         async with self.read() as u:
-            return await u.outbox.next_due_at()
+            due = await u.outbox.next_due_at()
+        if due is not None and due <= self.clock.now() and self.next_release is not None:
+            return self.next_release
+        return due
 
     async def upcoming(self, rows: list[AssignmentRow], until: datetime,
                        person_id: int | None = None) -> list[Notice]:

@@ -155,6 +155,21 @@ class Timeline:
         day = self.day(self.local_ordinal(ts))
         return day if day.window_start <= ts < day.window_end else None
 
+    def release(self, ts: float) -> float:
+        """`ts` if it is inside the sending window of a sending day; else the next send
+        moment (send_at of the next sending day: "the next working morning")."""
+        o = self.local_ordinal(ts)
+        day = self.day(o)
+        if day.sending and day.window_start <= ts < day.window_end:
+            return ts
+        if day.sending and ts < day.send:
+            return day.send
+        for k in range(1, 60):
+            nxt = self.day(o + k)
+            if nxt.sending:
+                return nxt.send
+        raise CalendarYearUnknown(date.fromordinal(o).year)
+
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)

@@ -129,7 +129,8 @@ async def run(args: argparse.Namespace) -> int:
                     else SystemClock())
     cal = WorkCalendar.from_toml(Path(args.schedule) if args.schedule else None)
     policy = ReminderPolicy()
-    limits = replace(FloodLimits(), overall_per_second=args.rate)
+    limits = replace(FloodLimits(), overall_per_second=args.rate,
+                     overall_window=max(30, round(args.rate)))
     settings = scheduler.Settings(concurrency=args.concurrency, sweep_seconds=args.sweep,
                                   limits=limits)
     request = HTTPXRequest(connection_pool_size=max(8, args.concurrency * 2),

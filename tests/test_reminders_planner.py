@@ -335,3 +335,21 @@ def test_what_is_sent_does_not_depend_on_when_the_scheduler_wakes(
     # The scheduler also wakes at the next due moment: nothing is late.
     for x in [*regular.sent, *irregular.sent]:
         assert x.at == x.notice.due_at
+
+
+def test_release_of_what_falls_due_in_quiet_hours_or_on_holidays() -> None:
+    p = Planner(CAL, ReminderPolicy())
+    # in the window: at once
+    assert p.release_at(local(2026, 12, 7, 10), local(2026, 12, 7, 10)) == local(2026, 12, 7, 10)
+    # after 20:00: next working morning at send_at
+    assert p.release_at(local(2026, 12, 7, 21), local(2026, 12, 7, 21)) == local(2026, 12, 8, 9)
+    # early morning of a working day: that day's send_at
+    assert p.release_at(local(2026, 12, 8, 6), local(2026, 12, 8, 6)) == local(2026, 12, 8, 9)
+    # Friday night → Monday; the National Day week → Thu Oct 8
+    assert p.release_at(local(2026, 12, 4, 23), local(2026, 12, 5, 10)) == local(2026, 12, 7, 9)
+    assert p.release_at(local(2026, 9, 30, 22), local(2026, 10, 3, 9)) == local(2026, 10, 8, 9)
+    # the make-up Saturday Feb 14 evening → after the Spring Festival, Tue Feb 24
+    assert p.release_at(local(2026, 2, 14, 21), local(2026, 2, 14, 21)) == local(2026, 2, 24, 9)
+    # due in the window but only looked at after it closed: the next morning too
+    assert p.release_at(local(2026, 12, 7, 19, 59), local(2026, 12, 7, 20, 1)) == \
+        local(2026, 12, 8, 9)

@@ -326,3 +326,31 @@ async def test_time_shown_and_lateness_are_exact_with_a_fixed_clock(env: Env) ->
     await env.service.tick()
     assert all(at == n.due_at == local(2026, 12, 1, 9) for at, n in env.sender.sent)
     assert timedelta(0) == env.sender.sent[0][0] - env.sender.sent[0][1].due_at
+
+
+async def test_nothing_goes_out_at_night_or_on_holidays_but_urgent(env: Env) -> None:
+    # The office assigns on Friday Dec 4 at 23:00: the assignment notices wait for the
+    # next working morning's send_at (Monday 09:00); an urgent matter's go out at once.
+    env.clock.set(local(2026, 12, 4, 23))
+    await env.matter(date(2026, 12, 11))
+    assert await env.at(local(2026, 12, 4, 23)) == []
+    assert env.service.next_release == local(2026, 12, 7, 9)
+    assert await env.service.next_due_at() == local(2026, 12, 7, 9)
+    await env.matter(date(2026, 12, 5), klass=MatterClass.URGENT)
+    got = await env.at(local(2026, 12, 4, 23, 1))
+    assert sorted(k for _, k, _ in got) == ["assignment"] * 3
+    assert await env.at(local(2026, 12, 5, 12)) != []        # urgent hourly, Saturday
+    got = await env.at(local(2026, 12, 7, 8, 45))             # window open, not send_at
+    assert "assignment" not in {k for _, k, _ in got}
+    got = await env.at(local(2026, 12, 7, 9))
+    assert [k for _, k, _ in got].count("assignment") == 3
+
+
+async def test_notices_due_in_the_evening_wait_for_the_morning(env: Env) -> None:
+    mid = await env.matter(date(2026, 12, 11))
+    await env.at(local(2026, 11, 30, 10))
+    env.clock.set(local(2026, 12, 1, 21, 30))    # a unit reports at 21:30
+    await svc.report_progress(env.uow(), env.clock, env.handler, mid, 1, "夜里加班完成")
+    assert await env.at(local(2026, 12, 1, 21, 30)) == []
+    got = await env.at(local(2026, 12, 2, 9))
+    assert ("12-02 09:00", "office_progress", env.admin) in got
