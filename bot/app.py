@@ -45,12 +45,17 @@ def build_application(config: Config, deps: Deps,
         from handlers.menus import set_command_menus
         await set_command_menus(app.bot)
         schedule_dispatcher(app)
-        from handlers.public import schedule_public
+        from handlers.public import schedule_public, start_web
         schedule_public(app)  # 公示: the public channel, when configured
+        await start_web(app)  # …and the public page, when [public] web_in_bot
+        from handlers.special import schedule_recurring
+        schedule_recurring(app)  # 专项督查 monthly asks, 重点企业 月回访
 
     async def post_shutdown(app: App) -> None:
         from reminders.scheduler import stop as stop_reminders
         await stop_reminders(app)  # releases the scheduler lock
+        from handlers.public import stop_web
+        await stop_web(app)
         if on_shutdown is not None:
             await on_shutdown()
 

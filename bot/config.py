@@ -60,6 +60,7 @@ class Config:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_title: str = "督查事项公示"
+    web_in_bot: bool = False  # also serve the page from `duban run`'s process
     source: str = "defaults"
 
     @property
@@ -140,7 +141,7 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 _TOP_KEYS = {"telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
              "public"}
-_PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title"}
+_PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
 
 def _channel(key: str, value: object) -> int | str:
@@ -221,5 +222,6 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         web_port=_int("public.web_port", env.get("DUBAN_WEB_PORT") or pub.get(
             "web_port", Config.web_port)),
         web_title=str(pub.get("web_title", Config.web_title)),
+        web_in_bot=bool(pub.get("web_in_bot", Config.web_in_bot)),
         source=str(path) if path else "environment",
     )

@@ -14,6 +14,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 
+from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
@@ -129,3 +130,28 @@ def schedule_public(app: App) -> None:
             jq.run_once(sync_job, 0.2, name=f"{SYNC_JOB}-kick")
 
     app.bot_data.deps = replace(deps, kick=kick)
+
+
+# ---------------------------------------------------------------- the page in the bot
+
+
+_web: dict[int, web.AppRunner] = {}
+
+
+async def start_web(app: App) -> None:
+    """`[public] web_in_bot`: serve the public page from the bot's own process."""
+    deps = app.bot_data.deps
+    cfg = deps.config
+    if not cfg.web_in_bot or id(app) in _web:
+        return
+    from public.web import serve
+
+    _web[id(app)] = await serve(deps.uow, deps.clock, cfg.web_host, cfg.web_port,
+                                cfg.web_title)
+    log.info("public page on http://%s:%s/", cfg.web_host, cfg.web_port)
+
+
+async def stop_web(app: App) -> None:
+    runner = _web.pop(id(app), None)
+    if runner is not None:
+        await runner.cleanup()

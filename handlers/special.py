@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.context import Ctx, Deps
+from bot.context import App, Ctx, Deps
 from handlers.cards import Directory, button, labels, matter_card
 from handlers.common import (
     ALERT_MAX,
@@ -458,3 +458,22 @@ async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: P
 
 def attachments_of(r: Record) -> list[Attachment]:
     return [Attachment.from_json(a) for a in r.data.get("attachments", [])]
+
+
+# ---------------------------------------------------------------- the monthly asks
+
+PLAN_JOB = "special-plan-recurring"
+
+
+async def plan_job(context: Ctx) -> None:
+    deps = context.deps
+    await sp.plan_recurring(deps.uow(), deps.clock, deps.cal)
+    deps.kick()
+
+
+def schedule_recurring(app: App) -> None:
+    """Top up the monthly asks (项目月检查, 企业月回访) at start and every day at 07:30."""
+    if app.job_queue is None:
+        return
+    app.job_queue.run_once(plan_job, 5, name=f"{PLAN_JOB}-start")
+    app.job_queue.run_daily(plan_job, time(7, 30, tzinfo=LOCAL_TZ), name=PLAN_JOB)

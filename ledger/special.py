@@ -25,11 +25,12 @@ from ledger.model import (
     Attachment,
     Event,
     Matter,
+    MatterStatus,
     Person,
     ProjectKind,
     Role,
 )
-from ledger.ports import FiguresRow, Notice, Record, UnitOfWork
+from ledger.ports import FiguresRow, MatterQuery, Notice, Record, UnitOfWork
 from ledger.recurrence import (
     first_workdays_of_months,
     local_moment,
@@ -174,20 +175,54 @@ async def set_project(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id
         days: list[date] = []
         if kind is None:
             await uow.outbox.cancel(m.id, frozenset({"project_check"}))
-        elif m.lead is not None:
-            lead = m.lead
-            today = local_today(clock)
-            days = first_workdays_of_months(cal, today, CHECK_MONTHS,
-                                            until=max(lead.effective_deadline, today))
-            for day in days:
-                for pid in dict.fromkeys((lead.responsible_id, lead.handler_id)):
-                    await uow.outbox.add(Notice(
-                        key=f"projcheck:{m.id}:{period_of(day)}:p{pid}",
-                        office_id=m.office_id, kind="project_check",
-                        due_at=local_moment(day), person_id=pid, matter_id=m.id,
-                        assignment_no=lead.no, payload={"period": period_of(day)}))
+        else:
+            days = await _plan_project(uow, cal, local_today(clock), m)
         await uow.commit()
         return m, days
+
+
+async def _plan_project(uow: UnitOfWork, cal: WorkCalendar, today: date, m: Matter,
+                        ) -> list[date]:
+    """Queue the monthly asks of a project up to its lead's deadline (idempotent: the
+    outbox keys are unique)."""
+    lead = m.lead
+    if lead is None or not m.is_open or m.project is None:
+        return []
+    days = first_workdays_of_months(cal, today, CHECK_MONTHS,
+                                    until=max(lead.effective_deadline, today))
+    for day in days:
+        for pid in dict.fromkeys((lead.responsible_id, lead.handler_id)):
+            await uow.outbox.add(Notice(
+                key=f"projcheck:{m.id}:{period_of(day)}:p{pid}", office_id=m.office_id,
+                kind="project_check", due_at=local_moment(day), person_id=pid,
+                matter_id=m.id, assignment_no=lead.no, payload={"period": period_of(day)}))
+    return days
+
+
+async def _plan_visits(uow: UnitOfWork, cal: WorkCalendar, today: date, ent: Record) -> None:
+    for day in first_workdays_of_months(cal, today, CHECK_MONTHS):
+        await _tell_office(uow, ent.office_id, "visit_due",
+                           f"visitdue:{ent.id}:{period_of(day)}", local_moment(day),
+                           {"record_id": ent.id, "name": ent.data["name"],
+                            "period": period_of(day)})
+
+
+async def plan_recurring(uow: UnitOfWork, clock: Clock, cal: WorkCalendar) -> None:
+    """Top up the monthly asks (project figures, enterprise visits) of every office: run
+    daily, so months the calendar did not know yet are planned once their holidays are
+    entered, and a deadline moved by an extension gets its asks. Idempotent."""
+    async with uow:
+        today = local_today(clock)
+        for office in await uow.people.offices():
+            for ent in await uow.records.list(office.id, ENTERPRISE):
+                await _plan_visits(uow, cal, today, ent)
+            q = MatterQuery(office_id=office.id,
+                            statuses=frozenset({MatterStatus.IN_PROGRESS,
+                                                MatterStatus.COMPLETION_REQUESTED}))
+            for m in await uow.matters.list(q):
+                if m.project is not None:
+                    await _plan_project(uow, cal, today, m)
+        await uow.commit()
 
 
 async def report_figures(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
@@ -273,10 +308,7 @@ async def add_enterprise(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor
                                          created_at=now, created_by=actor.id,
                                          data={"name": name, "unit_id": unit_id}))
         await _event(uow, "enterprise_added", now, actor, r, dict(r.data))
-        for day in first_workdays_of_months(cal, local_today(clock), CHECK_MONTHS):
-            await _tell_office(uow, actor.office_id, "visit_due",
-                               f"visitdue:{r.id}:{period_of(day)}", local_moment(day),
-                               {"record_id": r.id, "name": name, "period": period_of(day)})
+        await _plan_visits(uow, cal, local_today(clock), r)
         await uow.commit()
         return r
 

@@ -316,3 +316,57 @@ def test_public_config_keys(tmp_path: Path) -> None:
         assert "public.channel" in str(e)
     else:
         raise AssertionError("an unknown [public] key must be refused")
+
+
+async def test_monthly_asks_are_topped_up_once_the_calendar_knows_the_year(
+        tmp_path: Path) -> None:
+    from bot.runner import prepare_database
+    from ledger.workcalendar import WorkCalendar
+    from sandbox.county import seed_sample_county
+    from storage.tables import outbox
+    from storage.uow import uow_factory
+
+    engine = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    try:
+        uow, clock = uow_factory(engine), FixedClock(START)
+        cal = WorkCalendar.from_toml(None)
+        county = await seed_sample_county(uow, clock, {})
+        await sp.add_enterprise(uow(), clock, cal, county.ids["admin"], "宏达机械",
+                                county.units["县发改局"])
+
+        async def periods() -> list[str]:
+            async with engine.connect() as conn:
+                rows = await conn.execute(outbox.select().where(outbox.c.kind == "visit_due"))
+                return sorted(r.payload["period"] for r in rows)
+
+        assert await periods() == ["2026-12"]  # 2027's holidays are not entered yet
+        await sp.plan_recurring(uow(), clock, cal)
+        assert await periods() == ["2026-12"]  # idempotent
+        known = WorkCalendar(WorkCalendar.parse_toml(
+            '[2027]\nholidays = ["2027-01-01", "2027-02-05..2027-02-13"]\nworkdays = []\n'))
+        await sp.plan_recurring(uow(), clock, known)
+        got = await periods()
+        assert got[0] == "2026-12" and got[1] == "2027-01" and len(got) == 12
+    finally:
+        await engine.dispose()
+
+
+async def test_the_page_can_run_inside_the_bot(tmp_path: Path) -> None:
+    import socket
+
+    from aiohttp import ClientSession
+
+    from handlers.public import stop_web
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    config = Config(web_in_bot=True, web_port=port, web_title="示例县公示")
+    async with running_bot(tmp_path, clock=FixedClock(START), config=config) as h:
+        try:
+            m = await quick_matter(h)
+            async with ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as r:
+                page = await r.text()
+            assert r.status == 200 and "示例县公示" in page and m.title in page
+        finally:
+            await stop_web(h.app)
