@@ -21,24 +21,28 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from bot.context import App, Ctx, Deps
 from handlers.common import fit
 from ledger.model import MatterStatus
-from ledger.ports import MatterQuery, PublicPost
+from ledger.ports import PublicPost
 from ledger.publicview import is_public, public_row
 
 log = logging.getLogger(__name__)
 
 SYNC_JOB = "public-channel-sync"
 SYNC_EVERY_SECONDS = 60
-_STATUSES = frozenset({MatterStatus.IN_PROGRESS, MatterStatus.COMPLETION_REQUESTED,
-                       MatterStatus.CLOSED, MatterStatus.CANCELLED})
 _locks: dict[tuple[str, int], asyncio.Lock] = {}
+# Per process: the matter versions already in the channel, so a run only renders the
+# matters that changed since (the first run after a start compares every digest).
+_seen: dict[tuple[str, int], dict[int, int]] = {}
+
+
+def _key(bot: Bot) -> tuple[str, int]:
+    return (bot.token, id(asyncio.get_running_loop()))
 
 
 def _lock(bot: Bot) -> asyncio.Lock:
     """One sync at a time per bot and event loop (the job and a kick may overlap)."""
-    key = (bot.token, id(asyncio.get_running_loop()))
-    lock = _locks.get(key)
+    lock = _locks.get(_key(bot))
     if lock is None:
-        lock = _locks[key] = asyncio.Lock()
+        lock = _locks[_key(bot)] = asyncio.Lock()
     return lock
 
 
@@ -60,28 +64,33 @@ async def sync_channel(bot: Bot, deps: Deps) -> SyncStats:
     if channel is None:
         return stats
     async with _lock(bot):
+        seen = _seen.setdefault(_key(bot), {})
         async with deps.uow() as uow:
             offices = await uow.people.offices()
-            wanted: list[tuple[int, str, PublicPost | None]] = []
+            wanted: list[tuple[int, int, str, PublicPost | None]] = []
             for office in offices:
+                versions = await uow.posts.candidates(office.id)
+                changed = [mid for mid, v in versions.items() if seen.get(mid) != v]
+                if not changed:
+                    continue
                 units = {u.id: u for u in await uow.people.units(office.id)}
                 persons = {p.id: p for p in await uow.people.persons(office.id)}
-                q = MatterQuery(office_id=office.id, statuses=_STATUSES,
-                                include_confidential=False)
-                for m in await uow.matters.list(q):
-                    assert m.id is not None
-                    post = await uow.posts.get(m.id)
+                for mid in sorted(changed):
+                    m = await uow.matters.get(mid)
+                    post = await uow.posts.get(mid)
                     if is_public(m):
                         text = deps.render("public_post.j2",
                                            r=public_row(m, units, persons))
                     elif post is not None and m.status == MatterStatus.CANCELLED:
                         text = deps.render("lines.j2", k="public_cancelled", m=m)
                     else:
+                        seen[mid] = m.version
                         continue
-                    wanted.append((m.id, fit(text), post))
-        for matter_id, text, post in wanted:
+                    wanted.append((mid, m.version, fit(text), post))
+        for matter_id, version, text, post in wanted:
             digest = _digest(text)
             if post is not None and post.digest == digest:
+                seen[matter_id] = version
                 stats.unchanged += 1
                 continue
             now = deps.clock.now()
@@ -108,6 +117,7 @@ async def sync_channel(bot: Bot, deps: Deps) -> SyncStats:
             async with deps.uow() as uow:
                 await uow.posts.put(new)
                 await uow.commit()
+            seen[matter_id] = version
     return stats
 
 

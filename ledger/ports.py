@@ -213,6 +213,11 @@ class PublicPostRepository(Protocol):
 
     async def all(self, chat_id: int) -> builtins.list[PublicPost]: ...
 
+    async def candidates(self, office_id: int) -> dict[int, int]:
+        """Matter id → version of every matter that is or was postable (not confidential;
+        assigned, closed or cancelled): cheap, no JSON decoded."""
+        ...
+
 
 class BulletinRepository(Protocol):
     async def next_number(self, office_id: int, kind: str, year: int) -> int: ...

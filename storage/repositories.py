@@ -922,3 +922,11 @@ class SqlPublicPostRepository:
         rows = await self._conn.execute(
             select(public_posts).where(public_posts.c.chat_id == chat_id))
         return [_post(r) for r in rows]
+
+    async def candidates(self, office_id: int) -> dict[int, int]:
+        statuses = ("in_progress", "completion_requested", "closed", "cancelled")
+        rows = await self._conn.execute(
+            select(matters.c.id, matters.c.version).where(
+                matters.c.office_id == office_id, matters.c.confidential == false(),
+                matters.c.status.in_(statuses)))
+        return {int(r[0]): int(r[1]) for r in rows}

@@ -250,12 +250,21 @@ async def test_public_channel_and_web_page_show_closed_matters_never_confidentia
         assert len(posts) == 1 and "✅ 已销号（2026年11月23日）" in text(posts[0])
         assert posts[0].get("edit_date")
 
+        # a matter registered by mistake and cancelled leaves the board marked 已撤销
+        wrong = await quick_matter(h, "重复登记的事项 | 城关镇 | 默认")
+        await sync_channel(h.app.bot, h.deps)
+        await svc.cancel_matter(h.deps.uow(), h.clock, h.ids["admin"], wrong.id or 0, "重复登记")
+        await sync_channel(h.app.bot, h.deps)
+        posts = channel.messages()
+        assert len(posts) == 2 and "状态：已撤销" in text(posts[1])
+
         client = TestClient(TestServer(make_app(h.deps.uow, h.clock, "示例县督查事项公示")))
         await client.start_server()
         try:
             page = await (await client.get("/")).text()
             assert public.title in page and "已销号（2026年11月23日）" in page
             assert secret.title not in page and secret.number not in page
+            assert wrong.title not in page
             assert "陈科长" in page and "褚科员" in page
             closed = await (await client.get("/", params={"status": "closed"})).text()
             assert public.title in closed
