@@ -35,6 +35,7 @@ def make_app(uow: UnitOfWorkFactory, clock: Clock, title: str = "督查事项公
              office_id: int | None = None) -> web.Application:
     env = _env()
     page = env.get_template("public.html.j2")
+    unavailable = env.get_template("unavailable.html.j2")
 
     async def index(request: web.Request) -> web.Response:
         q = request.query.get("q", "").strip()[:50]
@@ -47,7 +48,8 @@ def make_app(uow: UnitOfWorkFactory, clock: Clock, title: str = "督查事项公
             async with uow() as u:
                 offices = await u.people.offices()
             if not offices:
-                raise web.HTTPServiceUnavailable(text="尚未配置督查室。")
+                return web.Response(text=unavailable.render(title=title), status=503,
+                                    content_type="text/html", charset="utf-8")
             oid = offices[0].id
         rows, units = await public_rows(uow(), oid, PublicFilter(q, unit_id, status))
         html = page.render(title=title, rows=rows, units=units, q=q, unit_id=unit_id,

@@ -379,3 +379,49 @@ async def test_the_page_can_run_inside_the_bot(tmp_path: Path) -> None:
             assert r.status == 200 and "示例县公示" in page and m.title in page
         finally:
             await stop_web(h.app)
+
+
+async def test_records_keep_writers_apart_and_an_empty_ledger_has_no_page(
+        tmp_path: Path) -> None:
+    from bot.runner import prepare_database
+    from ledger.errors import Conflict
+    from ledger.ports import Record
+    from storage.uow import uow_factory
+
+    engine = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    try:
+        uow, clock = uow_factory(engine), FixedClock(START)
+        client = TestClient(TestServer(make_app(uow, clock, "公示")))
+        await client.start_server()
+        try:
+            r = await client.get("/")
+            assert r.status == 503 and "尚未启用" in await r.text()
+        finally:
+            await client.close()
+        async with uow() as u:
+            office = await u.people.add_office("督查室")
+            rec = await u.records.add(Record(office_id=office.id, kind="meeting",
+                                             created_at=clock.now(), created_by=1,
+                                             data={"topic": "t", "decisions": []}))
+            await u.commit()
+        assert rec.id is not None
+        async with uow() as u:
+            stale = await u.records.get(rec.id)  # read, then someone else writes
+        async with uow() as a:
+            ra = await a.records.get(rec.id)
+            ra.data["topic"] = "a"
+            await a.records.save(ra)
+            await a.commit()
+        async with uow() as b:
+            stale.data["topic"] = "b"
+            try:
+                await b.records.save(stale)
+            except Conflict:
+                pass
+            else:
+                raise AssertionError("a stale writer must get Conflict")
+        async with uow() as u:
+            assert (await u.records.get(rec.id)).data["topic"] == "a"
+            assert [x.id for x in await u.records.list(office.id, "meeting")] == [rec.id]
+    finally:
+        await engine.dispose()
