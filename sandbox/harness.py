@@ -7,6 +7,7 @@ polling through python-telegram-bot's HTTP stack, and simulated people on phones
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -33,12 +34,16 @@ class CountingApplication(Application[Any, Any, Any, Any, Any, Any]):
         super().__init__(**kwargs)
         self.processed = 0
         self.idle = asyncio.Event()
+        # Seconds each update took from the bot picking it up to its handlers finishing.
+        self.durations: list[float] = []
 
     async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
         try:
             await super().process_update(update)
         finally:
             if isinstance(update, Update):
+                self.durations.append(time.perf_counter() - started)
                 self.processed += 1
                 self.idle.set()
 
@@ -107,7 +112,7 @@ class Harness:
 async def running_bot(directory: Path, *, clock: Clock | None = None,
                       cal: WorkCalendar | None = None, flood_limits: bool = False,
                       config: Config | None = None, db_url: str | None = None,
-                      ) -> AsyncIterator[Harness]:
+                      rate_limited: bool = True) -> AsyncIterator[Harness]:
     from bot.app import build_application
     from sandbox.limits import FloodLimits
     from sandbox.server import SandboxConfig, SandboxServer
@@ -142,7 +147,8 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
                                         office_id=county.office_id,
                                         after={"chat_id": group.id, "unit_id": None}))
             await u.commit()
-        app = build_application(cfg, deps, application_class=CountingApplication)
+        app = build_application(cfg, deps, application_class=CountingApplication,
+                                rate_limited=rate_limited)
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)
