@@ -54,6 +54,9 @@ class Renderer:
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,
             CLASS=CLASS_LABELS, SOURCE=SOURCE_LABELS, LIGHT=LIGHT_LABELS, ROLE=ROLE_LABELS,
             EVENT=EVENT_LABELS,
+            REMINDER={"reminder_before": "到期前提醒", "reminder_due": "今日到期",
+                      "reminder_overdue": "超期提醒", "reminder_urgent": "急件提醒",
+                      "reminder_stagnant": "请报进展"},
         )
 
     def __call__(self, name: str, **values: Any) -> str:

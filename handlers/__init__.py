@@ -39,6 +39,8 @@ def register_handlers(app: App) -> None:
         "close": office.close_command,
         "return": office.return_command,
         "urge": office.urge_command,
+        "pause": office.pause_command,
+        "resume": office.resume_command,
         "cancel": replies.cancel,
         # 三个优先, 专项督查, 重点企业, 聘员督办, 联席会议 (handlers.special)
         "priority": special.priority_command,

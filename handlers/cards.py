@@ -56,7 +56,10 @@ class Directory:
 
     def person(self, person_id: int | None) -> str:
         p = self.persons.get(person_id) if person_id is not None else None
-        return p.name if p else "—"
+        if p is None:
+            return "—"
+        # Telegram said Forbidden: the office must reach this person another way.
+        return p.name if p.reachable else f"{p.name}（⚠️联系不上）"
 
     def unit(self, unit_id: int | None) -> str:
         u = self.units.get(unit_id) if unit_id is not None else None

@@ -524,3 +524,33 @@ async def urge_command(update: Update, context: Ctx) -> None:
     m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None, limit, note)
     deps.kick()
     await confirm(update, context, line(deps, "done_urge", m=m, actor=actor.name), m, None)
+
+
+async def pause_command(update: Update, context: Ctx) -> None:
+    """/pause 编号 理由: stop a matter's reminders and automatic urging (recorded)."""
+    deps = context.deps
+    actor = await require_person(update, context)
+    parts = args_text(update).split(maxsplit=1)
+    if len(parts) < 2:
+        raise usage(deps, "pause")
+    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    assert m.id is not None
+    m = await svc.pause_reminders(deps.uow(), deps.clock, actor.id, m.id, parts[1])
+    deps.kick()
+    await confirm(update, context, line(deps, "done_pause", m=m, actor=actor.name,
+                                        reason=parts[1]), m, None)
+
+
+async def resume_command(update: Update, context: Ctx) -> None:
+    """/resume 编号 [说明]: reminders start again from their next slot."""
+    deps = context.deps
+    actor = await require_person(update, context)
+    parts = args_text(update).split(maxsplit=1)
+    if not parts:
+        raise usage(deps, "pause")
+    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    assert m.id is not None
+    m = await svc.resume_reminders(deps.uow(), deps.clock, actor.id, m.id,
+                                   parts[1] if len(parts) > 1 else "")
+    deps.kick()
+    await confirm(update, context, line(deps, "done_resume", m=m, actor=actor.name), m, None)

@@ -29,6 +29,7 @@ from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
 from ledger.lights import matter_light, workdays_left
 from ledger.model import MATTER_STATUS_LABELS, Light, Matter, MatterStatus, Person
+from reminders.queries import upcoming_reminders
 
 PAGE = 10
 _ALL_ROWS = 5000  # light filters are computed here, over every visible open matter
@@ -267,13 +268,16 @@ async def mine_command(update: Update, context: Ctx) -> None:
     names = await Directory.fetch(deps, actor.office_id)
     day = today(deps)
     rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work]
+    upcoming = [] if group else await upcoming_reminders(
+        deps.uow(), deps.clock, deps.cal, deps.config.reminders, actor.id, days=7, limit=10)
     buttons = [InlineKeyboardButton(str(i + 1), callback_data=button(
         deps, "show", m.id).callback_data) for i, (m, _) in enumerate(work[:50])
         if m.id is not None]
     markup = InlineKeyboardMarkup([buttons[i:i + 5] for i in range(0, len(buttons), 5)])
     msg = update.effective_message
     assert msg is not None
-    texts = chunks(deps.render("mine.j2", rows=rows, person=actor).split("\n"))
+    texts = chunks(deps.render("mine.j2", rows=rows, person=actor,
+                               upcoming=upcoming).split("\n"))
     for i, text in enumerate(texts):
         last = i == len(texts) - 1
         sent = await msg.reply_text(text, reply_markup=markup if last and buttons else None,
