@@ -45,6 +45,8 @@ def build_application(config: Config, deps: Deps,
         from handlers.menus import set_command_menus
         await set_command_menus(app.bot)
         schedule_dispatcher(app)
+        from reports.jobs import schedule_bulletins
+        schedule_bulletins(app, config.bulletins)  # [[bulletins]] cron schedules
         from handlers.public import schedule_public, start_web
         schedule_public(app)  # 公示: the public channel, when configured
         await start_web(app)  # …and the public page, when [public] web_in_bot

@@ -12,7 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.appraisal import AppraisalWeights
+    from reports.config import BulletinSpec
 
 DEFAULT_API_URL = "https://api.telegram.org"
 
@@ -61,6 +65,9 @@ class Config:
     web_port: int = 8080
     web_title: str = "督查事项公示"
     web_in_bot: bool = False  # also serve the page from `duban run`'s process
+    # [[bulletins]] schedules and [appraisal] weights, parsed by reports.config.
+    bulletins: tuple[BulletinSpec, ...] = ()
+    appraisal: AppraisalWeights | None = None
     source: str = "defaults"
 
     @property
@@ -139,7 +146,7 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
     )
 
 
-_TOP_KEYS = {"telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
+_TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
              "public"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
@@ -174,6 +181,9 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     for k in raw:
         if k not in _TOP_KEYS:
             raise ConfigError(f"配置文件中的 [{k}] 不认识；可用的有：{', '.join(sorted(_TOP_KEYS))}")
+    from reports.config import parse_reports  # late: reports.config imports ConfigError
+
+    reports = parse_reports(raw)
     tg = raw.get("telegram", {})
     office = raw.get("office", {})
     hook = raw.get("webhook", {})
@@ -217,6 +227,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
         reminders=_reminders(raw.get("reminders", {})),
+        bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,
         web_host=str(pub.get("web_host", Config.web_host)),
         web_port=_int("public.web_port", env.get("DUBAN_WEB_PORT") or pub.get(

@@ -66,6 +66,12 @@ def schedule_bulletins(app: App, specs: Sequence[BulletinSpec], office_id: int |
 async def bulletin_job(context: Ctx) -> None:
     job = context.job
     assert job is not None and isinstance(job.data, BulletinJob)
+    from reminders.scheduler import service_for
+
+    if service_for(context.application) is None:
+        # Another instance holds the scheduler lock: it posts the bulletins, not us.
+        log.info("bulletin %s skipped: this instance does not run the scheduler", job.name)
+        return
     try:
         await post_bulletin(context.bot, context.deps, job.data.spec, job.data.office_id)
     except Exception:  # a failing issue must not kill the scheduler; the log says why

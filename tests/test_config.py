@@ -47,3 +47,15 @@ def test_bad_file_values_name_the_key(tmp_path: Path) -> None:
     f.write_text('[remindrs]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="remindrs"):
         load_config(env={}, path=f)
+
+
+def test_bulletin_schedules_and_appraisal_weights(tmp_path: Path) -> None:
+    f = tmp_path / "duban.toml"
+    f.write_text('[[bulletins]]\nkind = "regular"\ncron = "0 9 * * mon"\nchats = [-100]\n'
+                 '[appraisal]\nurge = -3\n', encoding="utf-8")
+    c = load_config(env={}, path=f)
+    assert [(b.cron, b.chats) for b in c.bulletins] == [("0 9 * * mon", (-100,))]
+    assert c.appraisal is not None and c.appraisal.urge == -3
+    f.write_text('[[bulletins]]\nkind = "regular"\ncron = "every monday"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="cron"):
+        load_config(env={}, path=f)
