@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import App, Ctx
-from handlers import actions, office, onboarding, replies, special, views
+from handlers import actions, office, onboarding, replies, reports, special, views
 from handlers.common import line
 from handlers.errors import on_error
 
@@ -40,6 +40,8 @@ def register_handlers(app: App) -> None:
         "return": office.return_command,
         "urge": office.urge_command,
         "pause": office.pause_command,
+        "bulletin": reports.bulletin_command,
+        "export": reports.export_command,
         "resume": office.resume_command,
         "cancel": replies.cancel,
         # 三个优先, 专项督查, 重点企业, 聘员督办, 联席会议 (handlers.special)

@@ -27,7 +27,8 @@ UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "help", "cancel")
 LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "help", "cancel")
 LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
            "enterprises", "mine", "help", "cancel")
-OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "history",
+OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
+          "export", "history",
           "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
           "inspections", "commend", "criticize", "invite", "units", "addunit", "bindgroup", "help", "cancel")
