@@ -232,8 +232,12 @@ async def _deliver_one(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSende
 async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender,
                       limit: int = 200, *, check: SendCheck | None = None,
                       concurrency: int = 1, limits: FloodLimits | None = None,
-                      read: UnitOfWorkFactory | None = None) -> DeliveryStats:
+                      read: UnitOfWorkFactory | None = None,
+                      until: float | None = None) -> DeliveryStats:
     """One pass over (at most `limit` of) what is due now.
+
+    until: a loop time after which no send starts; what is left stays pending for the
+    next pass (keeps a job short, so a backlog paced at 20 a minute cannot hold shutdown).
 
     check: cancel planned reminders the ledger no longer wants, and hold back (leave
     pending) what must not go out in quiet hours or on a non-working day; concurrency: sends in
@@ -272,6 +276,8 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
         nonlocal seq
         while heap:
             not_before, _, dest = heapq.heappop(heap)
+            if until is not None and not_before > until:
+                continue  # this chat's next turn is past the budget: next pass
             delay = not_before - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

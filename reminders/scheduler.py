@@ -248,16 +248,19 @@ class ReminderService:
     # ---- delivering ---------------------------------------------------------------------
 
     async def drain(self) -> DeliveryStats:
-        """Deliver until nothing is due."""
+        """Deliver until nothing is due, or the time budget is spent (the wake-up job,
+        scheduled at the next due moment, then carries on at once)."""
         total = DeliveryStats()
         s = self.settings
+        loop = asyncio.get_running_loop()
+        until = loop.time() + DRAIN_BUDGET_S
         async with self._dispatching:
             while True:
                 stats = await deliver_due(self.uow, self.clock, self.sender, s.batch,
                                           check=self.check, concurrency=s.concurrency,
-                                          limits=s.limits, read=self.read)
+                                          limits=s.limits, read=self.read, until=until)
                 total.add(stats)
-                if stats.touched == 0:
+                if stats.touched == 0 or loop.time() >= until:
                     self.next_release = total.next_release
                     return total
 
@@ -295,6 +298,8 @@ class ReminderService:
 _SERVICES: weakref.WeakKeyDictionary[Any, ReminderService] = weakref.WeakKeyDictionary()
 _JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
 WAKE_JOB = "reminders-wake"
+# One delivery job sends for at most this long; the next starts right after.
+DRAIN_BUDGET_S = 10.0
 SWEEP_JOB = "reminders-sweep"
 HEARTBEAT_JOB = "reminders-heartbeat"
 START_JOB = "reminders-start"
