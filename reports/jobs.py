@@ -66,11 +66,13 @@ def schedule_bulletins(app: App, specs: Sequence[BulletinSpec], office_id: int |
 async def bulletin_job(context: Ctx) -> None:
     job = context.job
     assert job is not None and isinstance(job.data, BulletinJob)
-    from reminders.scheduler import service_for
+    from reminders.scheduler import START_JOB, service_for
 
-    if service_for(context.application) is None:
-        # Another instance holds the scheduler lock: it posts the bulletins, not us.
-        log.info("bulletin %s skipped: this instance does not run the scheduler", job.name)
+    jq = context.application.job_queue
+    waiting = jq is not None and bool(jq.get_jobs_by_name(START_JOB))
+    if waiting and service_for(context.application) is None:
+        # Our scheduler is waiting for the lock another instance holds: that one posts.
+        log.info("bulletin %s skipped: another instance runs the scheduler", job.name)
         return
     try:
         await post_bulletin(context.bot, context.deps, job.data.spec, job.data.office_id)
