@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from ledger.errors import NotFound, PermissionDenied
 from ledger.model import Assignment, Matter, Person, Role
+from ledger.ports import UnitOfWork
+
+
+async def load_actor(uow: UnitOfWork, actor_id: int) -> Person:
+    """The person acting; unbound or deactivated people may do nothing."""
+    try:
+        person = await uow.people.get_person(actor_id)
+    except NotFound:
+        raise PermissionDenied("您还没有绑定身份，请向督查室索取邀请链接。") from None
+    if not person.active:
+        raise PermissionDenied("您的账号已停用，请联系督查室。")
+    return person
 
 
 def require_office(actor: Person) -> None:

@@ -15,7 +15,7 @@ from ledger import permissions as perm
 from ledger.bulletins import BulletinKind, Period
 from ledger.clock import LOCAL_TZ, Clock, local_today, to_local
 from ledger.deadlines import MatterClass, default_deadline
-from ledger.errors import Conflict, DomainError, NotFound, PermissionDenied
+from ledger.errors import Conflict, DomainError, PermissionDenied
 from ledger.model import (
     NUMBER_RE,
     Event,
@@ -48,10 +48,7 @@ __all__ = [
 async def require_office_actor(uow: UnitOfWork, actor_id: int, office_id: int | None = None,
                                ) -> int:
     """The actor's office id, if the actor is the office (督查室); else PermissionDenied."""
-    try:
-        actor = await uow.people.get_person(actor_id)
-    except NotFound:
-        raise PermissionDenied("您还没有绑定身份，请向督查室索取邀请链接。") from None
+    actor = await perm.load_actor(uow, actor_id)
     perm.require_office(actor)
     if office_id is not None and actor.office_id != office_id:
         raise PermissionDenied("只能操作本督查室的通报。")

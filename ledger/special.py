@@ -49,14 +49,7 @@ NOTICE_KINDS = frozenset({"project_check", "office_figures", "visit_due", "meeti
                           "proposal_registered"})
 
 
-async def _actor(uow: UnitOfWork, actor_id: int) -> Person:
-    try:
-        person = await uow.people.get_person(actor_id)
-    except NotFound:
-        raise PermissionDenied("您还没有绑定身份，请向督查室索取邀请链接。") from None
-    if not person.active:
-        raise PermissionDenied("您的账号已停用，请联系督查室。")
-    return person
+_actor = perm.load_actor
 
 
 def _require_inspector(actor: Person) -> None:
