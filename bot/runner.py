@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -54,7 +55,7 @@ def run_bot(config: Config, webhook: bool = False) -> int:
         engine = await prepare_database(url)
         holder["engine"] = engine
         deps = make_deps(config, engine)
-        app.bot_data.deps = Deps(**{**deps.__dict__, "kick": app.bot_data.deps.kick})
+        app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick)
         await services.bootstrap_office(deps.uow(), deps.clock, config.office_name,
                                         config.admins, config.doc_prefix)
 

@@ -10,6 +10,7 @@ from ledger.errors import NotFound
 from ledger.model import Person
 from ledger.ports import MessageRef, Notice
 from reminders.outbox import RetryLater, Unreachable
+from reminders.ratelimit import retry_seconds
 
 
 class TelegramSender:
@@ -37,9 +38,7 @@ class TelegramSender:
         try:
             message = await self.bot.send_message(chat_id, text, reply_markup=markup)
         except RetryAfter as e:
-            retry = e.retry_after
-            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
-            raise RetryLater(float(seconds), "429 Too Many Requests") from e
+            raise RetryLater(retry_seconds(e), "429 Too Many Requests") from e
         except Forbidden as e:
             raise Unreachable(notice.person_id, e.message) from e
         except BadRequest as e:

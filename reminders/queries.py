@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.config import ReminderPolicy
 from ledger.clock import Clock
-from ledger.errors import NotFound, PermissionDenied
+from ledger.errors import PermissionDenied
+from ledger.permissions import load_actor
 from ledger.ports import UnitOfWork
 from ledger.workcalendar import WorkCalendar
 from reminders.planner import Planner
@@ -38,10 +39,7 @@ async def upcoming_reminders(uow: UnitOfWork, clock: Clock, cal: WorkCalendar,
     """The reminders `person_id` (default: the actor) will get in the next `days` days,
     soonest first. Only the office may look at someone else's."""
     async with uow:
-        try:
-            actor = await uow.people.get_person(actor_id)
-        except NotFound:
-            raise PermissionDenied("您还没有绑定身份，请向督查室索取邀请链接。") from None
+        actor = await load_actor(uow, actor_id)
         target = actor.id if person_id is None else person_id
         if target != actor.id and not actor.is_office:
             raise PermissionDenied("只能查看自己的提醒。")
