@@ -156,7 +156,9 @@ async def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_fligh
               f"{server.too_many_requests} 429s answered")
         assert kills == KILLS
         assert duplicates <= kills * CONCURRENCY
-        assert all(c <= 2 for c in delivered.values())     # at most one repeat each
+        # A repeat needs the notice in flight at a kill; the same notice, resent first after
+        # a restart, can be in flight at the next kill too: one repeat per kill at most.
+        assert all(c - 1 <= kills for c in delivered.values())
         assert min(faults.values()) >= 1                   # each kind was exercised
         assert server.too_many_requests >= faults["429"]   # the injected ones, at least
     finally:
