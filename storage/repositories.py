@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import builtins
 import gc
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     CursorResult,
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
@@ -31,9 +33,10 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import NullType
+from sqlalchemy.types import NullType, TypeEngine
 
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model import (
@@ -63,6 +66,7 @@ from ledger.ports import (
 )
 from storage.dialect import insert_ignore, insert_ignore_many, upsert
 from storage.tables import (
+    UTCDateTime,
     assignments,
     bulletin_deliveries,
     bulletins,
@@ -131,13 +135,63 @@ def _assignment_rows(m: Matter, paused: bool) -> builtins.list[dict[str, Any]]:
     } for a in m.assignments]
 
 
-def _event_values(e: Event, matter_seq: int | None) -> dict[str, Any]:
+def _event_values(e: Event, matter_seq: int | None, matter_id: int | None = None,
+                  ) -> dict[str, Any]:
     return {
         "office_id": e.office_id, "at": e.at, "actor_id": e.actor_id, "kind": e.kind,
-        "matter_id": e.matter_id, "matter_seq": matter_seq,
+        "matter_id": e.matter_id if matter_id is None else matter_id, "matter_seq": matter_seq,
         "assignment_no": e.assignment_no, "person_id": e.person_id,
         "before": e.before, "after": e.after,
     }
+
+
+_MATTER_COLUMNS = ("id", "office_id", "year", "seq", "number", "title", "status", "confidential",
+                   "klass", "source", "registered_at", "closed_at", "cancelled_at", "version",
+                   "state", "priority")
+_EVENT_COLUMNS = ("office_id", "at", "actor_id", "kind", "matter_id", "matter_seq",
+                  "assignment_no", "person_id", "before", "after")
+_ASSIGNMENT_COLUMNS = ("matter_id", "no", "office_id", "klass", "confidential", "paused",
+                       "parent_no", "lead", "unit_id", "principal_id", "responsible_id",
+                       "handler_id", "status", "deadline", "assigned_at", "last_progress_at",
+                       "urge_limit", "urge_count", "criticized")
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """UTCDateTime's bind processing on SQLite (UTC, then SQLAlchemy's text format
+    "2026-03-02 01:30:00.000000"), in one isoformat call instead of two processors."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: storage needs an aware datetime")
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+
+def _bind_processor(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
+        return _sqlite_utc_text
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _driver_insert(table: Table, columns: Sequence[str]) -> str:
+    """A plain INSERT in the driver's own ('qmark', SQLite) parameter style."""
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})")
+
+
+def _driver_rows(dialect: Dialect, table: Table, columns: Sequence[str],
+                 rows: Iterable[Mapping[str, Any]]) -> builtins.list[tuple[Any, ...]]:
+    """Value dicts as the driver's parameter tuples, each value through its column type's
+    bind processor (exactly what SQLAlchemy would send: UTC text datetimes, JSON text …)."""
+    get = itemgetter(*columns)
+    procs = [(i, proc) for i, name in enumerate(columns) if (proc := _bind_processor(
+        dialect, table.c[name].type))]
+    out = []
+    for row in rows:
+        values = list(get(row))
+        for i, proc in procs:
+            values[i] = proc(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def _event(row: Row[Any]) -> Event:
@@ -211,8 +265,7 @@ class SqlMatterRepository:
 
     async def _append_events(self, m: Matter, first_seq: int) -> None:
         assert m.id is not None
-        rows = [_event_values(replace(e, matter_id=m.id), first_seq + i)
-                for i, e in enumerate(m.pending)]
+        rows = [_event_values(e, first_seq + i, m.id) for i, e in enumerate(m.pending)]
         if not rows:
             return
         try:
@@ -353,14 +406,24 @@ class SqlMatterRepository:
                     or m.version != len(m.pending):
                 raise ValueError(f"{m.number}: not a newly registered matter")
         try:
-            result = await self._conn.execute(
-                insert(matters).returning(matters.c.id, sort_by_parameter_order=True),
-                [_matter_values(m) for m in matters_])
+            if self._conn.dialect.name == "sqlite":
+                await self._add_many_sqlite(matters_)
+            else:
+                await self._add_many_generic(matters_)
         except IntegrityError as exc:
             if _violates(exc, "uq_matters_office_id_year_seq",
                          "matters.office_id, matters.year, matters.seq"):
                 raise Conflict("导入的事项编号与已有事项重复，请检查后重试。") from exc
+            if _violates(exc, "pk_matters", "matters.id"):
+                raise Conflict(CONFLICT_MESSAGE) from exc
             raise
+        for m in matters_:
+            m.pending.clear()
+
+    async def _add_many_generic(self, matters_: builtins.list[Matter]) -> None:
+        result = await self._conn.execute(
+            insert(matters).returning(matters.c.id, sort_by_parameter_order=True),
+            [_matter_values(m) for m in matters_])
         for m, new_id in zip(matters_, result.scalars().all(), strict=True):
             m.id = int(new_id)
         await self._conn.execute(
@@ -368,13 +431,35 @@ class SqlMatterRepository:
             .values(state=bindparam("_state")),
             [{"_id": m.id, "_state": matter_to_json(m)} for m in matters_])
         await self._conn.execute(insert(events), [
-            _event_values(replace(e, matter_id=m.id), i + 1)
+            _event_values(e, i + 1, m.id)
             for m in matters_ for i, e in enumerate(m.pending)])
         rows = [row for m in matters_ for row in _assignment_rows(m, paused=False)]
         if rows:
             await self._conn.execute(insert(assignments), rows)
-        for m in matters_:
-            m.pending.clear()
+
+    async def _add_many_sqlite(self, matters_: builtins.list[Matter]) -> None:
+        """SQLite: the ids are the block after the highest (the transaction began with BEGIN
+        IMMEDIATE, so no other writer inserts meanwhile; one that did would collide on the
+        primary key, a Conflict), so each row goes in once with its finished snapshot, and
+        the rows go through the driver's executemany without SQLAlchemy's per-row work."""
+        top = (await self._conn.execute(select(func.max(matters.c.id)))).scalar()
+        next_id = int(top or 0) + 1
+        for i, m in enumerate(matters_):
+            m.id = next_id + i
+        dialect = self._conn.dialect
+        with _gc_paused():
+            matter_rows = _driver_rows(dialect, matters, _MATTER_COLUMNS, (
+                {**_matter_values(m), "id": m.id} for m in matters_))
+            event_rows = _driver_rows(dialect, events, _EVENT_COLUMNS, (
+                _event_values(e, i + 1, m.id)
+                for m in matters_ for i, e in enumerate(m.pending)))
+            assignment_rows = _driver_rows(dialect, assignments, _ASSIGNMENT_COLUMNS, (
+                row for m in matters_ for row in _assignment_rows(m, paused=False)))
+        for table, columns, rows in ((matters, _MATTER_COLUMNS, matter_rows),
+                                     (events, _EVENT_COLUMNS, event_rows),
+                                     (assignments, _ASSIGNMENT_COLUMNS, assignment_rows)):
+            if rows:
+                await self._conn.exec_driver_sql(_driver_insert(table, columns), rows)
 
     async def keys(self, office_id: int) -> builtins.list[MatterKey]:
         m = matters
