@@ -42,6 +42,8 @@ def register_handlers(app: App) -> None:
         "pause": office.pause_command,
         "bulletin": reports.bulletin_command,
         "export": reports.export_command,
+        "import": reports.import_command,
+        "appraisal": reports.appraisal_command,
         "resume": office.resume_command,
         "cancel": replies.cancel,
         # 三个优先, 专项督查, 重点企业, 聘员督办, 联席会议 (handlers.special)
@@ -69,6 +71,10 @@ def register_handlers(app: App) -> None:
     app.add_handler(MessageHandler(
         _NEW_MESSAGES & (filters.PHOTO | filters.Document.ALL)
         & filters.CaptionRegex(r"^/inspect(@\w+)?(\s|$)"), special.inspect_command))
+    # An .xlsx whose caption is /import.
+    app.add_handler(MessageHandler(
+        _NEW_MESSAGES & filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)"),
+        reports.import_command))
     app.add_handler(MessageHandler(
         _NEW_MESSAGES & ((filters.TEXT & ~filters.COMMAND) | filters.PHOTO
                          | filters.Document.ALL), replies.on_message))
