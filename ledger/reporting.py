@@ -7,6 +7,7 @@ first, one transaction) so the two files can change independently.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -265,160 +266,167 @@ async def import_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_
         unit_by_name = {u.name: u for u in units}
         persons = [p for p in await uow.people.persons(office_id) if p.active]
         keys = await uow.matters.keys(office_id)
-        # Checking and building are synchronous (no await inside): 100k rows make
-        # millions of small objects, none in cycles, and the cyclic GC would run
-        # over and over for nothing.
-        with gc_paused():
-            by_seq = {(k.year, k.seq): k for k in keys}
-            by_key = {import_key(k.title, k.lead_unit_id,
-                                 to_local(k.lead_assigned_at or k.registered_at).date()): k
-                      for k in keys}
-            now = clock.now()
-            today = local_today(clock)
+        now = clock.now()
+        today = local_today(clock)
 
-            by_unit: dict[int | None, list[Person]] = {}
-            for person in persons:
-                by_unit.setdefault(person.unit_id, []).append(person)
+        def plan() -> tuple[list[Matter], list[str]]:
+            """Check every row, then build the new matters (or raise ImportRejected).
+            Synchronous and in memory: 100k rows make millions of small objects, none in
+            cycles, so the cyclic GC is paused rather than run over and over for nothing."""
+            with gc_paused():
+                by_seq = {(k.year, k.seq): k for k in keys}
+                by_key = {import_key(k.title, k.lead_unit_id,
+                                     to_local(k.lead_assigned_at or k.registered_at).date()): k
+                          for k in keys}
 
-            def member(unit_id: int, name: str | None, role: Role,
-                       fallbacks: Sequence[Role] = ()) -> Person | None:
-                here = by_unit.get(unit_id, [])
-                if name:
-                    return next((p for p in here if p.name == name), None)
-                for r in (role, *fallbacks):
-                    found = next((p for p in here if p.has(r)), None)
-                    if found is not None:
-                        return found
-                return None
+                by_unit: dict[int | None, list[Person]] = {}
+                for person in persons:
+                    by_unit.setdefault(person.unit_id, []).append(person)
 
-            planned: list[tuple[ImportRow, int, int, str]] = []   # row, year, seq, prefix
-            skipped: list[str] = []
-            seen_numbers: dict[tuple[int, int], int] = {}
-            seen_keys: dict[tuple[str, int | None, date | None], int] = {}
-            resolved: dict[int, tuple[Unit | None, list[Unit], tuple[Person, ...] | None,
-                                      date]] = {}
-            for r in rows:
-                bad = len(errors)
-                title = r.title.strip()
-                if not title:
-                    errors.append(RowError(r.row, "事项名称不能为空。", "事项"))
-                elif len(title) > 200:
-                    errors.append(RowError(r.row, "事项名称太长（最多200字）。", "事项"))
-                lead: Unit | None = None
-                if r.lead_unit:
-                    lead = unit_by_name.get(r.lead_unit)
-                    if lead is None:
-                        errors.append(RowError(r.row, f"单位「{r.lead_unit}」不在单位名单中。",
-                                               "牵头单位"))
-                co: list[Unit] = []
-                for name in r.co_units:
-                    u = unit_by_name.get(name)
-                    if u is None:
-                        errors.append(RowError(r.row, f"单位「{name}」不在单位名单中。", "配合单位"))
-                    elif lead is not None and u.id == lead.id:
-                        errors.append(RowError(r.row, f"「{name}」已是牵头单位。", "配合单位"))
-                    else:
-                        co.append(u)
-                if (r.co_units or r.principal or r.responsible or r.handler) and not r.lead_unit:
-                    errors.append(RowError(r.row, "填写了配合单位或责任人，但缺少牵头单位。",
-                                           "牵头单位"))
-                trio: tuple[Person, ...] | None = None
-                if lead is not None:
-                    found = (member(lead.id, r.principal, Role.PRINCIPAL),
-                             member(lead.id, r.responsible, Role.RESPONSIBLE, (Role.PRINCIPAL,)),
-                             member(lead.id, r.handler, Role.HANDLER, (Role.RESPONSIBLE,)))
-                    for p, given, label in zip(found, (r.principal, r.responsible, r.handler),
-                                               ("第一责任人", "责任人", "承办人"), strict=True):
-                        if p is None:
-                            what = f"「{given}」不是{lead.name}的人员" if given else \
-                                f"{lead.name}还没有{label}，请填写姓名或先添加人员"
-                            errors.append(RowError(r.row, what + "。", label))
-                    if found[0] is not None and not found[0].has(Role.PRINCIPAL):
-                        errors.append(RowError(r.row, f"「{found[0].name}」不是{lead.name}的"
-                                               "第一责任人。", "第一责任人"))
-                    if all(p is not None for p in found):
-                        trio = tuple(p for p in found if p is not None)
-                    for u in co:
-                        if member(u.id, None, Role.PRINCIPAL) is None or \
-                                member(u.id, None, Role.RESPONSIBLE, (Role.PRINCIPAL,)) is None:
-                            errors.append(RowError(r.row, f"{u.name}还没有第一责任人或责任人，"
-                                                   "请先添加人员。", "配合单位"))
-                day = r.assigned_on or today
-                if day > today:
-                    errors.append(RowError(r.row, f"交办日期 {day} 晚于今天。", "交办日期"))
-                if r.deadline is not None and r.deadline < day:
-                    errors.append(RowError(r.row, f"办结时限 {r.deadline} 早于交办日期 {day}。",
-                                           "办结时限"))
-                status = r.status
-                if status in (MatterStatus.CLOSED, MatterStatus.COMPLETION_REQUESTED) and lead is None:
-                    errors.append(RowError(r.row, "已办结或待审核的事项须填写牵头单位。", "状态"))
-                if status is MatterStatus.CLOSED:
-                    if r.closed_on is None:
-                        errors.append(RowError(r.row, "状态为已销号，但缺少销号日期。", "销号日期"))
-                    elif r.closed_on < day:
-                        errors.append(RowError(r.row, "销号日期早于交办日期。", "销号日期"))
-                    elif r.closed_on > today:
-                        errors.append(RowError(r.row, "销号日期不能晚于今天。", "销号日期"))
-                if r.source is Source.INSTRUCTION and not (r.instruction_text or "").strip():
-                    errors.append(RowError(r.row, "领导批示件须填写批示内容。", "领导批示"))
-                year, seq, prefix = day.year, 0, office.doc_prefix
-                if r.number:
-                    m = NUMBER_RE.match(r.number.strip())
-                    if m is None or int(m["seq"]) < 1:
-                        errors.append(RowError(r.row, f"编号「{r.number}」应写成 督〔2026〕12号 这样。",
-                                               "编号"))
-                    else:
-                        year, seq, prefix = int(m["year"]), int(m["seq"]), m["prefix"]
-                        if (year, seq) in seen_numbers:
-                            errors.append(RowError(r.row, f"编号与第{seen_numbers[(year, seq)]}行"
-                                                   "重复。", "编号"))
-                        seen_numbers.setdefault((year, seq), r.row)
-                else:
-                    key = import_key(title, lead.id if lead else None, r.assigned_on or day)
-                    if key in seen_keys:
-                        errors.append(RowError(r.row, f"与第{seen_keys[key]}行是同一事项"
-                                               "（事项、牵头单位、交办日期都相同）。"))
-                    seen_keys.setdefault(key, r.row)
-                if len(errors) > bad:
-                    continue
-                if seq:
-                    existing = by_seq.get((year, seq))
-                    if existing is not None:
-                        if existing.title == title:
-                            skipped.append(existing.number)
+                def member(unit_id: int, name: str | None, role: Role,
+                           fallbacks: Sequence[Role] = ()) -> Person | None:
+                    here = by_unit.get(unit_id, [])
+                    if name:
+                        return next((p for p in here if p.name == name), None)
+                    for r in (role, *fallbacks):
+                        found = next((p for p in here if p.has(r)), None)
+                        if found is not None:
+                            return found
+                    return None
+
+                planned: list[tuple[ImportRow, int, int, str]] = []   # row, year, seq, prefix
+                skipped: list[str] = []
+                seen_numbers: dict[tuple[int, int], int] = {}
+                seen_keys: dict[tuple[str, int | None, date | None], int] = {}
+                resolved: dict[int, tuple[Unit | None, list[Unit], tuple[Person, ...] | None,
+                                          date]] = {}
+                for r in rows:
+                    bad = len(errors)
+                    title = r.title.strip()
+                    if not title:
+                        errors.append(RowError(r.row, "事项名称不能为空。", "事项"))
+                    elif len(title) > 200:
+                        errors.append(RowError(r.row, "事项名称太长（最多200字）。", "事项"))
+                    lead: Unit | None = None
+                    if r.lead_unit:
+                        lead = unit_by_name.get(r.lead_unit)
+                        if lead is None:
+                            errors.append(RowError(r.row, f"单位「{r.lead_unit}」不在单位名单中。",
+                                                   "牵头单位"))
+                    co: list[Unit] = []
+                    for name in r.co_units:
+                        u = unit_by_name.get(name)
+                        if u is None:
+                            errors.append(RowError(r.row, f"单位「{name}」不在单位名单中。", "配合单位"))
+                        elif lead is not None and u.id == lead.id:
+                            errors.append(RowError(r.row, f"「{name}」已是牵头单位。", "配合单位"))
                         else:
-                            errors.append(RowError(r.row, f"编号{r.number}已被「{existing.title}」"
-                                                   "占用。", "编号"))
+                            co.append(u)
+                    if (r.co_units or r.principal or r.responsible or r.handler) and not r.lead_unit:
+                        errors.append(RowError(r.row, "填写了配合单位或责任人，但缺少牵头单位。",
+                                               "牵头单位"))
+                    trio: tuple[Person, ...] | None = None
+                    if lead is not None:
+                        found = (member(lead.id, r.principal, Role.PRINCIPAL),
+                                 member(lead.id, r.responsible, Role.RESPONSIBLE, (Role.PRINCIPAL,)),
+                                 member(lead.id, r.handler, Role.HANDLER, (Role.RESPONSIBLE,)))
+                        for p, given, label in zip(found, (r.principal, r.responsible, r.handler),
+                                                   ("第一责任人", "责任人", "承办人"), strict=True):
+                            if p is None:
+                                what = f"「{given}」不是{lead.name}的人员" if given else \
+                                    f"{lead.name}还没有{label}，请填写姓名或先添加人员"
+                                errors.append(RowError(r.row, what + "。", label))
+                        if found[0] is not None and not found[0].has(Role.PRINCIPAL):
+                            errors.append(RowError(r.row, f"「{found[0].name}」不是{lead.name}的"
+                                                   "第一责任人。", "第一责任人"))
+                        if all(p is not None for p in found):
+                            trio = tuple(p for p in found if p is not None)
+                        for u in co:
+                            if member(u.id, None, Role.PRINCIPAL) is None or \
+                                    member(u.id, None, Role.RESPONSIBLE, (Role.PRINCIPAL,)) is None:
+                                errors.append(RowError(r.row, f"{u.name}还没有第一责任人或责任人，"
+                                                       "请先添加人员。", "配合单位"))
+                    day = r.assigned_on or today
+                    if day > today:
+                        errors.append(RowError(r.row, f"交办日期 {day} 晚于今天。", "交办日期"))
+                    if r.deadline is not None and r.deadline < day:
+                        errors.append(RowError(r.row, f"办结时限 {r.deadline} 早于交办日期 {day}。",
+                                               "办结时限"))
+                    status = r.status
+                    if status in (MatterStatus.CLOSED, MatterStatus.COMPLETION_REQUESTED) and lead is None:
+                        errors.append(RowError(r.row, "已办结或待审核的事项须填写牵头单位。", "状态"))
+                    if status is MatterStatus.CLOSED:
+                        if r.closed_on is None:
+                            errors.append(RowError(r.row, "状态为已销号，但缺少销号日期。", "销号日期"))
+                        elif r.closed_on < day:
+                            errors.append(RowError(r.row, "销号日期早于交办日期。", "销号日期"))
+                        elif r.closed_on > today:
+                            errors.append(RowError(r.row, "销号日期不能晚于今天。", "销号日期"))
+                    if r.source is Source.INSTRUCTION and not (r.instruction_text or "").strip():
+                        errors.append(RowError(r.row, "领导批示件须填写批示内容。", "领导批示"))
+                    year, seq, prefix = day.year, 0, office.doc_prefix
+                    if r.number:
+                        m = NUMBER_RE.match(r.number.strip())
+                        if m is None or int(m["seq"]) < 1:
+                            errors.append(RowError(r.row, f"编号「{r.number}」应写成 督〔2026〕12号 这样。",
+                                                   "编号"))
+                        else:
+                            year, seq, prefix = int(m["year"]), int(m["seq"]), m["prefix"]
+                            if (year, seq) in seen_numbers:
+                                errors.append(RowError(r.row, f"编号与第{seen_numbers[(year, seq)]}行"
+                                                       "重复。", "编号"))
+                            seen_numbers.setdefault((year, seq), r.row)
+                    else:
+                        key = import_key(title, lead.id if lead else None, r.assigned_on or day)
+                        if key in seen_keys:
+                            errors.append(RowError(r.row, f"与第{seen_keys[key]}行是同一事项"
+                                                   "（事项、牵头单位、交办日期都相同）。"))
+                        seen_keys.setdefault(key, r.row)
+                    if len(errors) > bad:
                         continue
-                else:
-                    found_key = by_key.get(import_key(title, lead.id if lead else None,
-                                                      r.assigned_on or day))
-                    if found_key is not None:
-                        skipped.append(found_key.number)
-                        continue
-                planned.append((r, year, seq, prefix))
-                resolved[r.row] = (lead, co, trio, day)
+                    if seq:
+                        existing = by_seq.get((year, seq))
+                        if existing is not None:
+                            if existing.title == title:
+                                skipped.append(existing.number)
+                            else:
+                                errors.append(RowError(r.row, f"编号{r.number}已被「{existing.title}」"
+                                                       "占用。", "编号"))
+                            continue
+                    else:
+                        found_key = by_key.get(import_key(title, lead.id if lead else None,
+                                                          r.assigned_on or day))
+                        if found_key is not None:
+                            skipped.append(found_key.number)
+                            continue
+                    planned.append((r, year, seq, prefix))
+                    resolved[r.row] = (lead, co, trio, day)
 
-            if errors:
-                raise ImportRejected(errors)
+                if errors:
+                    raise ImportRejected(errors)
 
-            # Numbers for rows without one: after every number in the ledger and in the file.
-            top: dict[int, int] = {}
-            for (y, q) in [*by_seq, *seen_numbers]:
-                top[y] = max(top.get(y, 0), q)
-            new: list[Matter] = []
-            for r, year, seq, prefix in planned:
-                if not seq:
-                    seq = top.get(year, 0) + 1
-                    top[year] = seq
-                lead, co, trio, day = resolved[r.row]
-                try:
-                    new.append(_build(r, office_id, year, seq, prefix, actor_id, now, cal, lead, co,
-                                      trio, day, persons))
-                except DomainError as e:
-                    errors.append(RowError(r.row, str(e)))
-            if errors:
-                raise ImportRejected(errors)
+                # Numbers for rows without one: after every number in the ledger and in the file.
+                top: dict[int, int] = {}
+                for (y, q) in [*by_seq, *seen_numbers]:
+                    top[y] = max(top.get(y, 0), q)
+                new: list[Matter] = []
+                for r, year, seq, prefix in planned:
+                    if not seq:
+                        seq = top.get(year, 0) + 1
+                        top[year] = seq
+                    lead, co, trio, day = resolved[r.row]
+                    try:
+                        new.append(_build(r, office_id, year, seq, prefix, actor_id, now, cal, lead, co,
+                                          trio, day, persons))
+                    except DomainError as e:
+                        errors.append(RowError(r.row, str(e)))
+                if errors:
+                    raise ImportRejected(errors)
+                return new, skipped
+
+        # Seconds of CPU for a big file: in a thread, so the bot keeps answering other chats
+        # meanwhile (the transaction stays open: on SQLite it holds the write lock).
+        new, skipped = await asyncio.to_thread(plan)
         await uow.matters.add_many(new)
         await uow.events.append(Event(
             kind="ledger_imported", at=now, actor_id=actor_id, office_id=office_id,
