@@ -133,7 +133,8 @@ async def import_command(update: Update, context: Ctx) -> None:
 
 async def _send_import_errors(msg: Message, deps: Deps, name: str,
                               errors: tuple[RowError, ...]) -> None:
-    lines = [str(e) for e in errors]
+    # Row 0 is the file as a whole (not a zip, no rows …): no 第0行 in front.
+    lines = [e.message if e.row == 0 else str(e) for e in errors]
     chunks = split_text(_text(deps, "import_rejected", file=name, errors=lines))
     if len(chunks) <= IMPORT_CHUNKS_MAX:
         for chunk in chunks:

@@ -147,6 +147,7 @@ async def test_import_refuses_non_office_and_explains_bad_input(tmp_path: Path) 
         assert "导入失败" in text(broken[-1]) and "不是可读取的 .xlsx 文件" in text(broken[-1])
         empty = await send_file(h, admin, xlsx([]))
         assert "没有事项" in text(empty[-1])
+        assert "第0行" not in text(broken[-1]) + text(empty[-1])
         assert (await ledger_size(h))[0] == 0
 
 
