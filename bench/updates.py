@@ -28,7 +28,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from ledger.clock import LOCAL_TZ, FixedClock
+from ledger.clock import LOCAL_TZ, RunningClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Source
 from ledger.ports import Notice
@@ -112,6 +112,12 @@ async def measure_duban(h: Harness, reports: int, cards: list[Any]) -> dict[str,
     await wait_processed(app, target, max(120.0, reports * 0.2))
     elapsed = time.perf_counter() - t0
     durations = app.durations[before:]
+    intake = h.deps.intake
+    if intake is not None:
+        print(f"batches: reports {intake.reports.items}/{intake.reports.batches}, "
+              f"remembers {intake.remembers.items}/{intake.remembers.batches}, "
+              f"persons {intake.persons.items}/{intake.persons.batches}, "
+              f"lookups {intake.lookups.items}/{intake.lookups.batches}")
     confirmations = [r for r in h.server.sent_messages(person)
                      if (r.text or "").startswith("已记入台账")]
     assert len(confirmations) >= reports, f"{len(confirmations)} of {reports} confirmed"
@@ -152,7 +158,7 @@ async def run(matters: int, reports: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
         # Neither bot paces its sends (the sandbox's flood limits are off too): the
         # comparison is the cost of handling a report against the cost of an echo.
-        async with running_bot(Path(tmp), clock=FixedClock(START), rate_limited=False) as h:
+        async with running_bot(Path(tmp), clock=RunningClock(START), rate_limited=False) as h:
             t0 = time.perf_counter()
             await seed_ledger(h, matters)
             seed_s = time.perf_counter() - t0

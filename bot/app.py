@@ -12,11 +12,16 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Config
 from bot.context import App, BotData, Ctx, Deps
+from bot.intake import Intake
+from bot.updates import KeyedUpdateProcessor
 from reminders.ratelimit import TelegramRateLimiter
 
 log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "outbox-dispatch"
+# Updates handled at once (bot.updates keeps each person's own in order); the HTTP pool
+# has room for each of them to be sending.
+CONCURRENT_UPDATES = 32
 
 
 def build_application(config: Config, deps: Deps,
@@ -32,9 +37,9 @@ def build_application(config: Config, deps: Deps,
     if not config.token:
         raise ValueError("build_application needs a token")
     root = config.api_root
-    request = HTTPXRequest(connection_pool_size=16, proxy=config.proxy,
-                           connect_timeout=10.0, read_timeout=15.0)
-    updates_request = HTTPXRequest(connection_pool_size=2, proxy=config.proxy,
+    request = HTTPXRequest(connection_pool_size=8, proxy=config.proxy,
+                           connect_timeout=10.0, read_timeout=15.0, pool_timeout=15.0)
+    updates_request = HTTPXRequest(connection_pool_size=8, proxy=config.proxy,
                                    read_timeout=40.0)
 
     async def post_init(app: App) -> None:
@@ -74,18 +79,26 @@ def build_application(config: Config, deps: Deps,
         .request(request)
         .get_updates_request(updates_request)
         .context_types(ContextTypes(context=Ctx, bot_data=BotData))
-        .concurrent_updates(False)
+        .concurrent_updates(KeyedUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
 
     def kick() -> None:
-        # Deliver what a use case just queued, now rather than at the next sweep.
-        if app.job_queue is not None and app.running:
-            from reminders.outbox import dispatch_job
-            app.job_queue.run_once(dispatch_job, 0, name=f"{DISPATCH_JOB}-kick")
+        # Deliver what a use case just queued, now rather than at the next sweep. One kick
+        # job at a time: a burst of reports wakes the dispatcher once, not per message.
+        if app.job_queue is not None and app.running and not app.bot_data.kick_pending:
+            app.bot_data.kick_pending = True
+            app.job_queue.run_once(_kick_job, 0, name=f"{DISPATCH_JOB}-kick")
 
-    app.bot_data.deps = replace(deps, kick=kick)
+    app.bot_data.deps = replace(deps, kick=kick, intake=Intake(deps.uow, deps.clock, deps.read))
     register_handlers(app)
     return app
+
+
+async def _kick_job(context: Ctx) -> None:
+    from reminders.outbox import dispatch_job
+
+    context.bot_data.kick_pending = False  # a kick from now on schedules another run
+    await dispatch_job(context)

@@ -12,11 +12,13 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from ledger.clock import Clock
 from ledger.lights import LightPolicy
+from ledger.model import Person
 from ledger.ports import UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.intake import Intake
     from bot.render import Renderer
 
 
@@ -32,6 +34,10 @@ class Deps:
     light_policy: LightPolicy = field(default_factory=LightPolicy)
     # Wakes the outbox dispatcher after a use case queued notices.
     kick: Callable[[], None] = lambda: None
+    # Batched lookups and progress reports (bot.intake); None: each call on its own.
+    intake: Intake | None = None
+    # Units of work that only read (on SQLite they do not take the write lock); None: uow.
+    read: UnitOfWorkFactory | None = None
 
 
 class BotData:
@@ -41,6 +47,8 @@ class BotData:
         self._deps: Deps | None = None
         # One outbox delivery run at a time.
         self.dispatch_lock = asyncio.Lock()
+        # A kick job is scheduled and has not started yet (bot.app).
+        self.kick_pending = False
 
     @property
     def deps(self) -> Deps:
@@ -54,6 +62,10 @@ class BotData:
 
 
 class Ctx(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    # The sender's ledger identity, looked up once per update (one context per update).
+    caller_known: bool = False
+    caller: Person | None = None
+
     @property
     def deps(self) -> Deps:
         return self.bot_data.deps

@@ -36,7 +36,8 @@ async def prepare_database(url: str) -> AsyncEngine:
 
 def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
               cal: WorkCalendar | None = None) -> Deps:
-    return Deps(uow=uow_factory(engine), clock=clock or SystemClock(),
+    return Deps(uow=uow_factory(engine), read=uow_factory(engine, read_only=True),
+                clock=clock or SystemClock(),
                 cal=cal or WorkCalendar.from_toml(config.schedule), config=config,
                 render=Renderer(),
                 light_policy=LightPolicy(near_workdays=config.near_workdays,
@@ -46,6 +47,7 @@ def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
 def run_bot(config: Config, webhook: bool = False) -> int:
     from bot.app import build_application
     from bot.cli import _ensure_dir
+    from bot.intake import Intake
 
     url = database_url(config.db)
     _ensure_dir(url)
@@ -55,7 +57,8 @@ def run_bot(config: Config, webhook: bool = False) -> int:
         engine = await prepare_database(url)
         holder["engine"] = engine
         deps = make_deps(config, engine)
-        app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick)
+        app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick,
+                                    intake=Intake(deps.uow, deps.clock, deps.read))
         await services.bootstrap_office(deps.uow(), deps.clock, config.office_name,
                                         config.admins, config.doc_prefix)
 

@@ -72,15 +72,20 @@ def is_group(chat: Chat | None) -> bool:
 
 
 async def lookup_person(deps: Deps, telegram_id: int) -> Person | None:
-    async with deps.uow() as uow:
+    async with (deps.read or deps.uow)() as uow:
         return await uow.people.by_telegram(telegram_id)
 
 
 async def require_person(update: Update, context: Ctx) -> Person:
-    """The caller's ledger identity; unbound or disabled callers are refused."""
+    """The caller's ledger identity; unbound or disabled callers are refused. Looked up
+    once per update (the context lives as long as the update)."""
     deps = context.deps
     user = update.effective_user
-    person = await lookup_person(deps, user.id) if user is not None else None
+    if not context.caller_known and user is not None:
+        context.caller = (await deps.intake.person(user.id) if deps.intake is not None
+                          else await lookup_person(deps, user.id))
+        context.caller_known = True
+    person = context.caller
     if person is None:
         raise PermissionDenied(line(deps, "unbound"))
     if not person.active:
@@ -105,8 +110,12 @@ async def remember(deps: Deps, msg: Message, matter_id: int | None,
     """So that a reply to this message lands on the matter."""
     if matter_id is None:
         return
+    ref = MessageRef(msg.chat_id, msg.message_id, matter_id, no)
+    if deps.intake is not None:
+        await deps.intake.remember(ref)
+        return
     async with deps.uow() as uow:
-        await uow.chats.remember(MessageRef(msg.chat_id, msg.message_id, matter_id, no))
+        await uow.chats.remember(ref)
         await uow.commit()
 
 

@@ -97,8 +97,12 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
             fm, f = figures
             await confirm(update, context, say(deps, "figures_recorded", m=fm, f=f), fm, no)
             return
-    m, a = await svc.report_progress(deps.uow(), deps.clock, actor.id, matter_id, no, text,
-                                     atts)
+    report = svc.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
+    if deps.intake is not None:
+        m, a = await deps.intake.report(report)
+    else:
+        m, a = await svc.report_progress(deps.uow(), deps.clock, actor.id, matter_id, no,
+                                         text, atts)
     deps.kick()
     await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts), m, a.no)
 
@@ -204,6 +208,8 @@ async def on_message(update: Update, context: Ctx) -> None:
 
 
 async def _lookup(deps: Deps, chat_id: int, message_id: int) -> MessageRef | None:
+    if deps.intake is not None:
+        return await deps.intake.lookup(chat_id, message_id)
     async with deps.uow() as uow:
         return await uow.chats.lookup(chat_id, message_id)
 

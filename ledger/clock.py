@@ -40,6 +40,19 @@ class FixedClock:
         self._now += delta
 
 
+class RunningClock:
+    """Real time, shifted to start at a chosen moment: for benchmarks and simulations that
+    need a given working day but a clock that moves (a FixedClock stops time)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 def local_now(clock: Clock) -> datetime:
     return clock.now().astimezone(LOCAL_TZ)
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from ledger import permissions as perm
 from ledger.clock import Clock, local_today
 from ledger.deadlines import MatterClass, check_deadline, resolve_deadline
-from ledger.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from ledger.errors import DomainError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from ledger.model import (
     Assignment,
     AssignmentStatus,
@@ -49,14 +49,23 @@ async def _office_targets(uow: UnitOfWork, office_id: int, private: bool = False
 
 
 async def _tell_office(uow: UnitOfWork, m: Matter, e: Event, at: datetime) -> None:
+    targets = await _office_targets(uow, m.office_id, m.confidential)
+    for n in _office_notices(m, e, at, targets):
+        await uow.outbox.add(n)
+
+
+def _office_notices(m: Matter, e: Event, at: datetime,
+                    targets: Sequence[tuple[int | None, int | None]]) -> list[Notice]:
     assert m.id is not None
-    for person_id, chat_id in await _office_targets(uow, m.office_id, m.confidential):
+    out = []
+    for person_id, chat_id in targets:
         target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
-        await uow.outbox.add(Notice(
+        out.append(Notice(
             key=f"office:{m.id}:{m.version}:{target}", office_id=m.office_id,
             kind=f"office_{e.kind}", due_at=at, person_id=person_id, chat_id=chat_id,
             matter_id=m.id, assignment_no=e.assignment_no,
             payload={"event": e.kind, "actor_id": e.actor_id, **e.after}))
+    return out
 
 
 async def _tell_persons(uow: UnitOfWork, m: Matter, kind: str, person_ids: Sequence[int],
@@ -410,20 +419,75 @@ async def sign(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int, no:
         return m
 
 
+@dataclass(frozen=True)
+class ProgressReport:
+    """One progress report from a phone: text and/or attachments about a matter."""
+
+    actor_id: int
+    matter_id: int
+    no: int | None
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+ProgressOutcome = tuple[Matter, Assignment] | DomainError
+
+
 async def report_progress(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
                           no: int | None, text: str,
                           attachments: Sequence[Attachment] = ()) -> tuple[Matter, Assignment]:
+    [outcome] = await report_progress_many(
+        uow, clock, [ProgressReport(actor_id, matter_id, no, text, tuple(attachments))])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+async def report_progress_many(uow: UnitOfWork, clock: Clock,
+                               reports: Sequence[ProgressReport]) -> list[ProgressOutcome]:
+    """Several reports in one transaction (the bot gathers those arriving together, so a
+    busy morning costs one commit per batch, not per message). Each report is checked on
+    its own: a refused one gets its error back and does not stop the others. Reports
+    about the same matter apply in the order given."""
     async with uow:
-        actor = await _actor(uow, actor_id)
-        m = await uow.matters.get(matter_id)
-        a = _pick(actor, m, no)
+        actors: dict[int, Person | DomainError] = {}
+        for r in reports:
+            if r.actor_id not in actors:
+                try:
+                    actors[r.actor_id] = await _actor(uow, r.actor_id)
+                except DomainError as e:
+                    actors[r.actor_id] = e
+        loaded = await uow.matters.get_many({r.matter_id for r in reports})
+        targets: dict[tuple[int, bool], list[tuple[int | None, int | None]]] = {}
         now = clock.now()
-        m.report_progress(at=now, actor_id=actor.id, no=a.no, text=text,
-                          attachments=tuple(attachments))
-        await _save(uow, m)
-        await _tell_office(uow, m, m.last_event, now)
+        outcomes: list[ProgressOutcome] = []
+        notices: list[Notice] = []
+        touched: dict[int, Matter] = {}
+        for r in reports:
+            try:
+                actor = actors[r.actor_id]
+                if isinstance(actor, DomainError):
+                    raise actor
+                m = loaded.get(r.matter_id)
+                if m is None:
+                    raise NotFound("找不到这件事项。")
+                a = _pick(actor, m, r.no)
+                m.report_progress(at=now, actor_id=actor.id, no=a.no, text=r.text,
+                                  attachments=r.attachments)
+            except DomainError as e:
+                outcomes.append(e)
+                continue
+            assert m.id is not None
+            touched[m.id] = m
+            key = (m.office_id, m.confidential)
+            if key not in targets:
+                targets[key] = await _office_targets(uow, m.office_id, m.confidential)
+            notices += _office_notices(m, m.last_event, now, targets[key])
+            outcomes.append((m, a))
+        await uow.matters.save_many(list(touched.values()))
+        await uow.outbox.add_many(notices)
         await uow.commit()
-        return m, a
+        return outcomes
 
 
 async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,

@@ -264,6 +264,10 @@ class ReminderService:
                     self.next_release = total.next_release
                     return total
 
+    @property
+    def ticking(self) -> bool:
+        return self._running.locked()
+
     async def tick(self, full: bool | None = None) -> DeliveryStats:
         """Plan, then deliver. Concurrent calls coalesce into one more round."""
         if self._running.locked():
@@ -383,6 +387,11 @@ async def run_job(context: Ctx) -> None:
 
 
 async def _run(service: ReminderService, jq: JobQueue[Ctx]) -> None:
+    if service.ticking:
+        # The running tick goes round once more and schedules the wake-up when it ends;
+        # scheduling one here too would wake at once, find it busy, and spin.
+        await service.tick()
+        return
     try:
         await service.tick()
     finally:

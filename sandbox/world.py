@@ -7,7 +7,6 @@ HTTP side (sandbox.server) and the people side (sandbox.people) both act on one 
 from __future__ import annotations
 
 import asyncio
-import copy
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -192,7 +191,7 @@ class MessageRecord:
         return [b for row in markup.get("inline_keyboard", []) for b in row]
 
     def snapshot(self) -> dict[str, Any]:
-        return copy.deepcopy(self.data)
+        return json_copy(self.data)
 
 
 @dataclass
@@ -310,9 +309,21 @@ class CallbackRecord:
     answer: CallbackAnswer | None = None
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars): what every update and
+    answer is. Several times faster than copy.deepcopy, which the sandbox would otherwise
+    spend more time in than the bot under test."""
+    t = type(value)
+    if t is dict:
+        return {k: json_copy(v) for k, v in value.items()}
+    if t is list:
+        return [json_copy(v) for v in value]
+    return value
+
+
 def strip_reply(data: dict[str, Any]) -> dict[str, Any]:
     """A message as embedded in another one: Telegram does not nest reply_to_message."""
-    out = copy.deepcopy(data)
+    out = json_copy(data)
     out.pop("reply_to_message", None)
     return out
 
@@ -528,7 +539,7 @@ class World:
         keep_markup: bool = False,
     ) -> None:
         """Apply an edit; `changes` values of None remove the key."""
-        record.versions.append(copy.deepcopy(record.data))
+        record.versions.append(json_copy(record.data))
         for key, value in changes.items():
             if value is None or value == []:
                 record.data.pop(key, None)
@@ -707,7 +718,7 @@ class World:
     # ---- updates ----------------------------------------------------------------------
 
     def push_update(self, bot: BotAccount, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        update = {"update_id": bot.next_update_id, kind: copy.deepcopy(payload)}
+        update = {"update_id": bot.next_update_id, kind: json_copy(payload)}
         bot.next_update_id += 1
         bot.updates.append(update)
         bot.signal.fire()
@@ -760,7 +771,7 @@ class World:
             outcome = []
         if isinstance(outcome, ApiError):
             raise outcome
-        return copy.deepcopy(outcome)
+        return json_copy(outcome)
 
     def next_webhook_update(self, bot: BotAccount) -> dict[str, Any] | None:
         while bot.updates and not bot.deliverable(bot.updates[0]):

@@ -326,6 +326,51 @@ class SqlMatterRepository:
         await self._write_assignments(matter, paused=bool(row.paused))
         matter.pending.clear()
 
+    async def save_many(self, matters_: Sequence[Matter]) -> None:
+        todo = [m for m in matters_ if m.pending]
+        if len(todo) <= 1:
+            for m in todo:
+                await self.save(m)
+            return
+        ids = [m.id for m in todo]
+        if None in ids or len(set(ids)) != len(ids):
+            raise ValueError("save_many: each matter once, and stored already")
+        loaded_at = {m.id: m.version - len(m.pending) for m in todo}
+        # The same guards as `save`, as one executemany each: the version in the row, then
+        # the events' unique (matter_id, matter_seq).
+        result = await self._conn.execute(
+            update(matters).where(matters.c.id == bindparam("_id"),
+                                  matters.c.version == bindparam("_loaded")),
+            [{**_matter_values(m), "_id": m.id, "_loaded": loaded_at[m.id]} for m in todo])
+        if self._conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(todo):
+            raise Conflict(CONFLICT_MESSAGE)
+        rows = [_event_values(e, loaded_at[m.id] + 1 + i, m.id)
+                for m in todo for i, e in enumerate(m.pending)]
+        try:
+            await self._conn.execute(insert(events), rows)
+        except IntegrityError as exc:
+            if _violates(exc, "uq_events_matter_id_matter_seq",
+                         "events.matter_id, events.matter_seq"):
+                raise Conflict(CONFLICT_MESSAGE) from exc
+            raise
+        paused: dict[int, bool] = {r[0]: bool(r[1]) for r in await self._conn.execute(
+            select(matters.c.id, matters.c.paused).where(matters.c.id.in_(ids)))}
+        await self._conn.execute(delete(assignments).where(assignments.c.matter_id.in_(ids)))
+        a_rows = [row for m in todo for row in _assignment_rows(m, paused=paused[m.id or 0])]
+        if a_rows:
+            await self._conn.execute(insert(assignments), a_rows)
+        for m in todo:
+            m.pending.clear()
+
+    async def get_many(self, matter_ids: Collection[int]) -> dict[int, Matter]:
+        ids = builtins.list(dict.fromkeys(matter_ids))
+        if not ids:
+            return {}
+        rows = await self._conn.execute(
+            select(matters.c.id, matters.c.version, matters.c.state)
+            .where(matters.c.id.in_(ids)))
+        return {r.id: _matter(r) for r in rows}
+
     async def get(self, matter_id: int) -> Matter:
         row = (await self._conn.execute(
             select(matters.c.id, matters.c.version, matters.c.state)
@@ -743,6 +788,15 @@ class SqlChatRepository:
                   "matter_id": ref.matter_id, "assignment_no": ref.assignment_no}
         await self._conn.execute(
             upsert(self._conn.dialect, message_refs, values, ["chat_id", "message_id"]))
+
+    async def remember_many(self, refs: Sequence[MessageRef]) -> None:
+        if not refs:
+            return
+        # A message is about one matter for good: a ref already there stays as it is.
+        await self._conn.execute(
+            insert_ignore_many(self._conn.dialect, message_refs, ["chat_id", "message_id"]),
+            [{"chat_id": r.chat_id, "message_id": r.message_id, "matter_id": r.matter_id,
+              "assignment_no": r.assignment_no} for r in refs])
 
     async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None:
         row = (await self._conn.execute(select(message_refs).where(

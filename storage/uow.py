@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -51,21 +52,33 @@ class SqlUnitOfWork:
     records: RecordRepository
     posts: PublicPostRepository
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
+                 writers: asyncio.Lock | None = None) -> None:
         self._engine = engine
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
+        # SQLite has one writer at a time. Writers of this process queue here, in order,
+        # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        self._writers = None if read_only or engine.dialect.name != "sqlite" else writers
+        self._holding = False
 
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("this unit of work is already open")
-        conn = await self._engine.connect()
+        if self._writers is not None:
+            await self._writers.acquire()
+            self._holding = True
         try:
-            if self._read_only:
-                await _mark_read_only(conn)
-            await conn.begin()
+            conn = await self._engine.connect()
+            try:
+                if self._read_only:
+                    await _mark_read_only(conn)
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
         except BaseException:
-            await conn.close()
+            self._release()
             raise
         self._conn = conn
         matters = SqlMatterRepository(conn)
@@ -89,7 +102,15 @@ class SqlUnitOfWork:
             if conn.in_transaction():
                 await conn.rollback()
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        if self._holding and self._writers is not None:
+            self._holding = False
+            self._writers.release()
 
     def _open(self) -> AsyncConnection:
         if self._conn is None:
@@ -104,6 +125,8 @@ class SqlUnitOfWork:
 
 
 def uow_factory(engine: AsyncEngine, *, read_only: bool = False) -> UnitOfWorkFactory:
+    writers = asyncio.Lock()  # shared by the units of work of this factory
+
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(engine, read_only=read_only)
+        return SqlUnitOfWork(engine, read_only=read_only, writers=writers)
     return make

@@ -74,6 +74,13 @@ class _Matters:
         m.pending.clear()
         self.t.matters[m.id] = copy.deepcopy(matter_to_json(m))
 
+    async def save_many(self, ms: Sequence[Matter]) -> None:
+        for m in ms:
+            await self.save(m)
+
+    async def get_many(self, matter_ids: Collection[int]) -> dict[int, Matter]:
+        return {i: await self.get(i) for i in matter_ids if i in self.t.matters}
+
     async def get(self, matter_id: int) -> Matter:
         if matter_id not in self.t.matters:
             raise NotFound("找不到这件事项。")
@@ -254,6 +261,10 @@ class _Chats:
 
     async def remember(self, ref: MessageRef) -> None:
         self.t.refs[(ref.chat_id, ref.message_id)] = ref
+
+    async def remember_many(self, refs: Sequence[MessageRef]) -> None:
+        for ref in refs:
+            self.t.refs.setdefault((ref.chat_id, ref.message_id), ref)
 
     async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None:
         return self.t.refs.get((chat_id, message_id))

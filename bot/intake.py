@@ -1,0 +1,85 @@
+"""What the handlers ask of the ledger on every message, batched (see bot.batch).
+
+One `Intake` per application: who a Telegram account is, which matter a message is about,
+remembering the bot's messages, and recording progress reports. Under load the calls of
+concurrent updates share transactions; the message → matter map is also kept in memory,
+since it never changes once written.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from bot.batch import Batcher
+from ledger import services as svc
+from ledger.clock import Clock
+from ledger.model import Assignment, Matter, Person
+from ledger.ports import MessageRef, UnitOfWorkFactory
+
+REF_CACHE_SIZE = 50_000
+
+
+class Intake:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock,
+                 read: UnitOfWorkFactory | None = None) -> None:
+        self._uow = uow
+        self._read = read or uow
+        self._clock = clock
+        self._refs: OrderedDict[tuple[int, int], MessageRef] = OrderedDict()
+        self.persons: Batcher[int, Person | None] = Batcher(self._persons)
+        self.lookups: Batcher[tuple[int, int], MessageRef | None] = Batcher(self._lookups)
+        self.remembers: Batcher[MessageRef, None] = Batcher(self._remember)
+        self.reports: Batcher[svc.ProgressReport, tuple[Matter, Assignment]] = \
+            Batcher(self._reports)
+
+    # ---- the calls handlers make
+
+    async def person(self, telegram_id: int) -> Person | None:
+        return await self.persons.submit(telegram_id)
+
+    async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None:
+        ref = self._refs.get((chat_id, message_id))
+        if ref is not None:
+            self._refs.move_to_end((chat_id, message_id))
+            return ref
+        return await self.lookups.submit((chat_id, message_id))
+
+    async def remember(self, ref: MessageRef) -> None:
+        await self.remembers.submit(ref)
+
+    async def report(self, report: svc.ProgressReport) -> tuple[Matter, Assignment]:
+        return await self.reports.submit(report)
+
+    # ---- the batches
+
+    def _cache(self, ref: MessageRef) -> None:
+        self._refs[(ref.chat_id, ref.message_id)] = ref
+        self._refs.move_to_end((ref.chat_id, ref.message_id))
+        while len(self._refs) > REF_CACHE_SIZE:
+            self._refs.popitem(last=False)
+
+    async def _persons(self, telegram_ids: list[int]) -> list[Person | None]:
+        async with self._read() as u:
+            found = {tg: await u.people.by_telegram(tg) for tg in dict.fromkeys(telegram_ids)}
+        return [found[tg] for tg in telegram_ids]
+
+    async def _lookups(self, keys: list[tuple[int, int]]) -> list[MessageRef | None]:
+        async with self._read() as u:
+            found = {k: await u.chats.lookup(*k) for k in dict.fromkeys(keys)}
+        for ref in found.values():
+            if ref is not None:
+                self._cache(ref)
+        return [found[k] for k in keys]
+
+    async def _remember(self, refs: list[MessageRef]) -> list[None]:
+        async with self._uow() as u:
+            await u.chats.remember_many(refs)
+            await u.commit()
+        for ref in refs:
+            self._cache(ref)
+        return [None] * len(refs)
+
+    async def _reports(self, reports: list[svc.ProgressReport],
+                       ) -> Sequence[tuple[Matter, Assignment] | BaseException]:
+        return await svc.report_progress_many(self._uow(), self._clock, reports)
