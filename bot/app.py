@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -19,9 +20,21 @@ from reminders.ratelimit import TelegramRateLimiter
 log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "outbox-dispatch"
-# Updates handled at once (bot.updates keeps each person's own in order); the HTTP pool
-# has room for each of them to be sending.
+# Updates handled at once (bot.updates keeps each person's own in order).
 CONCURRENT_UPDATES = 32
+# Bot API calls in flight at once. More do not go faster: httpcore's pool does work per
+# waiting request and open connection on every change, so the rest wait here instead.
+HTTP_IN_FLIGHT = 16
+
+
+class BoundedRequest(HTTPXRequest):
+    def __init__(self, *, in_flight: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._slots = asyncio.Semaphore(in_flight)
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        async with self._slots:
+            return await super().do_request(*args, **kwargs)
 
 
 def build_application(config: Config, deps: Deps,
@@ -37,9 +50,10 @@ def build_application(config: Config, deps: Deps,
     if not config.token:
         raise ValueError("build_application needs a token")
     root = config.api_root
-    request = HTTPXRequest(connection_pool_size=8, proxy=config.proxy,
-                           connect_timeout=10.0, read_timeout=15.0, pool_timeout=15.0)
-    updates_request = HTTPXRequest(connection_pool_size=8, proxy=config.proxy,
+    request = BoundedRequest(in_flight=HTTP_IN_FLIGHT, connection_pool_size=HTTP_IN_FLIGHT,
+                             proxy=config.proxy, connect_timeout=10.0, read_timeout=15.0,
+                             pool_timeout=15.0)
+    updates_request = HTTPXRequest(connection_pool_size=2, proxy=config.proxy,
                                    read_timeout=40.0)
 
     async def post_init(app: App) -> None:

@@ -283,11 +283,11 @@ class BotApiSpec:
             if value.get(key) != expected:
                 raise _Invalid(_join(path, key), f'{expr} needs "{expected}"', mismatch=True)
         for f in spec.fields:
-            sub_path = _join(path, f.name)
-            if f.name not in value or value[f.name] is None:
+            if value.get(f.name) is None:
                 if f.required:
-                    raise _Invalid(sub_path, f"required field of {expr} is missing")
+                    raise _Invalid(_join(path, f.name), f"required field of {expr} is missing")
                 continue
+            sub_path = _join(path, f.name)  # only for present fields: a Message has ~100
             errors = []
             for alt in f.types:
                 try:

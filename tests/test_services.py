@@ -245,6 +245,32 @@ async def test_progress_on_someone_elses_matter_is_refused(w: World) -> None:
     assert a.no == 2
 
 
+async def test_reports_in_one_batch_are_each_checked_on_their_own(w: World) -> None:
+    m = await assigned(w)
+    assert m.id is not None
+    before = len(w.store.events)
+    P = svc.ProgressReport
+    outcomes = await svc.report_progress_many(w.uow(), w.clock, [
+        P(w.handler, m.id, None, "第一条"),
+        P(w.outsider, m.id, None, "我来报"),        # not theirs
+        P(w.handler, 9999, None, "没有这件事"),       # no such matter
+        P(w.handler, m.id, None, "  "),             # empty
+        P(w.co_handler, m.id, None, "配合单位进展"),
+        P(w.handler, m.id, None, "第二条"),
+    ])
+    assert isinstance(outcomes[1], PermissionDenied)
+    assert isinstance(outcomes[2], NotFound)
+    assert isinstance(outcomes[3], InvalidInput)
+    ok = [o for o in outcomes if not isinstance(o, Exception)]
+    assert [a.no for _, a in ok] == [1, 2, 1]
+    progress = [e for e in w.store.events[before:] if e.kind == "progress"]
+    assert [e.after["text"] for e in progress] == ["第一条", "配合单位进展", "第二条"]
+    stored = w.store.matters[m.id]
+    assert stored["version"] == m.version + 3
+    office = [n for n in w.store.outbox if n.kind == "office_progress"]
+    assert len({n.key for n in office}) == len(office) == 3  # one line per report
+
+
 async def test_completion_review_close_and_return(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None

@@ -156,6 +156,61 @@ async def test_concurrent_save_of_the_same_version_conflicts(
     assert matter_to_json(replayed) == matter_to_json(stored)
 
 
+async def test_save_many_saves_each_matter_like_save(engine: AsyncEngine, world: World) -> None:
+    """A batch of reports: several matters in a few statements, each stream exact."""
+    w = world
+    ms = []
+    for seq in (1, 2, 3):
+        m = register(w, seq)
+        assign(w, m, w.unit_a, lead=True, deadline=D)
+        ms.append(await add_matter(engine, m))
+    async with SqlUnitOfWork(engine) as uow:
+        loaded = await uow.matters.get_many([m.id for m in ms if m.id is not None] + [999])
+        assert sorted(loaded) == [m.id for m in ms]  # a missing id is left out
+        for i, m in enumerate(loaded.values()):
+            for k in range(i + 1):
+                m.report_progress(at=T0 + timedelta(hours=k + 1), actor_id=w.a_people[2],
+                                  no=1, text=f"进展{k}")
+        await uow.matters.save_many(list(loaded.values()))
+        await uow.commit()
+    for i, m in enumerate(ms):
+        assert m.id is not None
+        stored, replayed = await _replayed(engine, m.id)
+        assert stored.version == m.version + i + 1
+        assert stored.assignment(1).last_progress_text == f"进展{i}"
+        assert matter_to_json(replayed) == matter_to_json(stored)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(assignments.c.matter_id, assignments.c.last_progress_at)
+                                   .order_by(assignments.c.matter_id))).all()
+    assert [r[1] for r in rows] == [T0 + timedelta(hours=k) for k in (1, 2, 3)]
+
+
+async def test_save_many_with_a_stale_matter_saves_none(engine: AsyncEngine,
+                                                        world: World) -> None:
+    w = world
+    ms = []
+    for seq in (1, 2):
+        m = register(w, seq)
+        assign(w, m, w.unit_a, lead=True, deadline=D)
+        ms.append(await add_matter(engine, m))
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        batch = list((await uow.matters.get_many([m.id for m in ms if m.id])).values())
+        other = await uow.matters.get(batch[1].id or 0)
+    other.report_progress(at=T0, actor_id=w.a_people[2], no=1, text="别人先保存了")
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.matters.save(other)
+        await uow.commit()
+    for m in batch:
+        m.report_progress(at=T0, actor_id=w.a_people[2], no=1, text="批量")
+    async with SqlUnitOfWork(engine) as uow:
+        with pytest.raises(Conflict):
+            await uow.matters.save_many(batch)
+    first, _ = await _replayed(engine, batch[0].id or 0)
+    second, _ = await _replayed(engine, batch[1].id or 0)
+    assert first.assignment(1).last_progress_text is None  # not half-written
+    assert second.assignment(1).last_progress_text == "别人先保存了"
+
+
 async def test_event_position_is_a_second_guard(engine: AsyncEngine, world: World) -> None:
     """Even if the version check were passed, an event at a taken position collides."""
     w = world
