@@ -162,7 +162,9 @@ class ReminderService:
             unassigned = await self._unassigned(u, offices, changed)
             targets = await OfficeTargets.load(u, offices)
         stats.rows = len(rows)
-        plan = self.planner.plan(rows, now)
+        # A full pass plans 100,000s of rows: in a thread, so updates keep being answered.
+        plan = (await asyncio.to_thread(self.planner.plan, rows, now) if stats.full
+                else self.planner.plan(rows, now))
         if plan.escalations:
             stats.escalations = await self._escalate(plan.escalations)
             touched = {e.matter_id for e in plan.escalations}

@@ -557,13 +557,19 @@ class SqlMatterRepository:
                 out += await self._scan(stmt.where(a.c.matter_id.in_(ids[k:k + _IN_CHUNK])),
                                         sqlite)
             return out
-        return await self._scan(stmt, sqlite)
+        # The whole table (the reminder scan): build the rows off the event loop, so a bot
+        # with 100,000 open matters keeps answering while it runs.
+        return await self._scan(stmt, sqlite, in_thread=person_id is None)
 
-    async def _scan(self, stmt: Select[Any], sqlite: bool) -> builtins.list[AssignmentRow]:
-        result = await self._conn.execute(stmt)
-        with _gc_paused():
-            rows = result.all()
-            return _sqlite_assignment_rows(rows) if sqlite else _assignment_rows_native(rows)
+    async def _scan(self, stmt: Select[Any], sqlite: bool, *, in_thread: bool = False,
+                    ) -> builtins.list[AssignmentRow]:
+        result = await self._conn.execute(stmt)  # buffered: the rows are fetched already
+
+        def build() -> builtins.list[AssignmentRow]:
+            with _gc_paused():
+                rows = result.all()
+                return _sqlite_assignment_rows(rows) if sqlite else _assignment_rows_native(rows)
+        return await asyncio.to_thread(build) if in_thread else build()
 
     async def paused_ids(self, matter_ids: Collection[int]) -> set[int]:
         ids = sorted(set(matter_ids))
