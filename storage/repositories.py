@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import gc
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from operator import itemgetter
@@ -65,6 +63,7 @@ from ledger.ports import (
     PublicPost,
     Record,
 )
+from ledger.reporting import gc_paused
 from storage.dialect import insert_ignore, insert_ignore_many, upsert
 from storage.tables import (
     UTCDateTime,
@@ -212,17 +211,6 @@ def _matter(row: Row[Any]) -> Matter:
 _STATUS = {s.value: s for s in AssignmentStatus}
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building 100k small objects sets off the cyclic GC over and over (half the scan
-    time); none of them form cycles. Only wraps synchronous code: no await inside."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _assignment_rows_native(rows: Iterable[Sequence[Any]]) -> builtins.list[AssignmentRow]:
@@ -267,6 +255,10 @@ class SqlMatterRepository:
     async def _append_events(self, m: Matter, first_seq: int) -> None:
         assert m.id is not None
         rows = [_event_values(e, first_seq + i, m.id) for i, e in enumerate(m.pending)]
+        await self._insert_events(rows)
+
+    async def _insert_events(self, rows: builtins.list[dict[str, Any]]) -> None:
+        """A taken (matter_id, matter_seq): another writer saved the matter first."""
         if not rows:
             return
         try:
@@ -344,15 +336,8 @@ class SqlMatterRepository:
             [{**_matter_values(m), "_id": m.id, "_loaded": loaded_at[m.id]} for m in todo])
         if self._conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(todo):
             raise Conflict(CONFLICT_MESSAGE)
-        rows = [_event_values(e, loaded_at[m.id] + 1 + i, m.id)
-                for m in todo for i, e in enumerate(m.pending)]
-        try:
-            await self._conn.execute(insert(events), rows)
-        except IntegrityError as exc:
-            if _violates(exc, "uq_events_matter_id_matter_seq",
-                         "events.matter_id, events.matter_seq"):
-                raise Conflict(CONFLICT_MESSAGE) from exc
-            raise
+        await self._insert_events([_event_values(e, loaded_at[m.id] + 1 + i, m.id)
+                                   for m in todo for i, e in enumerate(m.pending)])
         paused: dict[int, bool] = {r[0]: bool(r[1]) for r in await self._conn.execute(
             select(matters.c.id, matters.c.paused).where(matters.c.id.in_(ids)))}
         await self._conn.execute(delete(assignments).where(assignments.c.matter_id.in_(ids)))
@@ -496,7 +481,7 @@ class SqlMatterRepository:
 
         def parameters() -> builtins.list[tuple[Table, tuple[str, ...],
                                                 builtins.list[tuple[Any, ...]]]]:
-            with _gc_paused():
+            with gc_paused():  # 100k small objects, no cycles: GC would run over and over
                 return [
                     (matters, _MATTER_COLUMNS, _driver_rows(dialect, matters, _MATTER_COLUMNS, (
                         {**_matter_values(m), "id": m.id} for m in matters_))),
@@ -566,7 +551,7 @@ class SqlMatterRepository:
         result = await self._conn.execute(stmt)  # buffered: the rows are fetched already
 
         def build() -> builtins.list[AssignmentRow]:
-            with _gc_paused():
+            with gc_paused():  # 100k small objects, no cycles: GC would run over and over
                 rows = result.all()
                 return _sqlite_assignment_rows(rows) if sqlite else _assignment_rows_native(rows)
         return await asyncio.to_thread(build) if in_thread else build()
