@@ -74,6 +74,7 @@ class DeliveryStats:
     skipped: int = 0   # planned reminders no longer due at send time (cancelled)
     deferred: int = 0  # quiet hours: left pending until `next_release`
     next_release: datetime | None = None
+    paced: int = 0     # chats whose next turn came after the pass's time budget
 
     @property
     def touched(self) -> int:
@@ -85,6 +86,7 @@ class DeliveryStats:
         self.failed += other.failed
         self.skipped += other.skipped
         self.deferred += other.deferred
+        self.paced += other.paced
         if other.next_release is not None and (
                 self.next_release is None or other.next_release < self.next_release):
             self.next_release = other.next_release
@@ -233,7 +235,8 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
                       limit: int = 200, *, check: SendCheck | None = None,
                       concurrency: int = 1, limits: FloodLimits | None = None,
                       read: UnitOfWorkFactory | None = None,
-                      until: float | None = None) -> DeliveryStats:
+                      until: float | None = None,
+                      pacing: dict[tuple[str, int], float] | None = None) -> DeliveryStats:
     """One pass over (at most `limit` of) what is due now.
 
     until: a loop time after which no send starts; what is left stays pending for the
@@ -243,7 +246,9 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
     pending) what must not go out in quiet hours or on a non-working day; concurrency: sends in
     flight at once (to different chats); limits: space the notices of one chat as
     Telegram wants (None: no spacing here, e.g. tests on a sandbox without flood limits);
-    read: a read-only unit of work for the queries.
+    read: a read-only unit of work for the queries; pacing: each chat's next turn (loop
+    time), kept by the caller from one pass to the next so a new pass does not send to a
+    chat again before its turn.
     """
     stats = DeliveryStats()
     now = clock.now()
@@ -268,8 +273,9 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
     for n in batch:
         queues.setdefault(_destination(n), deque()).append(n)
     loop = asyncio.get_running_loop()
+    turns = pacing if pacing is not None else {}
     heap: list[tuple[float, int, tuple[str, int]]] = [
-        (0.0, i, dest) for i, dest in enumerate(queues)]
+        (turns.get(dest, 0.0), i, dest) for i, dest in enumerate(queues)]
     seq = len(heap)
 
     async def worker() -> None:
@@ -277,6 +283,7 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
         while heap:
             not_before, _, dest = heapq.heappop(heap)
             if until is not None and not_before > until:
+                stats.paced += 1
                 continue  # this chat's next turn is past the budget: next pass
             delay = not_before - loop.time()
             if delay > 0:
@@ -293,9 +300,10 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
                     await u.commit()
                 stats.failed += len(q)
                 q.clear()
+            if limits is not None:
+                turns[dest] = loop.time() + _spacing(dest, limits)
             if q:
-                spacing = _spacing(dest, limits) if limits is not None else 0.0
-                heapq.heappush(heap, (loop.time() + spacing, seq, dest))
+                heapq.heappush(heap, (turns.get(dest, 0.0), seq, dest))
                 seq += 1
 
     workers = max(1, min(concurrency, len(queues)))

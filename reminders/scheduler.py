@@ -130,6 +130,8 @@ class ReminderService:
         self._running = asyncio.Lock()
         self._dispatching = dispatch_lock or asyncio.Lock()
         self._again = False
+        # Each chat's next turn (event-loop time) under Telegram's pace, across passes.
+        self._turns: dict[tuple[str, int], float] = {}
         self.last_pass = PassStats()
         self.next_release: datetime | None = None  # held back for quiet hours until then
 
@@ -257,12 +259,17 @@ class ReminderService:
         loop = asyncio.get_running_loop()
         until = loop.time() + DRAIN_BUDGET_S
         async with self._dispatching:
+            now = loop.time()
+            self._turns = {k: t for k, t in self._turns.items() if t > now}
             while True:
                 stats = await deliver_due(self.uow, self.clock, self.sender, s.batch,
                                           check=self.check, concurrency=s.concurrency,
-                                          limits=s.limits, read=self.read, until=until)
+                                          limits=s.limits, read=self.read, until=until,
+                                          pacing=self._turns)
                 total.add(stats)
-                if stats.touched == 0 or loop.time() >= until:
+                # Stop when a chat's turn falls past the budget: another pass now would
+                # re-read the whole batch to send nothing (the wake-up comes back for it).
+                if stats.touched == 0 or stats.paced or loop.time() >= until:
                     self.next_release = total.next_release
                     return total
 
