@@ -322,6 +322,11 @@ class EventLog(Protocol):
     async def since(self, office_id: int, since: datetime,
                     until: datetime | None = None) -> list[Event]: ...
 
+    async def changed_matters(self, office_id: int, since: datetime) -> set[int]:
+        """Ids of the matters with events at or after `since` (what a re-plan needs,
+        without reading the events themselves)."""
+        ...
+
 
 class InviteRepository(Protocol):
     async def add(self, invite: Invite) -> None: ...

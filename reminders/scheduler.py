@@ -157,9 +157,9 @@ class ReminderService:
             else:
                 changed = set()
                 for office_id in offices:
-                    for e in await u.events.since(office_id, since - timedelta(seconds=5)):
-                        if e.matter_id is not None:
-                            changed.add(e.matter_id)
+                    # 5 s back: a transaction may commit an event stamped a little earlier.
+                    changed |= await u.events.changed_matters(office_id,
+                                                              since - timedelta(seconds=5))
                 rows = await u.matters.open_assignments(matter_ids=changed) if changed else []
             unassigned = await self._unassigned(u, offices, changed)
             targets = await OfficeTargets.load(u, offices)

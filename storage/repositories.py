@@ -707,6 +707,13 @@ class SqlEventLog:
             .order_by(events.c.matter_seq, events.c.id))
         return [_event(r) for r in rows]
 
+    async def changed_matters(self, office_id: int, since: datetime) -> set[int]:
+        rows = await self._conn.execute(
+            select(events.c.matter_id).distinct().where(
+                events.c.office_id == office_id, events.c.at >= since,
+                events.c.matter_id.is_not(None)))
+        return {int(r[0]) for r in rows}
+
     async def since(self, office_id: int, since: datetime,
                     until: datetime | None = None) -> builtins.list[Event]:
         stmt = select(events).where(events.c.office_id == office_id, events.c.at >= since)

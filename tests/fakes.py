@@ -222,6 +222,10 @@ class _Events:
     async def for_matter(self, matter_id: int) -> list[Event]:
         return [e for e in self.t.events if e.matter_id == matter_id]
 
+    async def changed_matters(self, office_id: int, since: datetime) -> set[int]:
+        return {e.matter_id for e in self.t.events
+                if e.office_id == office_id and e.at >= since and e.matter_id is not None}
+
     async def since(self, office_id: int, since: datetime,
                     until: datetime | None = None) -> list[Event]:
         return [e for e in self.t.events if e.office_id == office_id and e.at >= since

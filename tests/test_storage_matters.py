@@ -509,3 +509,21 @@ async def test_bulletins(engine: AsyncEngine, world: World) -> None:
     async with SqlUnitOfWork(engine) as uow:
         with pytest.raises(Conflict, match="期间"):
             await uow.bulletins.add(replace(march, number=3))
+
+
+async def test_changed_matters_since(engine: AsyncEngine, world: World) -> None:
+    """The re-plan after a change asks which matters moved, not for their events."""
+    w = world
+    first = await add_matter(engine, register(w, 1))
+    second = await add_matter(engine, register(w, 2))
+    async with SqlUnitOfWork(engine) as uow:
+        m = await uow.matters.get(second.id or 0)
+        assign(w, m, w.unit_a, lead=True, deadline=D, at=T0 + timedelta(hours=3))
+        await uow.matters.save(m)
+        await uow.commit()
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        changed = uow.events.changed_matters
+        assert await changed(w.office_id, T0 - timedelta(days=1)) == {first.id, second.id}
+        assert await changed(w.office_id, T0 + timedelta(hours=1)) == {second.id}
+        assert await changed(w.office_id, T0 + timedelta(hours=4)) == set()
+        assert await changed(w.office_id + 1, T0 - timedelta(days=1)) == set()
