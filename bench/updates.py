@@ -10,7 +10,7 @@ Beside it, in the same run and on the same sandbox, a bare python-telegram-bot e
 answers the same number of messages. Each bot gets the reports twice: all at once
 (throughput: `rate_msg_s`, `bare_rate_msg_s`, `ratio`), then, 2 s later, a quarter as many at a
 steady 100 a second (latency, update picked up → handlers finished: `p50_ms`, `p99_ms`). Under
-the flood the 督办 bot works on up to 32 updates at once, so there its latency is mostly
+the flood the 督办 bot works on up to 64 updates at once, so there its latency is mostly
 waiting behind the others; it is printed too (`flood_p50_ms`, `flood_p99_ms`).
 
 The last line printed is one JSON object.

@@ -22,13 +22,14 @@ log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "outbox-dispatch"
 # Updates handled at once (bot.updates keeps each person's own in order).
-CONCURRENT_UPDATES = 32
-# Bot API calls in flight at once. More do not go faster: httpcore's pool does work per
-# waiting request and open connection on every change, so the rest wait here instead.
-HTTP_IN_FLIGHT = 16
+CONCURRENT_UPDATES = 64
 
 
 class BoundedRequest(HTTPXRequest):
+    """At most `in_flight` Bot API calls at once (Config.api_in_flight); the others wait
+    here rather than in httpcore's pool, which does work per waiting request and open
+    connection on every change."""
+
     def __init__(self, *, in_flight: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._slots = asyncio.Semaphore(in_flight)
@@ -51,7 +52,8 @@ def build_application(config: Config, deps: Deps,
     if not config.token:
         raise ValueError("build_application needs a token")
     root = config.api_root
-    request = BoundedRequest(in_flight=HTTP_IN_FLIGHT, connection_pool_size=HTTP_IN_FLIGHT,
+    request = BoundedRequest(in_flight=config.api_in_flight,
+                             connection_pool_size=config.api_in_flight,
                              proxy=config.proxy, connect_timeout=10.0, read_timeout=15.0,
                              pool_timeout=15.0)
     updates_request = HTTPXRequest(connection_pool_size=2, proxy=config.proxy,
