@@ -61,7 +61,7 @@ class Settings:
     horizon: timedelta = DEFAULT_HORIZON     # plan this far ahead (> sweep interval)
     sweep_seconds: float = 30.0              # safety sweep
     full_plan_seconds: float = 60.0          # full planning pass at most this often
-    batch: int = 1000                        # notices per dispatcher pass
+    batch: int = 300                         # notices per pass: 10 s at 30 a second
     concurrency: int = 8                     # sends in flight (to different chats)
     limits: FloodLimits | None = field(default_factory=FloodLimits)
     heartbeat_seconds: float = 15.0
