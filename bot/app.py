@@ -10,10 +10,11 @@ from dataclasses import replace
 from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.context import App, BotData, Ctx, Deps
+from bot.http import AiohttpRequest
 from bot.intake import Intake
 from bot.updates import KeyedUpdateProcessor
 from reminders.ratelimit import TelegramRateLimiter
@@ -52,12 +53,18 @@ def build_application(config: Config, deps: Deps,
     if not config.token:
         raise ValueError("build_application needs a token")
     root = config.api_root
-    request = BoundedRequest(in_flight=config.api_in_flight,
-                             connection_pool_size=config.api_in_flight,
-                             proxy=config.proxy, connect_timeout=10.0, read_timeout=15.0,
-                             pool_timeout=15.0)
-    updates_request = HTTPXRequest(connection_pool_size=2, proxy=config.proxy,
-                                   read_timeout=40.0)
+    request: BaseRequest
+    updates_request: BaseRequest
+    if config.proxy is None or config.proxy.startswith(("http://", "https://")):
+        request = AiohttpRequest(connections=config.api_in_flight, proxy=config.proxy)
+        updates_request = AiohttpRequest(connections=1, proxy=config.proxy, read_timeout=40.0)
+    else:  # SOCKS: httpx (with socksio) knows it, aiohttp does not
+        request = BoundedRequest(in_flight=config.api_in_flight,
+                                 connection_pool_size=config.api_in_flight,
+                                 proxy=config.proxy, connect_timeout=10.0, read_timeout=15.0,
+                                 pool_timeout=15.0)
+        updates_request = HTTPXRequest(connection_pool_size=2, proxy=config.proxy,
+                                       read_timeout=40.0)
 
     async def post_init(app: App) -> None:
         if on_start is not None:

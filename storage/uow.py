@@ -102,10 +102,10 @@ class SqlUnitOfWork:
             if conn.in_transaction():
                 await conn.rollback()
         finally:
-            try:
-                await conn.close()
-            finally:
-                self._release()
+            # The transaction is over: the next writer may go while this connection goes
+            # back to the pool.
+            self._release()
+            await conn.close()
 
     def _release(self) -> None:
         if self._holding and self._writers is not None:
