@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from ledger import services
 from ledger.clock import Clock
@@ -64,6 +64,17 @@ class NoticeSender(Protocol):
     async def send(self, notice: Notice) -> None:
         """Deliver one notice or raise RetryLater / Unreachable / anything else."""
         ...
+
+
+class DigestSender(NoticeSender, Protocol):
+    async def send_digest(self, notices: Sequence[Notice]) -> None:
+        """Several feed notices for one group chat as one message (same errors as send)."""
+        ...
+
+
+# Office feed lines that may go out together when several wait for the same group.
+DIGEST_KINDS = frozenset({"office_progress"})
+DIGEST_MAX = 10
 
 
 @dataclass
@@ -189,45 +200,54 @@ class _Outcome:
 
 
 async def _deliver_one(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender,
-                       notice: Notice, stats: DeliveryStats) -> str:
-    assert notice.id is not None
+                       notices: Sequence[Notice], stats: DeliveryStats) -> str:
+    """One message: a notice, or several progress lines for one group as a digest."""
+    first = notices[0]
+    ids = [n.id for n in notices if n.id is not None]
     try:
-        await sender.send(notice)
+        if len(notices) == 1:
+            await sender.send(first)
+        else:
+            await cast("DigestSender", sender).send_digest(notices)
     except RetryLater as e:
         async with uow() as u:
-            await u.outbox.mark_retry(notice.id, str(e),
-                                      clock.now() + timedelta(seconds=e.seconds))
+            for i in ids:
+                await u.outbox.mark_retry(i, str(e), clock.now() + timedelta(seconds=e.seconds))
             await u.commit()
-        stats.retried += 1
+        stats.retried += len(ids)
         return _Outcome.RETRY
     except Unreachable as e:
         async with uow() as u:
-            await u.outbox.mark_failed(notice.id, f"unreachable: {e}")
+            for i in ids:
+                await u.outbox.mark_failed(i, f"unreachable: {e}")
             await u.commit()
         if e.person_id is not None:
             await services.mark_unreachable(uow(), clock, e.person_id, str(e))
-        stats.failed += 1
+        stats.failed += len(ids)
         return _Outcome.UNREACHABLE
     except asyncio.CancelledError:
         raise
     except Exception as e:  # a bug or an unknown API error must not stop the queue
-        log.exception("notice %s (%s) failed", notice.id, notice.kind)
+        log.exception("notice %s (%s) failed", first.id, first.kind)
         async with uow() as u:
-            if notice.attempts + 1 >= MAX_ATTEMPTS:
-                await u.outbox.mark_failed(notice.id, repr(e))
-                stats.failed += 1
+            if first.attempts + 1 >= MAX_ATTEMPTS:
+                for i in ids:
+                    await u.outbox.mark_failed(i, repr(e))
+                stats.failed += len(ids)
                 outcome = _Outcome.FAILED
             else:
-                await u.outbox.mark_retry(
-                    notice.id, repr(e), clock.now() + timedelta(seconds=backoff(notice.attempts)))
-                stats.retried += 1
+                for i in ids:
+                    await u.outbox.mark_retry(
+                        i, repr(e), clock.now() + timedelta(seconds=backoff(first.attempts)))
+                stats.retried += len(ids)
                 outcome = _Outcome.RETRY
             await u.commit()
         return outcome
     async with uow() as u:
-        await u.outbox.mark_sent(notice.id, clock.now())
+        for i in ids:
+            await u.outbox.mark_sent(i, clock.now())
         await u.commit()
-    stats.sent += 1
+    stats.sent += len(ids)
     return _Outcome.SENT
 
 
@@ -274,6 +294,7 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
         queues.setdefault(_destination(n), deque()).append(n)
     loop = asyncio.get_running_loop()
     turns = pacing if pacing is not None else {}
+    digests = hasattr(sender, "send_digest")
     heap: list[tuple[float, int, tuple[str, int]]] = [
         (turns.get(dest, 0.0), i, dest) for i, dest in enumerate(queues)]
     seq = len(heap)
@@ -289,8 +310,14 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
             if delay > 0:
                 await asyncio.sleep(delay)
             q = queues[dest]
-            notice = q.popleft()
-            outcome = await _deliver_one(uow, clock, sender, notice, stats)
+            message = [q.popleft()]
+            if dest[0] == "c" and digests:
+                # A group's feed under a burst of reports: one message for the progress
+                # lines waiting, rather than one line every 3 s for an hour.
+                while (message[0].kind in DIGEST_KINDS and q and q[0].kind in DIGEST_KINDS
+                       and len(message) < DIGEST_MAX):
+                    message.append(q.popleft())
+            outcome = await _deliver_one(uow, clock, sender, message, stats)
             if outcome == _Outcome.UNREACHABLE and q:
                 # The same chat refuses the rest too: no point asking Telegram again.
                 async with uow() as u:

@@ -144,6 +144,13 @@ async def test_a_burst_of_replies_from_several_phones(tmp_path: Path) -> None:
                 texts = [e.after["text"] for e in events
                          if e.kind == "progress" and str(e.after["text"]).startswith(who)]
                 assert texts == [f"{who}第{i}次进展" for i in range(rounds)]
+        # The office group hears of every report, the waiting ones gathered into digests.
+        feed = [text(m) for m in h.office_group.messages() if "报送进展" in text(m)]
+        for who in ("town", "dept"):
+            for i in range(rounds):
+                assert sum(t.count(f"{who}第{i}次进展") for t in feed) == 2  # one per matter
+        digests = [t for t in feed if t.startswith("📥 新进展")]
+        assert digests and len(feed) < 4 * rounds
         intake = h.deps.intake
         assert intake is not None and intake.reports.items == 4 * rounds
         assert intake.reports.batches < intake.reports.items  # shared transactions
