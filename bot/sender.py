@@ -6,15 +6,14 @@ import contextlib
 from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Deps
 from handlers.common import fit
 from ledger.errors import NotFound
 from ledger.model import Person
 from ledger.ports import MessageRef, Notice
-from reminders.outbox import RetryLater, Unreachable
-from reminders.ratelimit import retry_seconds
+from reminders.outbox import Unreachable
+from reminders.ratelimit import outbox_errors
 
 
 class TelegramSender:
@@ -74,15 +73,5 @@ class TelegramSender:
 
     async def _post(self, notice: Notice, chat_id: int, text: str,
                     markup: InlineKeyboardMarkup | None) -> Message:
-        try:
+        with outbox_errors(notice.person_id, 2.0 ** min(notice.attempts, 8)):
             return await self.bot.send_message(chat_id, text, reply_markup=markup)
-        except RetryAfter as e:
-            raise RetryLater(retry_seconds(e), "429 Too Many Requests") from e
-        except Forbidden as e:
-            raise Unreachable(notice.person_id, e.message) from e
-        except BadRequest as e:
-            if "chat not found" in e.message.lower():
-                raise Unreachable(notice.person_id, e.message) from e
-            raise
-        except (TimedOut, NetworkError) as e:
-            raise RetryLater(2.0 ** min(notice.attempts, 8), f"network: {e}") from e

@@ -18,11 +18,11 @@ import contextlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -60,6 +60,26 @@ def retry_seconds(e: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         retry = e.retry_after
     return float(retry if isinstance(retry, int | float) else retry.total_seconds())
+
+
+@contextlib.contextmanager
+def outbox_errors(person_id: int | None, network_retry_s: float) -> Iterator[None]:
+    """Telegram's refusals as the outbox acts on them: wait as told (429), give up on this
+    person (blocked, chat gone), try again later (network)."""
+    from reminders.outbox import RetryLater, Unreachable
+
+    try:
+        yield
+    except RetryAfter as e:
+        raise RetryLater(retry_seconds(e), "429 Too Many Requests") from e
+    except Forbidden as e:
+        raise Unreachable(person_id, e.message) from e
+    except BadRequest as e:
+        if "chat not found" in e.message.lower():
+            raise Unreachable(person_id, e.message) from e
+        raise
+    except (TimedOut, NetworkError) as e:
+        raise RetryLater(network_retry_s, f"network: {e}") from e
 
 
 def is_message_method(endpoint: str) -> bool:

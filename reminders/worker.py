@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
@@ -37,8 +37,8 @@ from ledger.ports import Notice, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
 from reminders import scheduler
 from reminders.lock import SchedulerLock
-from reminders.outbox import NoticeSender, RetryLater, Unreachable
-from reminders.ratelimit import FloodLimits, TelegramRateLimiter, retry_seconds
+from reminders.outbox import NoticeSender, Unreachable
+from reminders.ratelimit import FloodLimits, TelegramRateLimiter, outbox_errors
 from storage.db import database_url, make_engine
 from storage.uow import uow_factory
 
@@ -88,19 +88,8 @@ class PlainSender:
 
     async def send(self, notice: Notice) -> None:
         chat_id = await self._chat(notice)
-        try:
+        with outbox_errors(notice.person_id, min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6))):
             await self.bot.send_message(chat_id, f"[{notice.key}] {notice.kind}")
-        except RetryAfter as e:
-            raise RetryLater(retry_seconds(e), "429 Too Many Requests") from e
-        except Forbidden as e:
-            raise Unreachable(notice.person_id, e.message) from e
-        except BadRequest as e:
-            if "chat not found" in e.message.lower():
-                raise Unreachable(notice.person_id, e.message) from e
-            raise
-        except (TimedOut, NetworkError) as e:
-            raise RetryLater(min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6)),
-                             f"network: {e}") from e
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
