@@ -267,7 +267,7 @@ async def run_scheduler(db: Path, clock: Clock, n_persons: int, specs_fn: Any,
 
 
 async def measure_throughput(n: int, workdir: Path) -> dict[str, Any]:
-    from reminders.worker import OffsetClock
+    from ledger.clock import OffsetClock
 
     cal = WorkCalendar()
     # Tuesday Dec 8 2026, 09:00:05: every matter is due Wednesday → "1 working day left".
@@ -300,7 +300,7 @@ async def measure_throughput(n: int, workdir: Path) -> dict[str, Any]:
 
 
 async def measure_lateness(n: int, workdir: Path) -> dict[str, Any]:
-    from reminders.worker import OffsetClock
+    from ledger.clock import OffsetClock
 
     start = local(2026, 12, 8, 10, 0, 0)
     clock = OffsetClock.starting_at(start)

@@ -35,7 +35,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.http import AiohttpRequest
-from ledger.clock import LOCAL_TZ, RunningClock
+from ledger.clock import LOCAL_TZ, OffsetClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Source
 from ledger.ports import Notice
@@ -210,7 +210,7 @@ async def run(matters: int, reports: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
         # Neither bot paces its sends (the sandbox's flood limits are off too): the
         # comparison is the cost of handling a report against the cost of an echo.
-        async with running_bot(Path(tmp), clock=RunningClock(START), rate_limited=False) as h:
+        async with running_bot(Path(tmp), clock=OffsetClock.starting_at(START), rate_limited=False) as h:
             t0 = time.perf_counter()
             await seed_ledger(h, matters)
             seed_s = time.perf_counter() - t0

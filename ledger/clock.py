@@ -40,17 +40,23 @@ class FixedClock:
         self._now += delta
 
 
-class RunningClock:
-    """Real time, shifted to start at a chosen moment: for benchmarks and simulations that
-    need a given working day but a clock that moves (a FixedClock stops time)."""
+class OffsetClock:
+    """The system clock shifted by a fixed offset: benchmarks and simulations run at a
+    chosen working-day moment and still let real time flow (a FixedClock stops time;
+    restarts keep the same offset)."""
 
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("RunningClock needs an aware datetime")
-        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+        self._system = SystemClock()
+
+    @classmethod
+    def starting_at(cls, moment: datetime) -> OffsetClock:
+        if moment.tzinfo is None:
+            raise ValueError("OffsetClock needs an aware datetime")
+        return cls(moment - SystemClock().now())
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        return self._system.now() + self.offset
 
 
 def local_now(clock: Clock) -> datetime:

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from telegram import Bot
@@ -31,7 +31,7 @@ from bot.config import Config, ReminderPolicy
 from bot.context import App, BotData, Ctx, Deps
 from bot.render import Renderer
 from bot.sender import TelegramSender
-from ledger.clock import Clock, SystemClock
+from ledger.clock import Clock, OffsetClock, SystemClock
 from ledger.errors import NotFound
 from ledger.ports import Notice, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
@@ -43,22 +43,6 @@ from storage.db import database_url, make_engine
 from storage.uow import uow_factory
 
 log = logging.getLogger("reminders.worker")
-
-
-class OffsetClock:
-    """The system clock shifted by a fixed offset: a test runs at a chosen working-day
-    moment and still lets real time flow (restarts keep the same offset)."""
-
-    def __init__(self, offset: timedelta) -> None:
-        self.offset = offset
-        self._system = SystemClock()
-
-    @classmethod
-    def starting_at(cls, moment: datetime) -> OffsetClock:
-        return cls(moment - SystemClock().now())
-
-    def now(self) -> datetime:
-        return self._system.now() + self.offset
 
 
 class PlainSender:

@@ -22,7 +22,7 @@ from bench.reminders import County, Spec, add_matters, local, open_db, seed_peop
 from bot.config import Config, ReminderPolicy
 from bot.context import App, BotData, Ctx, Deps
 from bot.render import Renderer
-from ledger.clock import FixedClock, SystemClock
+from ledger.clock import FixedClock, OffsetClock, SystemClock
 from ledger.deadlines import MatterClass
 from ledger.ports import Notice, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
@@ -30,7 +30,7 @@ from reminders import scheduler
 from reminders.lock import SchedulerLock
 from reminders.outbox import deliver_due
 from reminders.ratelimit import TelegramRateLimiter
-from reminders.worker import OffsetClock, PlainSender
+from reminders.worker import PlainSender
 from sandbox.limits import FloodLimits as SandboxFlood
 from sandbox.people import Person
 from sandbox.server import SandboxConfig, SandboxServer
