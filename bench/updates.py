@@ -156,10 +156,9 @@ async def measure_duban(h: Harness, reports: int, paced_reports: int,
     # go out through the outbox at the group's flood limit (20 a minute): not timed here.
     result = await measure(app, send, reports, paced_reports)
     intake = h.deps.intake
-    if intake is not None:
-        print(f"batched: {intake.reports.items} reports in {intake.reports.batches} "
-              f"transactions, {intake.remembers.items} sent messages remembered in "
-              f"{intake.remembers.batches}")
+    print(f"batched: {intake.reports.items} reports in {intake.reports.batches} "
+          f"transactions, {intake.remembers.items} sent messages remembered in "
+          f"{intake.remembers.batches}")
     confirmations = [r for r in h.server.sent_messages(person)
                      if (r.text or "").startswith("已记入台账")]
     total = reports + paced_reports

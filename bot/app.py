@@ -15,7 +15,6 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import Config
 from bot.context import App, BotData, Ctx, Deps
 from bot.http import AiohttpRequest
-from bot.intake import Intake
 from bot.updates import KeyedUpdateProcessor
 from reminders.ratelimit import TelegramRateLimiter
 
@@ -121,7 +120,7 @@ def build_application(config: Config, deps: Deps,
             app.bot_data.kick_pending = True
             app.job_queue.run_once(_kick_job, 0, name=f"{DISPATCH_JOB}-kick")
 
-    app.bot_data.deps = replace(deps, kick=kick, intake=Intake(deps.uow, deps.clock, deps.read))
+    app.bot_data.deps = replace(deps, kick=kick)
     register_handlers(app)
     return app
 

@@ -34,10 +34,16 @@ class Deps:
     light_policy: LightPolicy = field(default_factory=LightPolicy)
     # Wakes the outbox dispatcher after a use case queued notices.
     kick: Callable[[], None] = lambda: None
-    # Batched lookups and progress reports (bot.intake); None: each call on its own.
-    intake: Intake | None = None
     # Units of work that only read (on SQLite they do not take the write lock); None: uow.
     read: UnitOfWorkFactory | None = None
+    # Batched lookups and progress reports (bot.intake), built from uow/read/clock; a copy
+    # made with dataclasses.replace (at start-up) builds its own.
+    intake: Intake = field(init=False)
+
+    def __post_init__(self) -> None:
+        from bot.intake import Intake
+
+        self.intake = Intake(self.uow, self.clock, self.read)
 
 
 class BotData:

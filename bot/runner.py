@@ -47,7 +47,6 @@ def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
 def run_bot(config: Config, webhook: bool = False) -> int:
     from bot.app import build_application
     from bot.cli import _ensure_dir
-    from bot.intake import Intake
 
     url = database_url(config.db)
     _ensure_dir(url)
@@ -57,8 +56,7 @@ def run_bot(config: Config, webhook: bool = False) -> int:
         engine = await prepare_database(url)
         holder["engine"] = engine
         deps = make_deps(config, engine)
-        app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick,
-                                    intake=Intake(deps.uow, deps.clock, deps.read))
+        app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick)
         await services.bootstrap_office(deps.uow(), deps.clock, config.office_name,
                                         config.admins, config.doc_prefix)
 

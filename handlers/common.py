@@ -82,8 +82,7 @@ async def require_person(update: Update, context: Ctx) -> Person:
     deps = context.deps
     user = update.effective_user
     if not context.caller_known and user is not None:
-        context.caller = (await deps.intake.person(user.id) if deps.intake is not None
-                          else await lookup_person(deps, user.id))
+        context.caller = await deps.intake.person(user.id)
         context.caller_known = True
     person = context.caller
     if person is None:
@@ -110,13 +109,7 @@ async def remember(deps: Deps, msg: Message, matter_id: int | None,
     """So that a reply to this message lands on the matter."""
     if matter_id is None:
         return
-    ref = MessageRef(msg.chat_id, msg.message_id, matter_id, no)
-    if deps.intake is not None:
-        await deps.intake.remember(ref)
-        return
-    async with deps.uow() as uow:
-        await uow.chats.remember(ref)
-        await uow.commit()
+    await deps.intake.remember(MessageRef(msg.chat_id, msg.message_id, matter_id, no))
 
 
 async def reply_about(update: Update, context: Ctx, text: str, matter_id: int | None,

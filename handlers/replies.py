@@ -98,11 +98,7 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
             await confirm(update, context, say(deps, "figures_recorded", m=fm, f=f), fm, no)
             return
     report = svc.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
-    if deps.intake is not None:
-        m, a = await deps.intake.report(report)
-    else:
-        m, a = await svc.report_progress(deps.uow(), deps.clock, actor.id, matter_id, no,
-                                         text, atts)
+    m, a = await deps.intake.report(report)
     deps.kick()
     await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts), m, a.no)
 
@@ -208,14 +204,11 @@ async def on_message(update: Update, context: Ctx) -> None:
 
 
 async def _lookup(deps: Deps, chat_id: int, message_id: int) -> MessageRef | None:
-    if deps.intake is not None:
-        return await deps.intake.lookup(chat_id, message_id)
-    async with deps.uow() as uow:
-        return await uow.chats.lookup(chat_id, message_id)
+    return await deps.intake.lookup(chat_id, message_id)
 
 
 async def _bound(deps: Deps, chat_id: int) -> bool:
-    async with deps.uow() as uow:
+    async with (deps.read or deps.uow)() as uow:
         return await uow.chats.get(chat_id) is not None
 
 

@@ -152,5 +152,5 @@ async def test_a_burst_of_replies_from_several_phones(tmp_path: Path) -> None:
         digests = [t for t in feed if t.startswith("📥 新进展")]
         assert digests and len(feed) < 4 * rounds
         intake = h.deps.intake
-        assert intake is not None and intake.reports.items == 4 * rounds
+        assert intake.reports.items == 4 * rounds
         assert intake.reports.batches < intake.reports.items  # shared transactions
