@@ -15,8 +15,9 @@ from typing import IO
 
 # Libraries that talk a lot at INFO: APScheduler ~15 lines a minute when idle (every job
 # run), httpx one per request (with the token in the URL), aiohttp's access log one per
-# webhook POST, alembic one per migration step.
-NOISY = ("apscheduler", "httpx", "httpcore", "aiohttp.access", "aiohttp.server", "alembic")
+# webhook POST (tornado's, in python-telegram-bot's own webhook server), alembic one per
+# migration step.
+NOISY = ("apscheduler", "httpx", "httpcore", "aiohttp.access", "tornado.access", "alembic")
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FORMATS = ("text", "json")

@@ -94,10 +94,10 @@ def test_logging_config_keys(tmp_path: Path) -> None:
     assert (c.log_format, c.log_level) == ("json", "WARNING")
     assert load_config({"DUBAN_LOG_FORMAT": "json"}).log_format == "json"
     path.write_text('[logging]\nformat = "xml"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="logging.format"):
+    with pytest.raises(ConfigError, match=r"logging\.format"):
         load_config({}, path)
     path.write_text('[logging]\ncolour = true\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="logging.colour"):
+    with pytest.raises(ConfigError, match=r"logging\.colour"):
         load_config({}, path)
 
 
