@@ -166,3 +166,18 @@ def test_this_year_comes_from_the_clock() -> None:
     checks = check_calendar(Config(), date(2099, 5, 1))
     assert [c.status for c in checks] == ["warn", "warn"]
     assert "2099" in checks[0].detail and "2100" in checks[1].detail
+
+
+async def test_sandbox_channel_without_rights_refuses_posts(sandbox: SandboxServer) -> None:
+    from telegram import Bot
+    from telegram.error import BadRequest
+
+    token = sandbox.create_bot(username="duban_bot")
+    channel = sandbox.channel("公示频道")
+    async with Bot(token, base_url=sandbox.base_url, base_file_url=sandbox.base_file_url) as bot:
+        await bot.send_message(channel.id, "公示：督〔2026〕1号")
+        channel.state.bots_may_post = False
+        with pytest.raises(BadRequest, match="administrator rights"):
+            await bot.send_message(channel.id, "公示：督〔2026〕2号")
+        member = await bot.get_chat_member(channel.id, bot.id)
+        assert member.status == "administrator" and not member.can_post_messages
