@@ -90,8 +90,10 @@ class Config:
         return self.api_concurrency if self.api_concurrency is not None else 16
 
     def redacted(self) -> str:
-        """For logs: never the token."""
-        return (f"api={self.api_root} db={self.db} admins={list(self.admins)} "
+        """For logs: never the token, nor a password in the database URL."""
+        from storage.health import masked
+
+        return (f"api={self.api_root} db={masked(self.db)} admins={list(self.admins)} "
                 f"token={'set' if self.token else 'none'} proxy={'set' if self.proxy else 'none'}")
 
 

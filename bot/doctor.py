@@ -156,7 +156,7 @@ def files_dir(config: Config) -> Path:
         db_file = health.sqlite_path(config.db)
     except Exception:
         db_file = None
-    return db_file.parent / "files" if db_file is not None else Path("var/files")
+    return db_file.parent / "files" if db_file is not None else Path("var/files").absolute()
 
 
 def check_files(config: Config) -> Check:
@@ -199,10 +199,9 @@ async def run_checks(load: Any, clock: Clock) -> list[Check]:
         checks.append(await check_channel(config, bot, me))
         checks.append(check_files(config))
     finally:
-        if bot is not None and me is not None:
-            await bot.shutdown()
-        elif bot is not None:
-            await bot.request.shutdown()
+        if bot is not None:
+            await bot.shutdown()          # nothing when getMe failed…
+            await bot.request.shutdown()  # …so close the connections here too
     return checks
 
 

@@ -51,7 +51,13 @@ def database_line(p: health.DatabaseProblem) -> str:
     if isinstance(p, health.Damaged):
         return (f"数据库文件 {w}（{_DB}）已损坏（完整性检查 quick_check 未通过），"
                 f"拒绝启动：{_RESTORE}")
+    if isinstance(p, health.Unreadable):
+        return (f"数据库文件 {w}（{_DB}）无法读取（权限不足）：请让运行 duban 的用户"
+                f"能读写该文件及其所在目录")
     if isinstance(p, health.ReadOnly):
+        if "://" in w:
+            return (f"数据库 {w}（{_DB}）只读，拒绝启动：请检查该数据库用户的写权限，"
+                    f"以及是否连到了只读副本（default_transaction_read_only、热备）")
         return (f"数据库 {w}（{_DB}）只读，拒绝启动：请让运行 duban 的用户对该文件及其所在目录"
                 f"有写权限（SQLite 还要在同一目录写 -wal、-shm 文件）")
     if isinstance(p, health.Unreachable):
@@ -155,13 +161,16 @@ async def bot_identity(config: Config) -> User:
         raise StartupProblem(f"未配置令牌：请设置 {_TOKEN}")
     bot = make_bot(config)
     try:
-        async with bot:  # initialize() is one getMe
-            return bot.bot
+        await bot.initialize()  # one getMe
+        return bot.bot
     except Exception as e:
         line = bot_api_line(e, config)
         if line is None:
             raise
         raise StartupProblem(line) from e
+    finally:
+        await bot.shutdown()          # nothing when initialize() failed…
+        await bot.request.shutdown()  # …so close the connections here too
 
 
 async def database_for_start(url: str) -> health.Health:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,10 @@ class NotADatabase(DatabaseProblem):
 
 class Damaged(DatabaseProblem):
     """SQLite's quick_check found damage (a truncated file, a damaged page)."""
+
+
+class Unreadable(DatabaseProblem):
+    """The file or a directory on its path may not be read by this user."""
 
 
 class ReadOnly(DatabaseProblem):
@@ -131,11 +136,14 @@ def check_location(path: Path) -> None:
 def check_sqlite_file(path: Path, *, write: bool = True) -> None:
     """Header, PRAGMA quick_check and (with `write`) a write probe; blocking, so callers
     on an event loop use `asyncio.to_thread`."""
-    check_location(path)
-    if not path.exists():
-        return
-    with path.open("rb") as f:
-        header = f.read(len(_SQLITE_MAGIC))
+    try:
+        check_location(path)
+        if not path.exists():
+            return
+        with path.open("rb") as f:
+            header = f.read(len(_SQLITE_MAGIC))
+    except PermissionError as e:
+        raise Unreadable(str(path), e.strerror or "") from e
     if header and header != _SQLITE_MAGIC:
         raise NotADatabase(str(path))
     try:
@@ -154,7 +162,8 @@ def check_sqlite_file(path: Path, *, write: bool = True) -> None:
             try:
                 conn.execute(f"PRAGMA user_version = {int(version)}")
             finally:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # keep the write's own error, not this one
+                    conn.execute("ROLLBACK")
     except sqlite3.Error as e:
         raise _classify(path, e) from e
     finally:

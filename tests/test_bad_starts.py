@@ -174,3 +174,35 @@ async def test_demo_checks_the_database_too(tmp_path: Path) -> None:
     db.write_bytes(b"garbage" * 1000)
     r = await duban(["demo"], clean_env(DUBAN_DB=str(db)), tmp_path)
     assert_one_line(r, str(db), "不是 SQLite")
+
+
+async def test_unreadable_database_is_refused(tmp_path: Path) -> None:
+    db = await migrated_db(tmp_path / "ledger.db")
+    db.chmod(0o000)
+    prefix = _without_root_powers()
+    try:
+        r = await run(tmp_path, str(db), prefix=prefix)
+    finally:
+        db.chmod(0o644)
+    assert_one_line(r, str(db), "无法读取")
+
+
+async def test_postgresql_server_not_answering(tmp_path: Path) -> None:
+    pytest.importorskip("asyncpg")
+    url = f"postgresql+asyncpg://duban:s3cret@127.0.0.1:{closed_port()}/duban"
+    line = assert_one_line(await run(tmp_path, url), "无法连接数据库", "DUBAN_DB", "***")
+    assert "s3cret" not in line
+
+
+async def test_postgresql_connection_test_passes() -> None:
+    from storage import health
+
+    url = os.environ.get("DUBAN_TEST_DB", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("DUBAN_TEST_DB names no PostgreSQL database")
+    from sqlalchemy.engine import make_url
+
+    state = await health.check_database(url, write=True)
+    assert state.backend == "postgresql"
+    password = make_url(url).password
+    assert not password or str(password) not in state.where

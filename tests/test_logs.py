@@ -118,3 +118,10 @@ def test_printed_database_urls_hide_the_password(url: str, secret: str) -> None:
 def test_plain_paths_unchanged() -> None:
     assert masked("var/duban.db") == "var/duban.db"
     assert redact("socks5://me:pw@127.0.0.1:1080") == "socks5://me:***@127.0.0.1:1080"
+
+
+def test_start_up_log_line_hides_the_database_password() -> None:
+    from bot.config import Config
+
+    line = Config(token=TOKEN, db="postgresql+asyncpg://duban:s3cret@db/duban").redacted()
+    assert "s3cret" not in line and TOKEN not in line and "db/duban" in line
