@@ -206,3 +206,37 @@ async def test_postgresql_connection_test_passes() -> None:
     assert state.backend == "postgresql"
     password = make_url(url).password
     assert not password or str(password) not in state.where
+
+
+async def test_good_start_passes_the_checks_and_logs_json(tmp_path: Path,
+                                                          sandbox: SandboxServer) -> None:
+    """The checks let a healthy setup through; its log is JSON lines without the token."""
+    import asyncio
+    import json
+    import signal
+    import sys
+
+    token = sandbox.create_bot(username="duban_bot")
+    env = clean_env(DUBAN_TOKEN=token, DUBAN_DB=str(tmp_path / "var" / "duban.db"),
+                    DUBAN_API_URL=sandbox.base_url.removesuffix("/bot"), DUBAN_ADMINS="1",
+                    DUBAN_LOG_FORMAT="json")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        # Polling starts with deleteWebhook, after post_init (the menus, the scheduler).
+        for _ in range(600):
+            if sandbox.calls_to("deleteWebhook") or proc.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert sandbox.calls_to("setMyCommands")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = err.decode()
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert any("started" in r["message"] for r in records), text
+    assert all(set(r) == {"time", "level", "logger", "message", "exc"} for r in records)
+    assert not [r for r in records if r["logger"].startswith("apscheduler")]
+    assert token not in text
+    assert proc.returncode == 0, text
