@@ -68,14 +68,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, ensure_ascii=False)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a test's capture, a redirect)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str]) -> None:
+        pass
+
+
 def configure_logging(fmt: str = "text", level: str = "INFO", *, token: str | None = None,
                       debug: bool = False, stream: IO[str] | None = None) -> logging.Handler:
-    """Replace the root handlers with one to `stream` (stderr) in `fmt`."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    """One root handler to `stream` (stderr) in `fmt`, replacing the one a previous call
+    installed; handlers others installed (a test runner's) stay."""
+    handler: logging.Handler = (logging.StreamHandler(stream) if stream is not None
+                                else _StderrHandler())
     handler.setFormatter(JsonFormatter(token) if fmt == "json" else TextFormatter(token))
+    handler.set_name("duban")
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == "duban":
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO))
     for name in NOISY:

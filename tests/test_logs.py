@@ -125,3 +125,13 @@ def test_start_up_log_line_hides_the_database_password() -> None:
 
     line = Config(token=TOKEN, db="postgresql+asyncpg://duban:s3cret@db/duban").redacted()
     assert "s3cret" not in line and TOKEN not in line and "db/duban" in line
+
+
+def test_configuring_twice_keeps_one_handler_and_leaves_others(restore_logging: None) -> None:
+    root = logging.getLogger()
+    foreign = logging.NullHandler()
+    root.addHandler(foreign)
+    configure_logging("text")
+    configure_logging("json")
+    ours = [h for h in root.handlers if h.get_name() == "duban"]
+    assert len(ours) == 1 and foreign in root.handlers
