@@ -24,6 +24,7 @@ from storage.db import SchemaBehind, SchemaTooNew, check_schema, database_url, m
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _ASYNC_DRIVERS = ("aiosqlite", "asyncpg")
+CONNECT_TIMEOUT = 10.0  # seconds
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -185,7 +186,8 @@ def _classify(path: Path, e: sqlite3.Error) -> DatabaseProblem:
 async def check_server(url: str, *, write: bool = True) -> None:
     """PostgreSQL: a connection test, and (with `write`) that the server takes writes."""
     try:
-        engine = make_engine(url, pool_pre_ping=False)
+        # asyncpg waits 60 s for a host that drops packets; an operator should not.
+        engine = make_engine(url, pool_pre_ping=False, connect_args={"timeout": CONNECT_TIMEOUT})
     except ModuleNotFoundError as e:
         raise DriverMissing(masked(url), e.name or "asyncpg") from e
     try:
