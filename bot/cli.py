@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -43,8 +42,10 @@ def cmd_deadline(config: Config, start: str, n: str) -> int:
 
 
 def cmd_db_upgrade(config: Config) -> int:
+    from bot.preflight import run_checks
     from storage.db import database_url, upgrade_sync
 
+    run_checks(config, api=False)
     url = database_url(config.db)
     _ensure_dir(url)
     upgrade_sync(url)
@@ -61,10 +62,9 @@ def _ensure_dir(url: str) -> None:
 
 def _display(url: str) -> str:
     # Never print a password that may be in a PostgreSQL URL.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    from storage.health import masked
+
+    return masked(url)
 
 
 def cmd_run(config: Config, webhook: bool) -> int:
@@ -87,12 +87,14 @@ def cmd_web(config: Config, host: str | None, port: int | None) -> int:
     """The read-only public page (公示): the same matters as the public channel."""
     from aiohttp import web
 
+    from bot.preflight import run_checks
     from bot.runner import prepare_database
     from ledger.clock import SystemClock
     from public.web import make_app
     from storage.db import database_url
     from storage.uow import uow_factory
 
+    run_checks(config, api=False)
     url = database_url(config.db)
     _ensure_dir(url)
     host = host or config.web_host
@@ -114,6 +116,8 @@ def cmd_web(config: Config, host: str | None, port: int | None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="duban", description="督办 bot")
+    p.add_argument("--debug", action="store_true",
+                   help="debug logging; a failed start shows its traceback")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the bot (no token: the offline demo)")
     run.add_argument("--webhook", action="store_true", help="use a webhook, not long polling")
@@ -131,21 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
     wb = sub.add_parser("web", help="the public read-only web page")
     wb.add_argument("--host", default=None, help="default: [public] web_host")
     wb.add_argument("--port", type=int, default=None, help="default: [public] web_port")
+    sub.add_parser("doctor", help="check config, Bot API, database, calendar, lock, channel, "
+                                  "file store; one line each (safe beside a running bot)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and the URL carries the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "doctor":
+        from bot.doctor import cli_doctor
+        return cli_doctor(debug=args.debug)
     try:
         config = load_config()
     except ConfigError as e:
         print(f"配置错误：{e}", file=sys.stderr)
         return 2
+    from bot.logs import configure_logging
+
+    # Token and URL passwords are masked in every line, in either format.
+    configure_logging(config.log_format, config.log_level, token=config.token,
+                      debug=args.debug)
     try:
         if args.command == "deadline":
             return cmd_deadline(config, args.start, args.n)
@@ -167,6 +176,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        return _failed_start(e, config, args.debug)
+
+
+def _failed_start(e: Exception, config: Config, debug: bool) -> int:
+    """A start-up failure we know: its one line (and with --debug its traceback), exit 2."""
+    import traceback
+
+    from bot.preflight import mask_secrets, startup_line
+
+    line = startup_line(e, config)
+    if line is None:
+        raise e
+    if debug:
+        print(mask_secrets("".join(traceback.format_exception(e)), config), file=sys.stderr)
+    print(line, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

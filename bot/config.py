@@ -7,6 +7,7 @@ naming the key and why.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from reports.config import BulletinSpec
 
 DEFAULT_API_URL = "https://api.telegram.org"
+# The bot's numeric id, a colon, the secret; `:` or `123:` alone is no token.
+_TOKEN_RE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
 class ConfigError(Exception):
@@ -69,6 +72,11 @@ class Config:
     # [[bulletins]] schedules and [appraisal] weights, parsed by reports.config.
     bulletins: tuple[BulletinSpec, ...] = ()
     appraisal: AppraisalWeights | None = None
+    # [logging]: "text" for a terminal, "json" (one object a line) for a log collector.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # [files] dir: where evidence files are kept; None: `files` beside the SQLite file.
+    files_dir: Path | None = None
     source: str = "defaults"
 
     @property
@@ -82,8 +90,10 @@ class Config:
         return self.api_concurrency if self.api_concurrency is not None else 16
 
     def redacted(self) -> str:
-        """For logs: never the token."""
-        return (f"api={self.api_root} db={self.db} admins={list(self.admins)} "
+        """For logs: never the token, nor a password in the database URL."""
+        from storage.health import masked
+
+        return (f"api={self.api_root} db={masked(self.db)} admins={list(self.admins)} "
                 f"token={'set' if self.token else 'none'} proxy={'set' if self.proxy else 'none'}")
 
 
@@ -154,7 +164,7 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
-             "public"}
+             "public", "logging", "files"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
 
@@ -196,8 +206,8 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     hook = raw.get("webhook", {})
     base = Path(path).parent if path is not None else Path.cwd()
 
-    token = env.get("DUBAN_TOKEN") or tg.get("token") or None
-    if token is not None and (":" not in token or " " in token.strip()):
+    token = (env.get("DUBAN_TOKEN") or tg.get("token") or "").strip() or None
+    if token is not None and not _TOKEN_RE.fullmatch(token.strip()):
         raise ConfigError("DUBAN_TOKEN / telegram.token 格式不对：应形如 123456:ABC-DEF…（向 @BotFather 获取）")
     api_url = _url("DUBAN_API_URL" if env.get("DUBAN_API_URL") else "telegram.api_url",
                    env.get("DUBAN_API_URL") or tg.get("api_url") or DEFAULT_API_URL)
@@ -224,6 +234,17 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     channel_raw = env.get("DUBAN_PUBLIC_CHANNEL") or pub.get("channel_id")
     channel = (_channel("DUBAN_PUBLIC_CHANNEL" if env.get("DUBAN_PUBLIC_CHANNEL")
                         else "public.channel_id", channel_raw) if channel_raw else None)
+    log = raw.get("logging", {})
+    for k in log:
+        if k not in ("format", "level"):
+            raise ConfigError(f"配置项 logging.{k} 不认识；可用的有：format, level")
+    log_format = str(env.get("DUBAN_LOG_FORMAT") or log.get("format", Config.log_format))
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"配置项 logging.format 应为 \"text\" 或 \"json\"，实际为 {log_format!r}")
+    log_level = str(env.get("DUBAN_LOG_LEVEL") or log.get("level", Config.log_level)).upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"配置项 logging.level 应为 DEBUG、INFO、WARNING 或 ERROR，实际为 {log_level!r}")
+    files_raw = raw.get("files", {}).get("dir")
     return Config(
         token=token, api_url=api_url, proxy=proxy, api_concurrency=concurrency, db=str(db),
         admins=admins,
@@ -247,5 +268,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
             "web_port", Config.web_port)),
         web_title=str(pub.get("web_title", Config.web_title)),
         web_in_bot=bool(pub.get("web_in_bot", Config.web_in_bot)),
+        log_format=log_format, log_level=log_level,
+        files_dir=(base / str(files_raw)) if files_raw else None,
         source=str(path) if path else "environment",
     )

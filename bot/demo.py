@@ -148,11 +148,14 @@ async def run_demo(config: Config, out: Any = print) -> int:
         db_url = None
         if os.environ.get("DUBAN_DB"):
             from bot.cli import _ensure_dir
+            from bot.preflight import check_start
             from storage.db import database_url
+            await check_start(config, api=False)
             db_url = database_url(config.db)
             _ensure_dir(db_url)
         async with running_bot(Path(tmp), clock=clock, config=cfg, db_url=db_url) as h:
             await play(h, out)
             if db_url:
-                out(f"台账已写入：{db_url}")
+                from storage.health import masked
+                out(f"台账已写入：{masked(db_url)}")
     return 0

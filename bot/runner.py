@@ -47,7 +47,9 @@ def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
 def run_bot(config: Config, webhook: bool = False) -> int:
     from bot.app import build_application
     from bot.cli import _ensure_dir
+    from bot.preflight import run_checks
 
+    run_checks(config)  # a bad token, API URL or database: one line, not a traceback
     url = database_url(config.db)
     _ensure_dir(url)
     holder: dict[str, AsyncEngine] = {}

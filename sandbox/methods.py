@@ -457,6 +457,29 @@ async def get_chat_member_count(ctx: CallContext, p: dict[str, Any]) -> Any:
     return len(chat.member_ids) + len(ctx.world.bots_seeing(chat))
 
 
+@method("getChatMember")
+async def get_chat_member(ctx: CallContext, p: dict[str, Any]) -> Any:
+    chat = ctx.world.resolve_chat(ctx.bot, p["chat_id"], sending=False)
+    user_id = p["user_id"]
+    bot = next((b for b in ctx.world.bots_by_token.values() if b.id == user_id), None)
+    if bot is not None:
+        if chat.type != "channel":
+            return {"status": "member", "user": bot.to_dict(full=False)}
+        rights = {name: False for name in (
+            "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+            "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+            "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+            "can_delete_stories")}
+        may = chat.bots_may_post
+        return {"status": "administrator", "user": bot.to_dict(full=False), **rights,
+                "can_manage_chat": True, "can_post_messages": may, "can_edit_messages": may}
+    user = ctx.world.users.get(user_id)
+    if user is None:
+        raise bad_request("user not found")
+    inside = user_id in chat.member_ids or chat.user is user
+    return {"status": "member" if inside else "left", "user": user.to_dict()}
+
+
 @method("pinChatMessage")
 async def pin_chat_message(ctx: CallContext, p: dict[str, Any]) -> Any:
     chat = ctx.world.resolve_chat(ctx.bot, p["chat_id"], sending=True)

@@ -208,6 +208,8 @@ class ChatState:
     pinned: list[int] = field(default_factory=list)
     started: bool = True
     actions: list[str] = field(default_factory=list)
+    # In a channel, bots are administrators that may post and edit unless this is False.
+    bots_may_post: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         chat: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -458,6 +460,8 @@ class World:
             chat = self.find_chat(bot, chat_id)
         if chat is None:
             raise bad_request("chat not found")
+        if sending and chat.type == "channel" and not chat.bots_may_post:
+            raise bad_request("need administrator rights in the channel chat")
         if sending:
             if chat.type == "private" and not chat.started:
                 raise forbidden("bot can't initiate conversation with a user")

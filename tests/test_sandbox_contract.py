@@ -12,6 +12,7 @@ from telegram import (
     Bot,
     BotCommand,
     ChatFullInfo,
+    ChatMember,
     File,
     Message,
     TelegramObject,
@@ -189,6 +190,17 @@ async def test_every_implemented_method_answers_what_ptb_parses(
         assert info.title == "县督查工作群"
         covered["getChatMemberCount"] = await api.ok("getChatMemberCount", chat_id=group.id)
         assert covered["getChatMemberCount"] == 2
+        channel = sandbox.channel("督查事项公示")
+        admin = check(
+            "getChatMember", await api.ok("getChatMember", chat_id=channel.id, user_id=me.id),
+            lambda r: ChatMember.de_json(r, bot),
+        )
+        assert admin.status == "administrator" and admin.can_post_messages
+        member = check(
+            "getChatMember", await api.ok("getChatMember", chat_id=group.id, user_id=alice.id),
+            lambda r: ChatMember.de_json(r, bot),
+        )
+        assert member.status == "member"
         check("unpinChatMessage", await api.ok("unpinChatMessage", chat_id=alice.id), None)
         check("unpinAllChatMessages", await api.ok("unpinAllChatMessages", chat_id=alice.id), None)
         check("deleteMessage", await api.ok("deleteMessage", chat_id=alice.id, message_id=card["message_id"]), None)
