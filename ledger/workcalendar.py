@@ -37,9 +37,9 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 __all__ = [
+    "STATUS_LABELS",
     "CalendarYearUnknown",
     "ScheduleError",
-    "STATUS_LABELS",
     "WorkCalendar",
     "YearSchedule",
     "YearStatus",
