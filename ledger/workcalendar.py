@@ -148,6 +148,13 @@ class WorkCalendar:
         self._entered = fresh
         self._days = {}
 
+    def with_entered(self, schedules: Mapping[int, YearSchedule]) -> WorkCalendar:
+        """A copy of this calendar with these entered years (to count before committing)."""
+        copy = WorkCalendar(self._overrides, use_package=self._use_package,
+                            provisional=self._provisional)
+        copy.set_entered(schedules)
+        return copy
+
     # -- construction from the office's file --------------------------------------------
 
     @classmethod
