@@ -35,7 +35,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_holidays(config: Config, args: argparse.Namespace, clock: Clock | None = None) -> int:
     if args.holidays_command == "import":
-        return asyncio.run(_import(config, Path(args.file), clock or SystemClock()))
+        path = Path(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            print(f"读不到文件 {path}：{e.strerror or e}", file=sys.stderr)
+            return 2
+        toml_years: set[int] = set()
+        if config.schedule is not None and config.schedule.exists():
+            toml_years = set(WorkCalendar.parse_toml(
+                config.schedule.read_text(encoding="utf-8-sig")))
+        return asyncio.run(_import(config, data, toml_years, clock or SystemClock()))
     return asyncio.run(_show(config, args.year))
 
 
@@ -127,12 +137,7 @@ async def _show(config: Config, text: str) -> int:
     return 0
 
 
-async def _import(config: Config, path: Path, clock: Clock) -> int:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        print(f"读不到文件 {path}：{e.strerror or e}", file=sys.stderr)
-        return 2
+async def _import(config: Config, data: bytes, toml_years: set[int], clock: Clock) -> int:
     try:
         arrangement = read_arrangement(data)
     except HolidayFileError as e:
@@ -164,9 +169,7 @@ async def _import(config: Config, path: Path, clock: Clock) -> int:
     _print_days(arrangement)
     if arrangement.ignored:
         print("  不属于该年、未录入的日期：" + "、".join(d.isoformat() for d in arrangement.ignored))
-    if config.schedule is not None and config.schedule.exists() and \
-            arrangement.year in WorkCalendar.parse_toml(
-                config.schedule.read_text(encoding="utf-8-sig")):
+    if arrangement.year in toml_years:
         print(f"注意：schedule.toml 中也有 [{arrangement.year}] 一节，它优先于这次录入。")
     if result.recounted:
         print(f"按新安排重算了 {len(result.recounted)} 项分工的办结时限，已通知责任人和承办人：")

@@ -7,10 +7,11 @@ naming the key and why.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,9 @@ class Config:
     near_workdays: int = 2
     invite_ttl_hours: int = 72
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # [calendar] warn_from = "11-01": from this day on, while next year's holidays are
+    # neither built in nor entered, the office admins are reminded weekly (month, day).
+    calendar_warning: tuple[int, int] = (11, 1)
     # 公示 (§2.7): the public channel the bot keeps one post per public matter in, and the
     # read-only web page (`duban web`).
     public_channel_id: int | str | None = None
@@ -170,6 +174,17 @@ def _channel(key: str, value: object) -> int | str:
                           f"实际为 {value!r}") from None
 
 
+def _warn_from(value: object) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*([0-9]{1,2})-([0-9]{1,2})\s*", str(value))
+    try:
+        if m is None:
+            raise ValueError
+        date(2001, int(m[1]), int(m[2]))
+    except ValueError:
+        raise ConfigError(f"calendar.warn_from 应写成 \"11-01\"（月-日），实际为 {value!r}") from None
+    return int(m[1]), int(m[2])
+
+
 def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
     """Read the file (DUBAN_CONFIG, else ./duban.toml if present), then the environment."""
     env = os.environ if env is None else env
@@ -216,6 +231,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     schedule = (base / schedule_raw) if schedule_raw else None
     if schedule is None and (base / "schedule.toml").is_file():
         schedule = base / "schedule.toml"
+    warning = _warn_from(raw.get("calendar", {}).get("warn_from", "11-01"))
     ops = raw.get("ops", {}).get("chat_id")
     pub = raw.get("public", {})
     for k in pub:
@@ -240,6 +256,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
         reminders=_reminders(raw.get("reminders", {})),
+        calendar_warning=warning,
         bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,
         web_host=str(pub.get("web_host", Config.web_host)),

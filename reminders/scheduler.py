@@ -401,19 +401,25 @@ async def _run(service: ReminderService, jq: JobQueue[Ctx]) -> None:
         # scheduling one here too would wake at once, find it busy, and spin.
         await service.tick()
         return
+    failed = True
     try:
         await service.tick()
+        failed = False
     finally:
-        await _schedule_wake(service, jq)
+        # After a failed pass what was due is still due: waking at once would fail again
+        # at once (a spin). Wait a sweep; the error goes to the job error handler.
+        await _schedule_wake(service, jq,
+                             min_delay=service.settings.sweep_seconds if failed else 0.0)
 
 
-async def _schedule_wake(service: ReminderService, jq: JobQueue[Ctx]) -> None:
-    due = await service.next_due_at()
+async def _schedule_wake(service: ReminderService, jq: JobQueue[Ctx],
+                         min_delay: float = 0.0) -> None:
     for job in jq.get_jobs_by_name(WAKE_JOB):
         job.schedule_removal()
+    due = await service.next_due_at()
     if due is None:
         return
-    delay = max(0.0, (due - service.clock.now()).total_seconds())
+    delay = max(min_delay, (due - service.clock.now()).total_seconds())
     if delay <= service.settings.sweep_seconds * 4:  # beyond that the sweep comes first
         jq.run_once(run_job, delay, name=WAKE_JOB, job_kwargs=_JOB_KWARGS)
 
