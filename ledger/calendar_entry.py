@@ -115,8 +115,8 @@ async def enter_year(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, arrangeme
                     key=f"recount:{m.id}:{r.no}:{m.version}:p{pid}", office_id=m.office_id,
                     kind="deadline_recounted", due_at=now, person_id=pid, matter_id=m.id,
                     assignment_no=r.no,
-                    payload={"year": year, "before": r.before.isoformat(),
-                             "after": r.after.isoformat(), "reason": RECOUNT_REASON}))
+                    payload={"year": year, "old_deadline": r.before.isoformat(),
+                             "deadline": r.after.isoformat(), "reason": RECOUNT_REASON}))
         await _summaries(uow, now, year, actor_name, recounted)
         await uow.commit()
     cal.set_entered(schedules)

@@ -280,7 +280,7 @@ def _check(a: Arrangement) -> None:
     for d in sorted(a.workdays):
         if d.weekday() < 5:
             raise HolidayFileError(
-                f"调休上班日 {d.isoformat()} 是{_WEEKDAYS[d.weekday()]}：调休上班日只能是周六或周日，"
+                f"调休上班日 {_md(d)}（{d.isoformat()} 是{_WEEKDAYS[d.weekday()]}）：调休上班日只能是周六或周日，"
                 "请核对通知原文。")
     missing = [(d, n) for d, n in statutory_days(a.year).items()
                if d not in a.holidays and (d.weekday() < 5 or d in a.workdays)]

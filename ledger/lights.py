@@ -30,6 +30,17 @@ def is_provisional_count(cal: WorkCalendar, a: date, b: date) -> bool:
     return bool(cal.provisional_years(a, b))
 
 
+def assignment_provisional(cal: WorkCalendar, today: date, a: Assignment) -> bool:
+    """The assignment's deadline (when counted), its remaining or overdue working days, or
+    its light depend on a day of a provisional (暂定) year: shown with 「暂定」."""
+    start = min(a.counted_from or today, today)
+    return bool(cal.provisional_years(start, max(a.effective_deadline, today)))
+
+
+def matter_provisional(m: Matter, cal: WorkCalendar, today: date) -> bool:
+    return any(assignment_provisional(cal, today, a) for a in m.assignments if a.is_open)
+
+
 def stagnant_for(cal: WorkCalendar, today: date, a: Assignment) -> int:
     last = to_local(a.last_progress_at or a.assigned_at).date()
     return max(0, workdays_left(cal, last, today))
