@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,9 @@ class ReminderPolicy:
     quiet_start: time = time(20, 0)             # nothing but urgent from here…
     quiet_end: time = time(8, 30)               # …until here
     workdays_only: bool = True
+    # From this day (month, day) on, while next year's holidays are neither built in nor
+    # entered, the office admins are reminded once a week ([calendar] warn_from; None: off).
+    holidays_warn_from: tuple[int, int] | None = (11, 1)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,6 @@ class Config:
     near_workdays: int = 2
     invite_ttl_hours: int = 72
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
-    # [calendar] warn_from = "11-01": from this day on, while next year's holidays are
-    # neither built in nor entered, the office admins are reminded weekly (month, day).
-    calendar_warning: tuple[int, int] = (11, 1)
     # 公示 (§2.7): the public channel the bot keeps one post per public matter in, and the
     # read-only web page (`duban web`).
     public_channel_id: int | str | None = None
@@ -174,14 +174,16 @@ def _channel(key: str, value: object) -> int | str:
                           f"实际为 {value!r}") from None
 
 
-def _warn_from(value: object) -> tuple[int, int]:
+def _warn_from(value: object) -> tuple[int, int] | None:
+    if value is False or str(value).strip().lower() in ("off", "false", "no", ""):
+        return None
     m = re.fullmatch(r"\s*([0-9]{1,2})-([0-9]{1,2})\s*", str(value))
     try:
         if m is None:
             raise ValueError
         date(2001, int(m[1]), int(m[2]))
     except ValueError:
-        raise ConfigError(f"calendar.warn_from 应写成 \"11-01\"（月-日），实际为 {value!r}") from None
+        raise ConfigError(f"calendar.warn_from 应写成 \"11-01\"（月-日）或 false，实际为 {value!r}") from None
     return int(m[1]), int(m[2])
 
 
@@ -255,8 +257,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
                            office.get("near_workdays", Config.near_workdays)),
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
-        reminders=_reminders(raw.get("reminders", {})),
-        calendar_warning=warning,
+        reminders=replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning),
         bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,
         web_host=str(pub.get("web_host", Config.web_host)),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import time
 
 from telegram import (
     Document,
@@ -19,8 +18,7 @@ from telegram import (
 from bot.context import App, Ctx, Deps
 from handlers.common import ALERT_MAX, fit, line, require_person, today
 from ledger import permissions as perm
-from ledger.calendar_entry import enter_year, load_entered, plan_next_year_warning
-from ledger.clock import LOCAL_TZ
+from ledger.calendar_entry import enter_year, load_entered
 from ledger.errors import InvalidInput
 from ledger.holidays import (
     SOURCE_LABELS,
@@ -35,9 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 256 * 1024       # a notice is a few KB
 REFRESH_SECONDS = 300        # entered years re-read (an import from the command line)
-WARN_AT = time(9, 0, tzinfo=LOCAL_TZ)
 REFRESH_JOB = "calendar-refresh"
-WARN_JOB = "calendar-warning"
 _KEY_PREFIX = "h:ok:"
 
 
@@ -152,16 +148,10 @@ async def _refresh_job(context: Ctx) -> None:
     await load_entered(deps.read or deps.uow, deps.cal)
 
 
-async def _warn_job(context: Ctx) -> None:
-    deps = context.deps
-    cfg = deps.config.calendar_warning
-    if await plan_next_year_warning(deps.uow(), deps.clock, deps.cal,
-                                    from_month=cfg[0], from_day=cfg[1]):
-        deps.kick()
-
-
 async def start_calendar(app: App) -> None:
-    """At start (post_init): the years entered in storage, then the calendar's jobs."""
+    """At start (post_init): the years entered in storage, re-read every few minutes (a
+    `duban holidays import` by another process). The weekly warning while next year is
+    not entered is planned by the reminder scheduler (reminders.scheduler)."""
     deps = app.bot_data.deps
     entries = await load_entered(deps.read or deps.uow, deps.cal)
     if entries:
@@ -170,5 +160,3 @@ async def start_calendar(app: App) -> None:
         return
     app.job_queue.run_repeating(_refresh_job, interval=REFRESH_SECONDS, first=REFRESH_SECONDS,
                                 name=REFRESH_JOB)
-    app.job_queue.run_once(_warn_job, 10, name=f"{WARN_JOB}-start")
-    app.job_queue.run_daily(_warn_job, WARN_AT, name=WARN_JOB)

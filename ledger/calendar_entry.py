@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ledger import permissions as perm
-from ledger.clock import Clock, local_today, to_local
+from ledger.clock import Clock, to_local
 from ledger.holidays import Arrangement
 from ledger.model import Matter
 from ledger.ports import EnteredYear, Notice, UnitOfWork, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar, YearSchedule
 
 __all__ = ["RECOUNT_REASON", "EntryResult", "Recount", "enter_year", "load_entered",
-           "next_year_warning_due"]
+           "next_year_warning_due", "next_year_warnings"]
 
 RECOUNT_REASON = "节假日安排录入"
 _SUMMARY_LINES = 30
@@ -152,39 +152,30 @@ async def _summaries(uow: UnitOfWork, now: datetime, year: int, actor_name: str,
 
 def next_year_warning_due(cal: WorkCalendar, now: datetime, *, from_month: int,
                           from_day: int) -> tuple[int, str] | None:
-    """(next year, the week's key) when the office should be reminded to enter next year's
-    arrangement today: from ``from_month``/``from_day`` on, while next year is neither
-    built in nor entered, on the first working day of each ISO week."""
+    """(next year, this week's key) when the office should be reminded to enter next
+    year's arrangement: from ``from_month``/``from_day`` on, while next year is neither
+    built in nor entered, on a working day. The key makes it once a week (the outbox
+    refuses a key twice), on the week's first working day the scheduler runs."""
     today = to_local(now).date()
     nxt = today.year + 1
     if cal.knows(nxt) or today < date(today.year, from_month, from_day):
         return None
     if not cal.is_workday(today):
         return None
-    # the first working day of this week, counting from the warning's start
-    monday = date.fromordinal(today.toordinal() - today.weekday())
-    first = cal.workday_on_or_after(max(monday, date(today.year, from_month, from_day)))
-    if first != today:
-        return None
     iso = today.isocalendar()
     return nxt, f"{iso.year}-W{iso.week:02d}"
 
 
-async def plan_next_year_warning(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, *,
-                                 from_month: int = 11, from_day: int = 1) -> int:
-    """Queue this week's warning to each office's admins (once: the outbox key is unique
-    per year, week and admin). Returns how many were queued."""
-    due = next_year_warning_due(cal, clock.now(), from_month=from_month, from_day=from_day)
+def next_year_warnings(cal: WorkCalendar, now: datetime, start: tuple[int, int] | None,
+                       admins: dict[int, list[int]]) -> list[Notice]:
+    """This week's warning to each office's admins (``admins``: office id → person ids)."""
+    if start is None:
+        return []
+    due = next_year_warning_due(cal, now, from_month=start[0], from_day=start[1])
     if due is None:
-        return 0
+        return []
     year, week = due
-    queued = 0
-    async with uow:
-        for office in await uow.people.offices():
-            for pid in await _office_admins(uow, office.id):
-                queued += await uow.outbox.add(Notice(
-                    key=f"holidays_missing:{year}:{week}:p{pid}", office_id=office.id,
-                    kind="office_holidays_missing", due_at=clock.now(), person_id=pid,
-                    payload={"year": year, "today": local_today(clock).isoformat()}))
-        await uow.commit()
-    return queued
+    return [Notice(key=f"holidays_missing:{year}:{week}:p{pid}", office_id=office_id,
+                   kind="office_holidays_missing", due_at=now, person_id=pid,
+                   payload={"year": year})
+            for office_id, pids in admins.items() for pid in pids]

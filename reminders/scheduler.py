@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import ReminderPolicy
 from ledger import services
+from ledger.calendar_entry import next_year_warnings
 from ledger.clock import Clock
 from ledger.errors import DomainError
 from ledger.model import MatterStatus
@@ -179,6 +180,9 @@ class ReminderService:
         notices = plan.notices + office.notices
         stats.unknown_years = plan.unknown_years | office.unknown_years
         notices += self._calendar_warnings(stats.unknown_years, offices, targets, now)
+        if stats.full:
+            admins = {o: [p for p, _ in targets(o, True) if p is not None] for o in offices}
+            notices += next_year_warnings(self.cal, now, self.policy.holidays_warn_from, admins)
         stats.planned = len(notices)
         new = [n for n in notices if n.key not in self._known]
         if new:
@@ -217,7 +221,7 @@ class ReminderService:
                            targets: OfficeTargets, now: datetime) -> list[Notice]:
         out = []
         for year in sorted(years):
-            text = (f"{year}年的节假日安排尚未录入，相关事项的提醒暂停计算。"
+            text = (f"{year}年超出可计算工作日的范围，相关事项的提醒暂停计算。"
                     f"请在 schedule.toml 中添加 [{year}] 一节（holidays 与 workdays）。")
             for office_id in offices:
                 for person_id, chat_id in targets(office_id, True):

@@ -18,7 +18,7 @@ from ledger.calendar_entry import (
     enter_year,
     load_entered,
     next_year_warning_due,
-    plan_next_year_warning,
+    next_year_warnings,
 )
 from ledger.clock import FixedClock
 from ledger.deadlines import MatterClass
@@ -217,26 +217,45 @@ async def test_a_non_office_person_cannot_enter_a_year(engine: AsyncEngine) -> N
     assert cal.year_status(2027) == "provisional"
 
 
-async def test_warning_ahead_once_a_week_on_a_working_day(engine: AsyncEngine) -> None:
-    w = await seed(engine)
+def test_warning_ahead_once_a_week_on_a_working_day() -> None:
     cal = WorkCalendar()
     at = lambda d: datetime(d.year, d.month, d.day, 1, 0, tzinfo=UTC)  # noqa: E731
+    start = (11, 1)
     assert next_year_warning_due(cal, at(date(2026, 10, 30)), from_month=11, from_day=1) is None
-    # Sun Nov 1: not a working day; Mon Nov 2 is the week's first working day
+    # Sun Nov 1: not a working day; Mon Nov 2 and Tue Nov 3 are in the same week
     assert next_year_warning_due(cal, at(date(2026, 11, 1)), from_month=11, from_day=1) is None
     assert next_year_warning_due(cal, at(date(2026, 11, 2)), from_month=11,
                                  from_day=1) == (2027, "2026-W45")
-    assert next_year_warning_due(cal, at(date(2026, 11, 3)), from_month=11, from_day=1) is None
-    uow = uow_factory(engine)
-    clock = FixedClock(at(date(2026, 11, 9)))
-    assert await plan_next_year_warning(uow(), clock, cal) == 1
-    assert await plan_next_year_warning(uow(), clock, cal) == 0  # once a week
-    async with SqlUnitOfWork(engine) as u:
-        [n] = [n for n in await u.outbox.for_person(w.admin_id)
-               if n.kind == "office_holidays_missing"]
-    assert n.payload["year"] == 2027
+    assert next_year_warning_due(cal, at(date(2026, 11, 3)), from_month=11,
+                                 from_day=1) == (2027, "2026-W45")
+    assert next_year_warning_due(cal, at(date(2026, 11, 9)), from_month=11,
+                                 from_day=1) == (2027, "2026-W46")
+    [n] = next_year_warnings(cal, at(date(2026, 11, 9)), start, {1: [7]})
+    assert (n.key, n.kind, n.person_id) == ("holidays_missing:2027:2026-W46:p7",
+                                            "office_holidays_missing", 7)
+    assert next_year_warnings(cal, at(date(2026, 11, 9)), None, {1: [7]}) == []
     cal.set_entered({2027: read_arrangement(NOTICE).schedule})
     assert next_year_warning_due(cal, at(date(2026, 11, 16)), from_month=11, from_day=1) is None
+
+
+async def test_warning_ahead_is_planned_by_the_reminder_scheduler(engine: AsyncEngine) -> None:
+    from bot.config import ReminderPolicy
+    from reminders.scheduler import ReminderService, Settings
+    from tests.test_reminders_service import FakeSender
+
+    w = await seed(engine)
+    uow = uow_factory(engine)
+    clock = FixedClock(datetime(2026, 11, 9, 1, 30, tzinfo=UTC))  # Mon 09:30
+    sender = FakeSender(clock=clock)
+    service = ReminderService(uow, clock, WorkCalendar(), ReminderPolicy(), sender,
+                              Settings(limits=None))
+    await service.tick(full=True)
+    await service.tick(full=True)
+    warned = [n for _, n in sender.sent if n.kind == "office_holidays_missing"]
+    assert [n.person_id for n in warned] == [w.admin_id]  # once this week
+    clock.advance(timedelta(days=7))
+    await service.tick(full=True)
+    assert len([n for _, n in sender.sent if n.kind == "office_holidays_missing"]) == 2
 
 
 # ---- the command line ----------------------------------------------------------------------
@@ -288,3 +307,15 @@ def test_cli_refuses_a_bad_file_and_stores_nothing(tmp_path: Path,
         assert conn.execute("select count(*) from holiday_years").fetchone() == (0,)
     assert main(["holidays", "show", "20x7"]) == 2
     assert main(["holidays", "import", str(tmp_path / "nope.txt")]) == 2
+
+
+def test_warning_start_is_configurable(tmp_path: Path) -> None:
+    from bot.config import ConfigError, load_config
+
+    path = tmp_path / "duban.toml"
+    for value, expected in (('"12-01"', (12, 1)), ("false", None), ('"off"', None)):
+        path.write_text(f"[calendar]\nwarn_from = {value}\n", encoding="utf-8")
+        assert load_config({}, path).reminders.holidays_warn_from == expected
+    path.write_text('[calendar]\nwarn_from = "11-31"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="warn_from"):
+        load_config({}, path)
