@@ -40,8 +40,9 @@ class ReminderPolicy:
     quiet_end: time = time(8, 30)               # …until here
     workdays_only: bool = True
     # From this day (month, day) on, while next year's holidays are neither built in nor
-    # entered, the office admins are reminded once a week ([calendar] warn_from; None: off).
-    holidays_warn_from: tuple[int, int] | None = (11, 1)
+    # entered, the office admins are reminded once a week ([calendar] warn_from, "11-01"
+    # unless configured; None: off, as in a policy built in code).
+    holidays_warn_from: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram.error import TelegramError
 
 from bot.context import App, Ctx, Deps
 from handlers.common import ALERT_MAX, fit, line, require_person, today
@@ -136,9 +137,10 @@ async def on_confirm(update: Update, context: Ctx) -> None:
     await query.answer("已录入")
     assert preview is not None
     try:
-        await preview.edit_reply_markup(reply_markup=None)
-    finally:
-        await preview.reply_text(done, do_quote=False)
+        await preview.edit_reply_markup(reply_markup=None)  # pressed once is enough
+    except TelegramError as e:  # too old to edit: the entry is stored all the same
+        log.info("could not remove the 确认 button: %s", e)
+    await preview.reply_text(done, do_quote=False)
 
 
 # ---------------------------------------------------------------- jobs

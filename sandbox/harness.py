@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +127,7 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
                   for key, (name, _, _) in PEOPLE.items()}
         people["stranger"] = server.person(first_name="陌生人", username="u_stranger")
         url = db_url or f"sqlite+aiosqlite:///{directory / 'duban.db'}"
-        # The weekly "next year's holidays not entered" warning is off unless a test's
-        # config asks for it: it would land in the admin's chat in every November test.
-        cfg = config or Config(reminders=replace(Config().reminders, holidays_warn_from=None))
+        cfg = config or Config()
         cfg = Config(**{**cfg.__dict__, "token": token, "api_url": root, "db": url})
         engine = await prepare_database(url)
         deps = make_deps(cfg, engine, clock=clock, cal=cal)

@@ -247,7 +247,8 @@ async def test_warning_ahead_is_planned_by_the_reminder_scheduler(engine: AsyncE
     uow = uow_factory(engine)
     clock = FixedClock(datetime(2026, 11, 9, 1, 30, tzinfo=UTC))  # Mon 09:30
     sender = FakeSender(clock=clock)
-    service = ReminderService(uow, clock, WorkCalendar(), ReminderPolicy(), sender,
+    service = ReminderService(uow, clock, WorkCalendar(), ReminderPolicy(holidays_warn_from=(11, 1)),
+                              sender,
                               Settings(limits=None))
     await service.tick(full=True)
     await service.tick(full=True)
@@ -313,6 +314,8 @@ def test_warning_start_is_configurable(tmp_path: Path) -> None:
     from bot.config import ConfigError, load_config
 
     path = tmp_path / "duban.toml"
+    path.write_text("[calendar]\n", encoding="utf-8")
+    assert load_config({}, path).reminders.holidays_warn_from == (11, 1)  # on by default
     for value, expected in (('"12-01"', (12, 1)), ("false", None), ('"off"', None)):
         path.write_text(f"[calendar]\nwarn_from = {value}\n", encoding="utf-8")
         assert load_config({}, path).reminders.holidays_warn_from == expected
