@@ -322,3 +322,47 @@ def test_warning_start_is_configurable(tmp_path: Path) -> None:
     path.write_text('[calendar]\nwarn_from = "11-31"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="warn_from"):
         load_config({}, path)
+
+
+async def test_in_january_of_an_unentered_year_nothing_stops(engine: AsyncEngine) -> None:
+    """Registration (default, 20-day, explicit), 签收 with N个工作日, an extension, and the
+    recount keeping a committed deadline that equalled the old one in step."""
+    from ledger.dateparse import parse_deadline
+    from ledger.lights import assignment_provisional, workdays_left
+
+    w = await seed(engine)
+    clock = FixedClock(datetime(2027, 1, 25, 1, 0, tzinfo=UTC))  # Mon 09:00, 2027 provisional
+    cal = WorkCalendar()
+    uow = uow_factory(engine)
+    normal = await _assign(engine, w, clock, cal, "一般件")
+    major = await _assign(engine, w, clock, cal, "重大件", MatterClass.MAJOR)
+    explicit = await _assign(engine, w, clock, cal, "写明时限", deadline=date(2027, 3, 1))
+    p, r, h = w.a_people
+    committed = parse_deadline("10个工作日", date(2027, 1, 25), cal)
+    assert committed == date(2027, 2, 10)  # provisionally, across 除夕 and 初三
+    await svc.sign(uow(), clock, h, normal, 1, committed)
+    await svc.request_extension(uow(), clock, p, explicit, 1, "春节期间停工", date(2027, 3, 15))
+    await svc.decide_extension(uow(), clock, w.admin_id, explicit, 1, True)
+    async with SqlUnitOfWork(engine) as u:
+        mj = await u.matters.get(major)
+        ex = await u.matters.get(explicit)
+        nm = await u.matters.get(normal)
+    assert mj.lead is not None and mj.lead.deadline == date(2027, 2, 24)
+    assert ex.lead is not None and ex.lead.deadline == date(2027, 3, 15)
+    assert ex.lead.counted_from is None  # an approved extension is a decided date
+    assert nm.lead is not None and nm.lead.committed_deadline == date(2027, 2, 10)
+    today = date(2027, 1, 25)
+    assert workdays_left(cal, today, nm.lead.effective_deadline) == 10
+    assert assignment_provisional(cal, today, nm.lead)
+
+    result = await enter_year(uow(), clock, cal, read_arrangement(NOTICE), actor_id=w.admin_id,
+                              actor_name="")
+    changed = {x.matter_id: (x.before, x.after) for x in result.recounted}
+    # Jan 26-29, Feb 1-4 (8), Sun Feb 14 (9), Feb 15 (10); the major one goes on: Feb 16-19
+    # (14), Sat Feb 20 (15), Feb 22-26 (20)
+    assert changed == {normal: (date(2027, 2, 10), date(2027, 2, 15)),
+                       major: (date(2027, 2, 24), date(2027, 2, 26))}
+    async with SqlUnitOfWork(engine) as u:
+        nm = await u.matters.get(normal)
+    assert nm.lead is not None and nm.lead.committed_deadline == date(2027, 2, 15)
+    assert not assignment_provisional(cal, today, nm.lead)
