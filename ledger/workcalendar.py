@@ -132,6 +132,9 @@ class WorkCalendar:
         self._days: dict[int, list[int]] = {}
         self._provisional = provisional
         self._entered: dict[int, YearSchedule] = {}
+        # Bumped whenever entered years change: caches built on this calendar (the reminder
+        # planner's timeline) rebuild when it moves.
+        self.version = 0
         if entered:
             self.set_entered(entered)
 
@@ -144,9 +147,12 @@ class WorkCalendar:
         for year, schedule in fresh.items():
             if schedule.year != year:
                 raise ScheduleError(f"{year} 年的安排写的是 {schedule.year} 年。", year=year)
+        if fresh == self._entered:
+            return  # the periodic re-read usually finds nothing new
         # One assignment each: a reader on another thread sees the old or the new state.
         self._entered = fresh
         self._days = {}
+        self.version += 1
 
     def with_entered(self, schedules: Mapping[int, YearSchedule]) -> WorkCalendar:
         """A copy of this calendar with these entered years (to count before committing)."""

@@ -337,7 +337,7 @@ async def test_in_january_of_an_unentered_year_nothing_stops(engine: AsyncEngine
     normal = await _assign(engine, w, clock, cal, "一般件")
     major = await _assign(engine, w, clock, cal, "重大件", MatterClass.MAJOR)
     explicit = await _assign(engine, w, clock, cal, "写明时限", deadline=date(2027, 3, 1))
-    p, r, h = w.a_people
+    p, _, h = w.a_people
     committed = parse_deadline("10个工作日", date(2027, 1, 25), cal)
     assert committed == date(2027, 2, 10)  # provisionally, across 除夕 and 初三
     await svc.sign(uow(), clock, h, normal, 1, committed)
@@ -366,3 +366,20 @@ async def test_in_january_of_an_unentered_year_nothing_stops(engine: AsyncEngine
         nm = await u.matters.get(normal)
     assert nm.lead is not None and nm.lead.committed_deadline == date(2027, 2, 15)
     assert not assignment_provisional(cal, today, nm.lead)
+
+
+def test_the_reminder_planner_sees_an_entered_year_the_same_day() -> None:
+    from bot.config import ReminderPolicy
+    from reminders.planner import Planner
+
+    cal = WorkCalendar()
+    planner = Planner(cal, ReminderPolicy())
+    now = datetime(2027, 2, 3, 1, 0, tzinfo=UTC)
+    before = planner.timeline(now)
+    assert not before.is_workday(date(2027, 2, 14).toordinal())  # a Sunday, provisionally
+    assert planner.timeline(now) is before
+    cal.set_entered({2027: read_arrangement(NOTICE).schedule})
+    after = planner.timeline(now)
+    assert after is not before and after.is_workday(date(2027, 2, 14).toordinal())
+    cal.set_entered({2027: read_arrangement(NOTICE).schedule})  # the same again: no rebuild
+    assert planner.timeline(now) is after
