@@ -124,6 +124,8 @@ async def run(args: argparse.Namespace) -> int:
     config = Config(token=args.token, api_url=args.api_url, db=args.db, reminders=policy)
     deps = Deps(uow=uow, clock=clock, cal=cal, config=config, render=Renderer())
     app.bot_data.deps = deps
+    from handlers.errors import on_error
+    app.add_error_handler(on_error)  # a failed job: logged with its traceback, reported
     sender: NoticeSender = (PlainSender(app.bot, uow) if args.sender == "plain"
                             else TelegramSender(app.bot, deps))
     side = make_engine(url)
