@@ -72,6 +72,8 @@ def build_application(config: Config, deps: Deps,
         log.info("bot @%s started; %s", me.username, config.redacted())
         from handlers.menus import set_command_menus
         await set_command_menus(app.bot)
+        from handlers.holidays import start_calendar
+        await start_calendar(app)  # entered holiday years from storage; next-year warning
         schedule_dispatcher(app)
         from reports.jobs import schedule_bulletins
         schedule_bulletins(app, config.bulletins)  # [[bulletins]] cron schedules

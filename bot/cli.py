@@ -15,7 +15,9 @@ from ledger.workcalendar import ScheduleError, WorkCalendar
 
 
 def _calendar(config: Config) -> WorkCalendar:
-    return WorkCalendar.from_toml(config.schedule)
+    from bot.cli_holidays import calendar_with_entered
+
+    return calendar_with_entered(config)
 
 
 def cmd_deadline(config: Config, start: str, n: str) -> int:
@@ -33,11 +35,16 @@ def cmd_deadline(config: Config, start: str, n: str) -> int:
         print(f"工作日数应为非负整数，实际为「{n}」", file=sys.stderr)
         return 2
     try:
-        result = _calendar(config).add_workdays(begin, count)
+        cal = _calendar(config)
+        result = cal.add_workdays(begin, count)
     except (DomainError, ScheduleError) as e:
         print(str(e), file=sys.stderr)
         return 1
-    print(f"{result.isoformat()} （{begin.isoformat()} 之后第 {count} 个工作日）")
+    from bot.cli_holidays import provisional_note
+
+    note = provisional_note(cal, begin, result)
+    print(f"{result.isoformat()} （{begin.isoformat()} 之后第 {count} 个工作日）"
+          + (f"\n{note}" if note else ""))
     return 0
 
 
@@ -137,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     wb.add_argument("--port", type=int, default=None, help="default: [public] web_port")
     sub.add_parser("doctor", help="check config, Bot API, database, calendar, lock, channel, "
                                   "file store; one line each (safe beside a running bot)")
+    from bot.cli_holidays import add_parser as add_holidays_parser
+
+    add_holidays_parser(sub)
     return p
 
 
@@ -170,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             from reports.cli import cli_import
             return asyncio.run(cli_import(config, Path(args.file)))
+        if args.command == "holidays":
+            from bot.cli_holidays import cmd_holidays
+            return cmd_holidays(config, args)
         return cmd_web(config, args.host, args.port)
     except ScheduleError as e:
         print(f"schedule.toml 有误：{e}", file=sys.stderr)

@@ -10,8 +10,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import time
+from dataclasses import dataclass, field, replace
+from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,10 @@ class ReminderPolicy:
     quiet_start: time = time(20, 0)             # nothing but urgent from here…
     quiet_end: time = time(8, 30)               # …until here
     workdays_only: bool = True
+    # From this day (month, day) on, while next year's holidays are neither built in nor
+    # entered, the office admins are reminded once a week ([calendar] warn_from, "11-01"
+    # unless configured; None: off, as in a policy built in code).
+    holidays_warn_from: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,19 @@ def _channel(key: str, value: object) -> int | str:
                           f"实际为 {value!r}") from None
 
 
+def _warn_from(value: object) -> tuple[int, int] | None:
+    if value is False or str(value).strip().lower() in ("off", "false", "no", ""):
+        return None
+    m = re.fullmatch(r"\s*([0-9]{1,2})-([0-9]{1,2})\s*", str(value))
+    try:
+        if m is None:
+            raise ValueError
+        date(2001, int(m[1]), int(m[2]))
+    except ValueError:
+        raise ConfigError(f"calendar.warn_from 应写成 \"11-01\"（月-日）或 false，实际为 {value!r}") from None
+    return int(m[1]), int(m[2])
+
+
 def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
     """Read the file (DUBAN_CONFIG, else ./duban.toml if present), then the environment."""
     env = os.environ if env is None else env
@@ -226,6 +243,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     schedule = (base / schedule_raw) if schedule_raw else None
     if schedule is None and (base / "schedule.toml").is_file():
         schedule = base / "schedule.toml"
+    warning = _warn_from(raw.get("calendar", {}).get("warn_from", "11-01"))
     ops = raw.get("ops", {}).get("chat_id")
     pub = raw.get("public", {})
     for k in pub:
@@ -260,7 +278,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
                            office.get("near_workdays", Config.near_workdays)),
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
-        reminders=_reminders(raw.get("reminders", {})),
+        reminders=replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning),
         bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,
         web_host=str(pub.get("web_host", Config.web_host)),

@@ -55,6 +55,8 @@ class BotData:
         self.dispatch_lock = asyncio.Lock()
         # A kick job is scheduled and has not started yet (bot.app).
         self.kick_pending = False
+        # Causes of failed scheduled jobs already reported (handlers.errors): once each.
+        self.reported_causes: set[str] = set()
 
     @property
     def deps(self) -> Deps:

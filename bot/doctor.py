@@ -76,30 +76,30 @@ async def check_database(config: Config) -> tuple[Check, bool]:
                                f"{integrity}可写"), True
 
 
-def calendar_year(cal: WorkCalendar, year: int, entered: frozenset[int]) -> Check:
-    """One year of the working-day calendar: entered by the office, built in, or not
-    known (a warning: deadlines in that year are provisional until it is entered)."""
-    if year in entered:
-        return Check("日历", "ok", f"{year}年：已录入（schedule.toml）")
-    if cal.covers(year):
+def calendar_year(cal: WorkCalendar, year: int) -> Check:
+    """One year of the working-day calendar: built in, entered by the office, or provisional
+    (a warning: deadlines in that year count only weekends and statutory holidays until the
+    State Council's arrangement is entered)."""
+    status = cal.year_status(year)
+    if status == "entered":
+        return Check("日历", "ok", f"{year}年：已录入")
+    if status == "builtin":
         return Check("日历", "ok", f"{year}年：内置（chinesecalendar）")
     return Check("日历", "warn",
-                 f"警告：{year}年的节假日安排尚未录入，该年的工作日为暂定（只按周末计算）；"
-                 f"国务院办公厅公布后请用 `duban holidays import` 录入或写入 schedule.toml")
+                 f"警告：{year}年的节假日安排尚未录入，该年的工作日为暂定（按周末和法定节假日计算，"
+                 f"未含调休）；国务院办公厅公布后请用 `duban holidays import` 或在聊天里发 /holidays 录入")
 
 
-def check_calendar(config: Config, today: date) -> list[Check]:
+async def check_calendar(config: Config, today: date) -> list[Check]:
+    from bot.cli_holidays import entered_schedules
     from ledger.workcalendar import ScheduleError, WorkCalendar
 
     try:
         cal = WorkCalendar.from_toml(config.schedule)
-        entered: frozenset[int] = frozenset()
-        if config.schedule is not None and config.schedule.exists():
-            entered = frozenset(WorkCalendar.parse_toml(
-                config.schedule.read_text(encoding="utf-8-sig")))
     except ScheduleError as e:
         return [Check("日历", "fail", f"schedule.toml 有误：{e}")]
-    return [calendar_year(cal, y, entered) for y in (today.year, today.year + 1)]
+    cal.set_entered(await entered_schedules(config))
+    return [calendar_year(cal, y) for y in (today.year, today.year + 1)]
 
 
 async def check_lock(config: Config, now: datetime) -> Check:
@@ -193,7 +193,7 @@ async def run_checks(load: Any, clock: Clock) -> list[Check]:
         db, db_ok = await check_database(config)
         checks.append(db)
         now = clock.now()
-        checks.extend(check_calendar(config, to_local(now).date()))
+        checks.extend(await check_calendar(config, to_local(now).date()))
         checks.append(await check_lock(config, now) if db_ok
                       else Check("调度锁", "skip", "未检查（数据库不可用）"))
         checks.append(await check_channel(config, bot, me))

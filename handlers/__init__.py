@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import App, Ctx
-from handlers import actions, office, onboarding, replies, reports, special, views
+from handlers import actions, holidays, office, onboarding, replies, reports, special, views
 from handlers.common import line
 from handlers.errors import on_error
 
@@ -44,6 +44,7 @@ def register_handlers(app: App) -> None:
         "export": reports.export_command,
         "import": reports.import_command,
         "appraisal": reports.appraisal_command,
+        "holidays": holidays.holidays_command,
         "resume": office.resume_command,
         "cancel": replies.cancel,
         # 三个优先, 专项督查, 重点企业, 聘员督办, 联席会议 (handlers.special)
@@ -66,11 +67,16 @@ def register_handlers(app: App) -> None:
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))
     app.add_handler(CallbackQueryHandler(special.on_record_button, pattern=r"^r:"))
+    app.add_handler(CallbackQueryHandler(holidays.on_confirm, pattern=r"^h:ok:"))
     app.add_handler(CallbackQueryHandler(actions.on_button))
     # A photo whose caption is /inspect … (CommandHandler only reads text).
     app.add_handler(MessageHandler(
         _NEW_MESSAGES & (filters.PHOTO | filters.Document.ALL)
         & filters.CaptionRegex(r"^/inspect(@\w+)?(\s|$)"), special.inspect_command))
+    # The State Council notice (or holiday-cn JSON, schedule.toml) captioned /holidays.
+    app.add_handler(MessageHandler(
+        _NEW_MESSAGES & filters.Document.ALL & filters.CaptionRegex(r"^/holidays(@\w+)?(\s|$)"),
+        holidays.holidays_command))
     # An .xlsx whose caption is /import.
     app.add_handler(MessageHandler(
         _NEW_MESSAGES & filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)"),

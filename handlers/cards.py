@@ -19,7 +19,13 @@ from handlers.common import fit, today, with_dates
 from handlers.keys import card_key, matter_key
 from ledger import permissions as perm
 from ledger.errors import NotFound
-from ledger.lights import assignment_light, matter_light, workdays_left
+from ledger.lights import (
+    assignment_light,
+    assignment_provisional,
+    matter_light,
+    matter_provisional,
+    workdays_left,
+)
 from ledger.model import (
     Assignment,
     AssignmentStatus,
@@ -174,6 +180,7 @@ def assignment_view(deps: Deps, a: Assignment, names: Directory, day: date,
         "left": _days_left(deps, day, a), "overdue": day > a.effective_deadline,
         "light": assignment_light(a, deps.cal, day, deps.light_policy),
         "ext_by": names.person(a.extension.requested_by) if a.extension else "",
+        "provisional": a.is_open and assignment_provisional(deps.cal, day, a),
     }
 
 
@@ -181,7 +188,8 @@ def card_text(deps: Deps, m: Matter, names: Directory, day: date | None = None) 
     day = day or today(deps)
     rows = [assignment_view(deps, a, names, day) for a in m.assignments]
     return fit(deps.render("matter_card.j2", m=m, rows=rows,
-                           light=matter_light(m, deps.cal, day, deps.light_policy)))
+                           light=matter_light(m, deps.cal, day, deps.light_policy),
+                           provisional=matter_provisional(m, deps.cal, day)))
 
 
 async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_group: bool,

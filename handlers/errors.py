@@ -34,8 +34,40 @@ async def _tell(update: object, context: Ctx, text: str) -> None:
         await context.bot.send_message(chat.id, fit(text))
 
 
+def _cause(context: Ctx, err: BaseException) -> str:
+    """What failed, where: the job, the exception type and the innermost frame."""
+    frames = traceback.extract_tb(err.__traceback__)
+    at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "-"
+    job = context.job.name if context.job is not None else "-"
+    return f"{job}|{type(err).__name__}|{at}"
+
+
+async def on_job_error(context: Ctx) -> None:
+    """A scheduled job failed: log it with its traceback, and report it once per cause to
+    the ops chat, or to the admins when there is none. Never swallowed."""
+    err = context.error
+    assert err is not None
+    job = context.job.name if context.job is not None else "?"
+    log.error("scheduled job %s failed", job, exc_info=err)
+    cause = _cause(context, err)
+    seen = context.bot_data.reported_causes
+    if cause in seen:
+        return
+    seen.add(cause)
+    config = context.deps.config
+    targets = [config.ops_chat_id] if config.ops_chat_id is not None else list(config.admins)
+    if not targets:
+        log.error("no ops chat and no admins configured: job failure %s reported in the log only",
+                  cause)
+    for chat_id in targets:
+        await _send_report(context, chat_id, f"定时任务 {job}", err)
+
+
 async def on_error(update: object, context: Ctx) -> None:
     err = context.error
+    if update is None and context.job is not None and err is not None:
+        await on_job_error(context)
+        return
     if isinstance(err, DomainError):
         try:
             await _tell(update, context, str(err) or line(context.deps, "oops"))
@@ -60,17 +92,21 @@ async def _report(update: object, context: Ctx) -> None:
     err = context.error
     if ops is None or err is None:
         return
-    trace = "".join(traceback.format_exception(type(err), err, err.__traceback__))
     where = ""
     if isinstance(update, Update):
         user = update.effective_user
         chat = update.effective_chat
         where = (f"update {update.update_id}, chat {chat.id if chat else '-'}, "
                  f"user {user.id if user else '-'}")
+    await _send_report(context, ops, where, err)
+
+
+async def _send_report(context: Ctx, chat_id: int, where: str, err: BaseException) -> None:
+    trace = "".join(traceback.format_exception(type(err), err, err.__traceback__))
     head = context.deps.render("ops_report.j2", where=where, error=f"{type(err).__name__}: {err}")
     body = _scrub(f"{head}\n\n{trace}", context)
     text = body[-(MAX_TEXT - 20):] if len(body) > MAX_TEXT - 20 else body
     try:
-        await context.bot.send_message(ops, text)
+        await context.bot.send_message(chat_id, text)
     except TelegramError as e:
-        log.warning("could not report to the ops chat: %s", e)
+        log.warning("could not report an error to %s: %s", chat_id, e)

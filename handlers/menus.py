@@ -28,7 +28,7 @@ LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "help", 
 LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
            "enterprises", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
-          "export", "import", "appraisal", "history",
+          "export", "import", "appraisal", "holidays", "history",
           "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
           "inspections", "commend", "criticize", "invite", "units", "addunit", "bindgroup", "help", "cancel")

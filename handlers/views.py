@@ -27,7 +27,7 @@ from handlers.keys import list_key
 from ledger import services as svc
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
-from ledger.lights import matter_light, workdays_left
+from ledger.lights import matter_light, matter_provisional, workdays_left
 from ledger.model import MATTER_STATUS_LABELS, Light, Matter, MatterStatus, Person
 from reminders.queries import upcoming_reminders
 
@@ -112,7 +112,8 @@ def _list_row(deps: Deps, m: Matter, names: Directory, day: date) -> dict[str, o
     lead = m.lead
     return {"m": m, "light": matter_light(m, deps.cal, day, deps.light_policy),
             "lead": names.unit(lead.unit_id) if lead else "",
-            "deadline": lead.effective_deadline if lead else m.deadline}
+            "deadline": lead.effective_deadline if lead else m.deadline,
+            "provisional": matter_provisional(m, deps.cal, day)}
 
 
 def _list_buttons(deps: Deps, items: list[Matter], token: str, page: int, pages: int,
@@ -301,9 +302,11 @@ async def deadline_command(update: Update, context: Ctx) -> None:
         if n > 250:
             raise usage(deps, "deadline")
         target = deps.cal.add_workdays(day, n)
-        await msg.reply_text(line(deps, "deadline_n", n=n, target=target, today=day))
+        await msg.reply_text(line(deps, "deadline_n", n=n, target=target, today=day,
+                                  provisional=deps.cal.provisional_years(day, target)))
         return
     target = parse_deadline(text, day, deps.cal)
     left = workdays_left(deps.cal, day, target)
     await msg.reply_text(line(deps, "deadline_left", target=target, left=left, today=day,
-                              workday=deps.cal.is_workday(target)))
+                              workday=deps.cal.is_workday(target),
+                              provisional=deps.cal.provisional_years(day, target)))

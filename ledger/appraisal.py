@@ -220,6 +220,7 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
             days = min(_overdue_days(cal, deadline, end, year), w.overdue_cap_workdays)
             add(m, a, Factor.OVERDUE, days, None,
                 f"时限{deadline:%Y-%m-%d}，至{end:%Y-%m-%d}超期{days}个工作日"
+                + ("（暂定）" if cal.provisional_years(deadline, end) else "")
                 + ("（已封顶）" if days == w.overdue_cap_workdays else ""))
 
     for e in events:

@@ -182,6 +182,7 @@ class OverdueLine:
     workdays_overdue: int
     urge_count: int
     urge_limit: date | None
+    provisional: bool = False  # counted across a year not yet entered (暂定)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ class DueLine:
     unit: str
     deadline: date
     workdays_left: int
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,8 @@ class Bulletin:
     units: tuple[UnitRow, ...] = ()
     preview: bool = False
     matter_ids: frozenset[int] = field(default_factory=frozenset)
+    # Years not yet entered that some figure was counted across (those figures say 暂定).
+    provisional_years: tuple[int, ...] = ()
 
     @property
     def info(self) -> KindInfo:
@@ -396,6 +400,7 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
     stagnating: list[StagnantLine] = []
     closed_on_time = 0
     open_count = 0
+    provisional: set[int] = set()
     for mid, m in scoped.items():
         lead = m.lead
         lead_unit = _unit_name(units, lead.unit_id if lead else None)
@@ -424,15 +429,18 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
             unit = _unit_name(units, a.unit_id)
             t(a.unit_id).open += 1
             left = workdays_left(cal, today, a.effective_deadline)
+            prov = cal.provisional_years(today, a.effective_deadline)
             if today > a.effective_deadline:
                 t(a.unit_id).overdue += 1
                 overdue.setdefault(a.unit_id, []).append(OverdueLine(
                     mid, m.number, _title(m), unit, a.lead, a.effective_deadline,
-                    max(0, -left), a.urge_count, a.urge_limit))
+                    max(0, -left), a.urge_count, a.urge_limit, bool(prov)))
+                provisional.update(prov)
                 continue
             if left <= policy.near_workdays:
                 due_soon.append(DueLine(mid, m.number, _title(m), unit, a.effective_deadline,
-                                        left))
+                                        left, bool(prov)))
+                provisional.update(prov)
                 continue
             idle = stagnant_for(cal, today, a)
             if idle >= policy.stagnant_workdays:
@@ -509,4 +517,5 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
         urged=tuple(sorted(urged, key=lambda x: (x.at, seq[x.matter_id]))),
         commendations=tuple(sorted(commendations, key=lambda x: (x.at, seq[x.matter_id]))),
         criticisms=tuple(sorted(criticisms, key=lambda x: (x.at, seq[x.matter_id]))),
-        units=rows, preview=preview, matter_ids=frozenset(scoped))
+        units=rows, preview=preview, matter_ids=frozenset(scoped),
+        provisional_years=tuple(sorted(provisional)))

@@ -22,6 +22,7 @@ __all__ = [
     "ServiceLevel",
     "check_deadline",
     "default_deadline",
+    "default_workdays",
     "resolve_deadline",
     "service_level_due",
 ]
@@ -93,6 +94,13 @@ def resolve_deadline(
     if explicit is None:
         return default_deadline(cal, assigned_on, klass)
     return check_deadline(cal, assigned_on, klass, explicit)
+
+
+def default_workdays(klass: MatterClass) -> int:
+    """How many working days the default deadline counts (0: the same working day)."""
+    if klass is MatterClass.URGENT:
+        return 0
+    return MAJOR_MAX_WORKDAYS if klass is MatterClass.MAJOR else DEFAULT_WORKDAYS
 
 
 def service_level_due(cal: WorkCalendar, start: date, kind: ServiceLevel) -> date:

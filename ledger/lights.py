@@ -7,7 +7,7 @@ from datetime import date
 
 from ledger.clock import to_local
 from ledger.model import Assignment, Light, Matter
-from ledger.workcalendar import CalendarYearUnknown, WorkCalendar
+from ledger.workcalendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -17,12 +17,28 @@ class LightPolicy:
 
 
 def workdays_left(cal: WorkCalendar, today: date, deadline: date) -> int:
-    """Working days from today to the deadline (negative when overdue)."""
-    try:
-        return cal.workdays_between(today, deadline)
-    except CalendarYearUnknown:
-        # Display only: a year the office has not entered yet falls back to calendar days.
-        return (deadline - today).days
+    """Working days from today to the deadline (negative when overdue).
+
+    Always working days: a year not yet entered is counted provisionally (see
+    `is_provisional_count`), never in calendar days.
+    """
+    return cal.workdays_between(today, deadline)
+
+
+def is_provisional_count(cal: WorkCalendar, a: date, b: date) -> bool:
+    """A figure counted between a and b touches a provisional (暂定) year."""
+    return bool(cal.provisional_years(a, b))
+
+
+def assignment_provisional(cal: WorkCalendar, today: date, a: Assignment) -> bool:
+    """The assignment's deadline (when counted), its remaining or overdue working days, or
+    its light depend on a day of a provisional (暂定) year: shown with 「暂定」."""
+    start = min(a.counted_from or today, today)
+    return bool(cal.provisional_years(start, max(a.effective_deadline, today)))
+
+
+def matter_provisional(m: Matter, cal: WorkCalendar, today: date) -> bool:
+    return any(assignment_provisional(cal, today, a) for a in m.assignments if a.is_open)
 
 
 def stagnant_for(cal: WorkCalendar, today: date, a: Assignment) -> int:

@@ -235,6 +235,10 @@ class Assignment:
     criticized: bool = False
     commended: bool = False
     referred: bool = False
+    # A deadline counted in working days (the default one): from which day, how many.
+    # Kept so it can be counted again when a provisional year is entered.
+    counted_from: date | None = None
+    counted_workdays: int | None = None
 
     @property
     def effective_deadline(self) -> date:
@@ -456,7 +460,8 @@ class Matter:
     # ---- commands ----
     def assign(self, *, at: datetime, actor_id: int, unit_id: int, lead: bool,
                principal_id: int, responsible_id: int, handler_id: int, deadline: date,
-               parent_no: int | None = None) -> Assignment:
+               parent_no: int | None = None,
+               counted: tuple[date, int] | None = None) -> Assignment:
         self.require_open()
         if parent_no is None:
             if lead and self.lead is not None:
@@ -475,6 +480,8 @@ class Matter:
             "principal_id": principal_id, "responsible_id": responsible_id,
             "handler_id": handler_id, "deadline": deadline.isoformat(),
         }
+        if counted is not None:
+            after["counted_from"], after["counted_workdays"] = counted[0].isoformat(), counted[1]
         self._record("assigned", at, actor_id, after, assignment_no=no)
         return self.assignment(no)
 
@@ -487,6 +494,24 @@ class Matter:
                 f"承诺时限不能晚于交办时限 {a.deadline:%Y-%m-%d}；需要更长时间请申请延期。")
         self._record("signed", at, actor_id, {"committed_deadline": committed.isoformat()},
                      {"status": a.status.value}, assignment_no=no)
+
+    def recount_deadline(self, *, at: datetime, no: int, deadline: date, reason: str) -> bool:
+        """A counted deadline counted again (a year's holidays entered); False if unchanged.
+
+        A committed deadline that was the old deadline moves with it, and one later than
+        the new deadline is brought back to it."""
+        a = self._open_assignment(no)
+        committed = a.committed_deadline
+        if committed is not None and (committed == a.deadline or committed > deadline):
+            committed = deadline
+        if deadline == a.deadline and committed == a.committed_deadline:
+            return False
+        self._record("deadline_recounted", at, None,
+                     {"deadline": deadline.isoformat(), "committed_deadline": _iso(committed),
+                      "reason": reason},
+                     {"deadline": a.deadline.isoformat(),
+                      "committed_deadline": _iso(a.committed_deadline)}, assignment_no=no)
+        return True
 
     def report_progress(self, *, at: datetime, actor_id: int, no: int, text: str,
                         attachments: tuple[Attachment, ...] = ()) -> None:
@@ -663,6 +688,7 @@ def _ap_assigned(m: Matter, e: Event) -> None:
         principal_id=a["principal_id"], responsible_id=a["responsible_id"],
         handler_id=a["handler_id"], assigned_at=e.at, assigned_by=e.actor_id or 0,
         deadline=date.fromisoformat(a["deadline"]),
+        counted_from=_d(a.get("counted_from")), counted_workdays=a.get("counted_workdays"),
     ))
 
 
@@ -731,6 +757,13 @@ def _ap_extension_approved(m: Matter, e: Event) -> None:
     a.deadline = new
     a.committed_deadline = new if a.committed_deadline else None
     a.extension = None
+    a.counted_from = a.counted_workdays = None  # decided by the office, not counted
+
+
+def _ap_deadline_recounted(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.deadline = date.fromisoformat(e.after["deadline"])
+    a.committed_deadline = _d(e.after["committed_deadline"])
 
 
 def _ap_extension_rejected(m: Matter, e: Event) -> None:
@@ -809,6 +842,7 @@ _APPLY = {
     "project_set": _ap_project_set,
     "figures_reported": _ap_figures_reported,
     "inspected": _ap_noop,
+    "deadline_recounted": _ap_deadline_recounted,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -820,6 +854,7 @@ EVENT_LABELS: dict[str, str] = {
     "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
     "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
     "figures_reported": "报送月度数据", "inspected": "明查暗访",
+    "deadline_recounted": "按节假日安排重算时限",
 }
 
 
@@ -855,6 +890,7 @@ def assignment_to_json(a: Assignment) -> dict[str, Any]:
         "extension": _ext_json(a.extension), "urge_count": a.urge_count,
         "urge_limit": _iso(a.urge_limit), "criticized": a.criticized,
         "commended": a.commended, "referred": a.referred,
+        "counted_from": _iso(a.counted_from), "counted_workdays": a.counted_workdays,
     }
 
 
@@ -871,6 +907,7 @@ def assignment_from_json(d: dict[str, Any]) -> Assignment:
         extension=_ext_from(d["extension"]), urge_count=d["urge_count"],
         urge_limit=_d(d["urge_limit"]), criticized=d["criticized"],
         commended=d["commended"], referred=d["referred"],
+        counted_from=_d(d.get("counted_from")), counted_workdays=d.get("counted_workdays"),
     )
 
 

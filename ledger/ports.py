@@ -383,6 +383,27 @@ class Outbox(Protocol):
     async def for_person(self, person_id: int, limit: int = 20) -> list[Notice]: ...
 
 
+@dataclass(frozen=True)
+class EnteredYear:
+    """A year's holiday arrangement as the office entered it, with who and when."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str
+    entered_by: int | None
+    entered_by_name: str
+    entered_at: datetime
+
+
+class HolidayRepository(Protocol):
+    async def add(self, entry: EnteredYear) -> None: ...
+
+    async def latest(self) -> list[EnteredYear]:
+        """The entry in force of each entered year (the latest), by year."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -395,6 +416,7 @@ class UnitOfWork(Protocol):
     bulletins: BulletinRepository
     records: RecordRepository
     posts: PublicPostRepository
+    holidays: HolidayRepository
 
     async def __aenter__(self) -> Self: ...
 

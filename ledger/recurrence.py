@@ -15,20 +15,24 @@ from ledger.clock import LOCAL_TZ
 from ledger.workcalendar import WorkCalendar
 
 CHECK_AT = time(9, 0)  # local time the monthly asks go out
+PROVISIONAL_AHEAD = timedelta(days=31)
 
 
 def first_workdays_of_months(cal: WorkCalendar, after: date, count: int,
                              until: date | None = None) -> list[date]:
     """The first working day of each month, strictly after `after`, at most `count` of them
-    and none after `until`. Stops at the last year the calendar knows (a later ask is
-    planned once the office enters that year's holidays)."""
+    and none after `until`. In a year whose holidays are not entered yet (provisional) only
+    an ask due within `PROVISIONAL_AHEAD` is planned: the rest is planned (topped up daily)
+    nearer the time or once the office enters that year, so few fixed dates rest on a guess."""
     start = date(after.year, after.month, 1)
     out: list[date] = []
     for occurrence in rrule(MONTHLY, dtstart=datetime(start.year, start.month, 1),
                             bymonthday=1, count=count + 1):
         if until is not None and occurrence.date() > until:
             break
-        if not cal.covers(occurrence.year):
+        if not cal.knows(occurrence.year) and (
+                not cal.covers(occurrence.year)
+                or occurrence.date() - after > PROVISIONAL_AHEAD):
             break
         day = cal.workday_on_or_after(occurrence.date())
         if day <= after:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from ledger import permissions as perm
 from ledger.clock import Clock, local_today
-from ledger.deadlines import MatterClass, check_deadline, resolve_deadline
+from ledger.deadlines import MatterClass, check_deadline, default_workdays, resolve_deadline
 from ledger.errors import DomainError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from ledger.model import (
     Assignment,
@@ -346,14 +346,18 @@ async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int
             raise InvalidInput("请指定一个牵头单位（其余为配合单位）。")
         now = clock.now()
         today = local_today(clock)
-        due = resolve_deadline(cal, today, m.klass, deadline or m.deadline)
+        explicit = deadline or m.deadline
+        due = resolve_deadline(cal, today, m.klass, explicit)
+        # A default deadline is counted: keep its basis so it can be counted again.
+        counted = None if explicit is not None else (today, default_workdays(m.klass))
         new: list[Assignment] = []
         for spec in specs:
             await _check_persons(uow, m.office_id, spec)
             new.append(m.assign(at=now, actor_id=actor.id, unit_id=spec.unit_id, lead=spec.lead,
                                 principal_id=spec.principal_id,
                                 responsible_id=spec.responsible_id,
-                                handler_id=spec.handler_id, deadline=due))
+                                handler_id=spec.handler_id, deadline=due,
+                                counted=counted))
         await _save(uow, m)
         for a in new:
             await _tell_persons(uow, m, "assignment", a.persons(), now, a.no)

@@ -1,9 +1,14 @@
 """China's official working-day calendar (工作日), with office-editable overrides.
 
-Sources, per calendar year:
+Sources, per calendar year, first match wins:
 1. a ``[YYYY]`` section of the office's ``schedule.toml`` (replaces the whole year);
-2. the ``chinesecalendar`` package (2004–2026 in version 1.11).
-A year neither source knows raises :class:`CalendarYearUnknown`; we never guess.
+2. a year the office entered (stored in the database, handed in by ``set_entered``);
+3. the ``chinesecalendar`` package (2004–2026 in version 1.11);
+4. otherwise the year is **provisional** (暂定): weekends plus the statutory holidays of
+   《全国年节及纪念日放假办法》 (``ledger.statutory``), no 调休 guessed. Whatever is counted
+   across such a year says 暂定 where it is shown (``provisional_years``).
+``CalendarYearUnknown`` is raised only by a calendar built with ``provisional=False`` or for
+a year the lunar tables do not reach.
 
 Counting rule (see docs/working-days.md): ``add_workdays(d, n)`` is the n-th working
 day after ``d``, ``d`` itself not counted; ``add_workdays(d, 0)`` is the first working
@@ -19,17 +24,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import chinese_calendar
 
 from ledger.errors import DomainError
+from ledger.statutory import FIRST_YEAR, LAST_YEAR, statutory_days
+
+YearStatus = Literal["builtin", "entered", "provisional", "unknown"]
+STATUS_LABELS: dict[str, str] = {
+    "builtin": "内置", "entered": "已录入", "provisional": "暂定", "unknown": "未知",
+}
 
 __all__ = [
+    "STATUS_LABELS",
     "CalendarYearUnknown",
     "ScheduleError",
     "WorkCalendar",
     "YearSchedule",
+    "YearStatus",
+    "provisional_schedule",
 ]
 
 _WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -43,8 +57,8 @@ class CalendarYearUnknown(DomainError):
     def __init__(self, year: int) -> None:
         self.year = year
         super().__init__(
-            f"{year}年的节假日安排尚未录入：请在 schedule.toml 中添加 [{year}] 一节"
-            "（holidays 与 workdays）。"
+            f"{year}年的节假日安排尚未录入：请用 duban holidays import 录入国务院办公厅的"
+            f"通知，或在 schedule.toml 中添加 [{year}] 一节（holidays 与 workdays）。"
         )
 
 
@@ -99,7 +113,8 @@ class WorkCalendar:
     """
 
     def __init__(
-        self, overrides: Mapping[int, YearSchedule] | None = None, *, use_package: bool = True
+        self, overrides: Mapping[int, YearSchedule] | None = None, *, use_package: bool = True,
+        entered: Mapping[int, YearSchedule] | None = None, provisional: bool = True,
     ) -> None:
         self._overrides: dict[int, YearSchedule] = {}
         for year, schedule in (overrides or {}).items():
@@ -115,6 +130,36 @@ class WorkCalendar:
             self._package_years = range(min(years), max(years) + 1)
         self._package: dict[int, YearSchedule] | None = None
         self._days: dict[int, list[int]] = {}
+        self._provisional = provisional
+        self._entered: dict[int, YearSchedule] = {}
+        # Bumped whenever entered years change: caches built on this calendar (the reminder
+        # planner's timeline) rebuild when it moves.
+        self.version = 0
+        if entered:
+            self.set_entered(entered)
+
+    def set_entered(self, schedules: Mapping[int, YearSchedule]) -> None:
+        """The years the office entered (from storage): replaces the previous set.
+
+        Called at start and whenever the office enters a year; cached days are rebuilt.
+        """
+        fresh = dict(schedules)
+        for year, schedule in fresh.items():
+            if schedule.year != year:
+                raise ScheduleError(f"{year} 年的安排写的是 {schedule.year} 年。", year=year)
+        if fresh == self._entered:
+            return  # the periodic re-read usually finds nothing new
+        # One assignment each: a reader on another thread sees the old or the new state.
+        self._entered = fresh
+        self._days = {}
+        self.version += 1
+
+    def with_entered(self, schedules: Mapping[int, YearSchedule]) -> WorkCalendar:
+        """A copy of this calendar with these entered years (to count before committing)."""
+        copy = WorkCalendar(self._overrides, use_package=self._use_package,
+                            provisional=self._provisional)
+        copy.set_entered(schedules)
+        return copy
 
     # -- construction from the office's file --------------------------------------------
 
@@ -151,7 +196,37 @@ class WorkCalendar:
     # -- queries ------------------------------------------------------------------------
 
     def covers(self, year: int) -> bool:
-        return year in self._overrides or year in self._package_years
+        """Working days of ``year`` can be counted (exactly, or provisionally)."""
+        return self.knows(year) or (self._provisional and FIRST_YEAR <= year <= LAST_YEAR)
+
+    def knows(self, year: int) -> bool:
+        """The official arrangement of ``year`` is built in or entered (not provisional)."""
+        return (year in self._overrides or year in self._entered
+                or year in self._package_years)
+
+    def year_status(self, year: int) -> YearStatus:
+        """内置 (package) / 已录入 (schedule.toml or database) / 暂定 (provisional)."""
+        if year in self._overrides or year in self._entered:
+            return "entered"
+        if year in self._package_years:
+            return "builtin"
+        return "provisional" if self.covers(year) else "unknown"
+
+    def is_provisional(self, year: int) -> bool:
+        return self.year_status(year) == "provisional"
+
+    def provisional_years(self, a: date, b: date) -> tuple[int, ...]:
+        """The provisional years a count between ``a`` and ``b`` (either order) touches."""
+        lo, hi = (a, b) if a <= b else (b, a)
+        return tuple(y for y in range(lo.year, hi.year + 1) if self.is_provisional(y))
+
+    def schedule(self, year: int) -> YearSchedule:
+        """The year's arrangement as used (for a provisional year: the statutory days)."""
+        return self._schedule(year)
+
+    def holiday_names(self, year: int) -> dict[date, str]:
+        """The statutory festival of each of the year's statutory days."""
+        return statutory_days(year)
 
     def is_workday(self, d: date) -> bool:
         days = self._year_days(d.year)
@@ -202,10 +277,15 @@ class WorkCalendar:
     def _schedule(self, year: int) -> YearSchedule:
         if year in self._overrides:
             return self._overrides[year]
+        entered = self._entered.get(year)
+        if entered is not None:
+            return entered
         if year in self._package_years:
             if self._package is None:
                 self._package = _package_schedules()
             return self._package.get(year) or YearSchedule(year, frozenset(), frozenset())
+        if self.covers(year):
+            return provisional_schedule(year)
         raise CalendarYearUnknown(year)
 
     def _year_days(self, year: int) -> list[int]:
@@ -214,6 +294,11 @@ class WorkCalendar:
             days = _working_ordinals(self._schedule(year))
             self._days[year] = days
         return days
+
+
+def provisional_schedule(year: int) -> YearSchedule:
+    """Weekends plus the statutory holidays; no make-up working days are guessed."""
+    return YearSchedule(year, frozenset(statutory_days(year)), frozenset())
 
 
 def _working_ordinals(schedule: YearSchedule) -> list[int]:

@@ -160,7 +160,7 @@ class Planner:
     def timeline(self, now: datetime) -> Timeline:
         today = to_local(now).date()
         tl = self._timeline
-        if tl is None or tl.today != today:
+        if tl is None or tl.today != today or tl.cal_version != self.cal.version:
             tl = Timeline(self.cal, self.policy, today)
             self._timeline = tl
         return tl

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import ReminderPolicy
 from ledger import services
+from ledger.calendar_entry import next_year_warnings
 from ledger.clock import Clock
 from ledger.errors import DomainError
 from ledger.model import MatterStatus
@@ -179,6 +180,9 @@ class ReminderService:
         notices = plan.notices + office.notices
         stats.unknown_years = plan.unknown_years | office.unknown_years
         notices += self._calendar_warnings(stats.unknown_years, offices, targets, now)
+        if stats.full:
+            admins = {o: [p for p, _ in targets(o, True) if p is not None] for o in offices}
+            notices += next_year_warnings(self.cal, now, self.policy.holidays_warn_from, admins)
         stats.planned = len(notices)
         new = [n for n in notices if n.key not in self._known]
         if new:
@@ -217,7 +221,7 @@ class ReminderService:
                            targets: OfficeTargets, now: datetime) -> list[Notice]:
         out = []
         for year in sorted(years):
-            text = (f"{year}年的节假日安排尚未录入，相关事项的提醒暂停计算。"
+            text = (f"{year}年超出可计算工作日的范围，相关事项的提醒暂停计算。"
                     f"请在 schedule.toml 中添加 [{year}] 一节（holidays 与 workdays）。")
             for office_id in offices:
                 for person_id, chat_id in targets(office_id, True):
@@ -401,19 +405,25 @@ async def _run(service: ReminderService, jq: JobQueue[Ctx]) -> None:
         # scheduling one here too would wake at once, find it busy, and spin.
         await service.tick()
         return
+    failed = True
     try:
         await service.tick()
+        failed = False
     finally:
-        await _schedule_wake(service, jq)
+        # After a failed pass what was due is still due: waking at once would fail again
+        # at once (a spin). Wait a sweep; the error goes to the job error handler.
+        await _schedule_wake(service, jq,
+                             min_delay=service.settings.sweep_seconds if failed else 0.0)
 
 
-async def _schedule_wake(service: ReminderService, jq: JobQueue[Ctx]) -> None:
-    due = await service.next_due_at()
+async def _schedule_wake(service: ReminderService, jq: JobQueue[Ctx],
+                         min_delay: float = 0.0) -> None:
     for job in jq.get_jobs_by_name(WAKE_JOB):
         job.schedule_removal()
+    due = await service.next_due_at()
     if due is None:
         return
-    delay = max(0.0, (due - service.clock.now()).total_seconds())
+    delay = max(min_delay, (due - service.clock.now()).total_seconds())
     if delay <= service.settings.sweep_seconds * 4:  # beyond that the sweep comes first
         jq.run_once(run_job, delay, name=WAKE_JOB, job_kwargs=_JOB_KWARGS)
 

@@ -51,6 +51,7 @@ class Timeline:
     def __init__(self, cal: WorkCalendar, policy: ReminderPolicy, today: date,
                  years_back: int = 2, years_ahead: int = 2) -> None:
         self.cal = cal
+        self.cal_version = cal.version  # the calendar's entered years this was built from
         self.policy = policy
         self.today = today
         self.before = frozenset(n for n in policy.before_workdays if n > 0)

@@ -31,6 +31,7 @@ from bot.config import Config, ReminderPolicy
 from bot.context import App, BotData, Ctx, Deps
 from bot.render import Renderer
 from bot.sender import TelegramSender
+from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, OffsetClock, SystemClock
 from ledger.errors import NotFound
 from ledger.ports import Notice, UnitOfWorkFactory
@@ -123,6 +124,8 @@ async def run(args: argparse.Namespace) -> int:
     config = Config(token=args.token, api_url=args.api_url, db=args.db, reminders=policy)
     deps = Deps(uow=uow, clock=clock, cal=cal, config=config, render=Renderer())
     app.bot_data.deps = deps
+    from handlers.errors import on_error
+    app.add_error_handler(on_error)  # a failed job: logged with its traceback, reported
     sender: NoticeSender = (PlainSender(app.bot, uow) if args.sender == "plain"
                             else TelegramSender(app.bot, deps))
     side = make_engine(url)
@@ -134,6 +137,7 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    await load_entered(uow, cal)  # the years the office entered (duban holidays import)
     for attempt in range(8):  # Telegram (or the network) may be down when we start
         try:
             await app.initialize()

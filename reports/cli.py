@@ -42,6 +42,15 @@ async def _engine(config: Config) -> AsyncEngine | None:
     return engine
 
 
+async def _calendar(config: Config, engine: AsyncEngine) -> WorkCalendar:
+    """schedule.toml and the package, plus the years the office entered in this database."""
+    from ledger.calendar_entry import load_entered
+
+    cal = WorkCalendar.from_toml(config.schedule)
+    await load_entered(uow_factory(engine, read_only=True), cal)
+    return cal
+
+
 async def _office_id(engine: AsyncEngine) -> int | None:
     async with uow_factory(engine, read_only=True)() as uow:
         offices = await uow.people.offices()
@@ -64,7 +73,7 @@ async def cli_export(config: Config, path: Path | str, *, clock: Clock | None = 
         target = Path(path)
         stats = await export_ledger(
             uow_factory(engine, read_only=True)(), clock or SystemClock(),
-            WorkCalendar.from_toml(config.schedule), office_id, target,
+            await _calendar(config, engine), office_id, target,
             ExportFilter(include_confidential=include_confidential))
         print(f"已导出 {stats.matters} 件事项、{stats.events} 条办理记录：{target}")
         return 0
@@ -95,7 +104,7 @@ async def cli_import(config: Config, path: Path | str, *, clock: Clock | None = 
             return 2
         try:
             result = await import_ledger_file(uow(), clock,
-                                              WorkCalendar.from_toml(config.schedule),
+                                              await _calendar(config, engine),
                                               admins[0].id, source)
         except ImportRejected as e:
             _err(str(e))
@@ -127,7 +136,7 @@ async def cli_appraisal(config: Config, path: Path | str, year: int | None = Non
         weights = configured if isinstance(configured, AppraisalWeights) else None
         year = year or local_today(clock).year
         a = await build_appraisal(uow_factory(engine, read_only=True)(), clock,
-                                  WorkCalendar.from_toml(config.schedule), office_id, year,
+                                  await _calendar(config, engine), office_id, year,
                                   weights)
         write_appraisal(a, Path(path))
         best = a.scores[0] if a.scores else None

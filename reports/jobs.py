@@ -74,10 +74,9 @@ async def bulletin_job(context: Ctx) -> None:
         # Our scheduler is waiting for the lock another instance holds: that one posts.
         log.info("bulletin %s skipped: another instance runs the scheduler", job.name)
         return
-    try:
-        await post_bulletin(context.bot, context.deps, job.data.spec, job.data.office_id)
-    except Exception:  # a failing issue must not kill the scheduler; the log says why
-        log.exception("bulletin %s failed", job.name)
+    # A failure goes to the job error handler (handlers.errors.on_job_error): logged with
+    # its traceback and reported to the ops chat or the admins; the job queue goes on.
+    await post_bulletin(context.bot, context.deps, job.data.spec, job.data.office_id)
 
 
 async def _targets(deps: Deps, spec: BulletinSpec, office_id: int) -> list[int]:

@@ -324,3 +324,18 @@ public_posts = Table(
     Column("posted_at", UTCDateTime, nullable=False),
     Column("edited_at", UTCDateTime, nullable=True),
 )
+
+# Years' holiday arrangements entered by the office (国务院办公厅的通知): append only, the
+# latest row of a year is in force. schedule.toml still overrides (ledger.workcalendar).
+holiday_years = Table(
+    "holiday_years", metadata,
+    _id(),
+    Column("year", Integer, nullable=False),
+    Column("holidays", JSON, nullable=False),   # sorted ISO dates
+    Column("workdays", JSON, nullable=False),   # sorted ISO dates (调休上班)
+    Column("source", String(40), nullable=False),  # holiday-cn / toml / notice
+    Column("entered_by", Integer, nullable=True),  # persons.id; None from the CLI
+    Column("entered_by_name", String(200), nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Index(None, "year"),
+)

@@ -12,6 +12,7 @@ from ledger.ports import (
     BulletinRepository,
     ChatRepository,
     EventLog,
+    HolidayRepository,
     InviteRepository,
     MatterRepository,
     Outbox,
@@ -22,6 +23,7 @@ from ledger.ports import (
     UnitOfWorkFactory,
 )
 from storage.db import read_only as _mark_read_only
+from storage.holidays import SqlHolidayRepository
 from storage.repositories import (
     SqlBulletinRepository,
     SqlChatRepository,
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
     bulletins: BulletinRepository
     records: RecordRepository
     posts: PublicPostRepository
+    holidays: HolidayRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
                  writers: asyncio.Lock | None = None) -> None:
@@ -91,6 +94,7 @@ class SqlUnitOfWork:
         self.bulletins = SqlBulletinRepository(conn)
         self.records = SqlRecordRepository(conn)
         self.posts = SqlPublicPostRepository(conn)
+        self.holidays = SqlHolidayRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

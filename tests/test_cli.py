@@ -17,12 +17,16 @@ def test_deadline_prints_iso_date_first(capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().out.split()[0] == "2026-10-16"
 
 
-def test_deadline_in_unknown_year_fails_in_chinese(capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deadline_into_a_year_not_entered_is_provisional(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: object) -> None:
     monkeypatch.delenv("DUBAN_CONFIG", raising=False)
-    assert main(["deadline", "2026-12-28", "10"]) != 0
-    err = capsys.readouterr().err
-    assert "2027" in err and "schedule.toml" in err
+    monkeypatch.setenv("DUBAN_DB", f"{tmp_path}/none.db")
+    assert main(["deadline", "2026-12-28", "10"]) == 0
+    out = capsys.readouterr().out
+    # Dec 29-31 (3), Jan 1 statutory holiday, Jan 4-8 (8), Jan 11-12 (10); no 调休 guessed
+    assert out.split()[0] == "2027-01-12"
+    assert "暂定" in out and "2027年" in out
 
 
 def test_deadline_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

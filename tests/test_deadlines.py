@@ -82,7 +82,9 @@ def test_normal_explicit_deadline_needs_no_calendar_year() -> None:
 
 def test_default_into_unknown_year_raises() -> None:
     with pytest.raises(CalendarYearUnknown):
-        default_deadline(CAL, d("2026-12-20"), MatterClass.NORMAL)
+        default_deadline(WorkCalendar(provisional=False), d("2026-12-20"), MatterClass.NORMAL)
+    # provisionally: Dec 21-25, 28-31 (9), Jan 1 off, Jan 4 (10)
+    assert default_deadline(CAL, d("2026-12-20"), MatterClass.NORMAL) == d("2027-01-04")
 
 
 @pytest.mark.parametrize(

@@ -128,9 +128,10 @@ def test_calendar_years_built_in_entered_and_provisional(tmp_path: Path) -> None
     schedule = tmp_path / "schedule.toml"
     schedule.write_text('[2031]\nholidays = ["2031-01-01"]\nworkdays = []\n', encoding="utf-8")
     cal = WorkCalendar.from_toml(schedule)
-    assert calendar_year(cal, 2026, frozenset({2031})).status == "ok"
-    assert "已录入" in calendar_year(cal, 2031, frozenset({2031})).detail
-    unknown = calendar_year(cal, 2099, frozenset({2031}))
+    assert calendar_year(cal, 2026).status == "ok"
+    assert "内置" in calendar_year(cal, 2026).detail
+    assert "已录入" in calendar_year(cal, 2031).detail
+    unknown = calendar_year(cal, 2099)
     assert unknown.status == "warn"
     assert "警告" in unknown.line() and "暂定" in unknown.line() and "2099" in unknown.line()
 
@@ -159,13 +160,13 @@ async def test_stale_lock_holder_is_a_warning(tmp_path: Path) -> None:
     assert stale.status == "warn" and "接管" in stale.detail
 
 
-def test_this_year_comes_from_the_clock() -> None:
-    # The doctor asks about today's year and the next; a date in 2099 finds both unknown.
+async def test_this_year_comes_from_the_clock() -> None:
+    # The doctor asks about today's year and the next; a date in 2098 finds both provisional.
     from bot.doctor import check_calendar
 
-    checks = check_calendar(Config(), date(2099, 5, 1))
+    checks = await check_calendar(Config(), date(2098, 5, 1))
     assert [c.status for c in checks] == ["warn", "warn"]
-    assert "2099" in checks[0].detail and "2100" in checks[1].detail
+    assert "2098" in checks[0].detail and "2099" in checks[1].detail
 
 
 async def test_sandbox_channel_without_rights_refuses_posts(sandbox: SandboxServer) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ledger.workcalendar import CalendarYearUnknown, ScheduleError, WorkCalendar, YearSchedule
 
 CAL = WorkCalendar()
+STRICT = WorkCalendar(provisional=False)  # the old behaviour: unknown years raise
 REPO = Path(__file__).resolve().parent.parent
 
 # A made-up 2027 arrangement (the real one is for the office to enter).
@@ -55,10 +56,12 @@ def test_is_workday_known_days(day: str, working: bool) -> None:
     assert CAL.is_workday(d(day)) is working
 
 
-def test_covers_package_years_only() -> None:
-    assert CAL.covers(2004) and CAL.covers(2026)
-    assert not CAL.covers(2003) and not CAL.covers(2027)
-    assert not WorkCalendar(use_package=False).covers(2026)
+def test_knows_package_years_only() -> None:
+    assert CAL.knows(2004) and CAL.knows(2026)
+    assert not CAL.knows(2003) and not CAL.knows(2027)
+    assert CAL.covers(2027) and CAL.year_status(2027) == "provisional"
+    assert not STRICT.covers(2027) and STRICT.year_status(2027) == "unknown"
+    assert not WorkCalendar(use_package=False, provisional=False).covers(2026)
 
 
 def test_known_answer_national_day_2026() -> None:
@@ -117,22 +120,20 @@ def test_add_workdays_across_many_years() -> None:
 
 def test_unknown_year_names_the_year() -> None:
     with pytest.raises(CalendarYearUnknown) as info:
-        CAL.is_workday(d("2027-03-01"))
+        STRICT.is_workday(d("2027-03-01"))
     assert info.value.year == 2027
-    assert str(info.value) == (
-        "2027年的节假日安排尚未录入：请在 schedule.toml 中添加 [2027] 一节"
-        "（holidays 与 workdays）。"
-    )
+    assert "2027年的节假日安排尚未录入" in str(info.value)
+    assert "duban holidays import" in str(info.value)
 
 
 def test_unknown_year_when_counting_runs_past_the_data() -> None:
     with pytest.raises(CalendarYearUnknown) as info:
-        CAL.add_workdays(d("2026-12-20"), 10)
+        STRICT.add_workdays(d("2026-12-20"), 10)
     assert info.value.year == 2027
     with pytest.raises(CalendarYearUnknown):
-        CAL.workdays_between(d("2026-12-20"), d("2027-01-10"))
+        STRICT.workdays_between(d("2026-12-20"), d("2027-01-10"))
     with pytest.raises(CalendarYearUnknown) as early:
-        CAL.add_workdays(d("2003-12-31"), 1)
+        STRICT.add_workdays(d("2003-12-31"), 1)
     assert early.value.year == 2003
 
 
@@ -162,7 +163,8 @@ def test_override_replaces_the_whole_package_year() -> None:
 
 
 def test_use_package_false_knows_only_overrides() -> None:
-    cal = WorkCalendar(WorkCalendar.parse_toml(TOML_2027), use_package=False)
+    cal = WorkCalendar(WorkCalendar.parse_toml(TOML_2027), use_package=False,
+                       provisional=False)
     assert cal.covers(2027) and not cal.covers(2026)
     with pytest.raises(CalendarYearUnknown):
         cal.is_workday(d("2026-05-13"))
@@ -175,7 +177,7 @@ def test_override_key_must_match_its_year() -> None:
 
 def test_from_toml_missing_or_none_means_package_only(tmp_path: Path) -> None:
     for cal in (WorkCalendar.from_toml(None), WorkCalendar.from_toml(tmp_path / "nope.toml")):
-        assert cal.covers(2026) and not cal.covers(2027)
+        assert cal.knows(2026) and not cal.knows(2027)
 
 
 def test_from_toml_reads_file_with_bom(tmp_path: Path) -> None:
