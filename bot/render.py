@@ -59,5 +59,6 @@ class Renderer:
                       "reminder_stagnant": "请报进展"},
         )
 
-    def __call__(self, name: str, **values: Any) -> str:
-        return self.env.get_template(name).render(**values).strip()
+    def __call__(self, template: str, /, **values: Any) -> str:
+        # Positional-only: a template may take a value called `name` (or `template`).
+        return self.env.get_template(template).render(**values).strip()
