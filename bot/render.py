@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 
 from ledger.clock import to_local
+from ledger.errors import shown
 from ledger.model import (
     ASSIGNMENT_STATUS_LABELS,
     CLASS_LABELS,
@@ -48,7 +49,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters.update(
-            cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time,
+            cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time, clip=shown,
         )
         self.env.globals.update(
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.deadlines import MAX_DAYS_AHEAD, MatterClass, check_horizon
-from ledger.errors import InvalidInput, InvalidTransition
+from ledger.errors import InvalidInput, InvalidTransition, shown
 
 
 class Role(StrEnum):
@@ -275,7 +275,7 @@ def parse_reference(text: str, current_year: int) -> tuple[int, int]:
         else:
             y = int(year)
         return y, int(m["seq"])
-    raise InvalidInput(f"找不到事项「{text}」。请写事项编号，如 12、26-12 或 督〔2026〕12号。")
+    raise InvalidInput(f"找不到事项「{shown(text)}」。请写事项编号，如 12、26-12 或 督〔2026〕12号。")
 
 
 def _d(value: str | None) -> date | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ledger import permissions as perm
 from ledger.clock import Clock
-from ledger.errors import InvalidInput, InvalidTransition, NotFound
+from ledger.errors import InvalidInput, InvalidTransition, NotFound, shown
 from ledger.model import ROLE_LABELS, Assignment, Event, Matter, MatterStatus, Person, Role
 from ledger.ports import MatterQuery, Notice, UnitOfWork
 
@@ -82,7 +82,7 @@ async def find_person(uow: UnitOfWork, office_id: int, reference: str, *,
     if len(found) > 1 and any(p.active for p in found):
         found = [p for p in found if p.active]
     if not found:
-        raise NotFound(f"找不到人员「{ref[:40]}」。请写其绑定时的姓名（/units 可查看各单位人员）。")
+        raise NotFound(f"找不到人员「{shown(ref)}」。请写其绑定时的姓名（/units 可查看各单位人员）。")
     if len(found) > 1:
         listing = "；".join(_describe(p) for p in found)
         raise InvalidInput(f"有{len(found)}位「{ref}」：{listing}。请改写成 #编号，如 #{found[0].id}。")

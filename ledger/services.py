@@ -13,7 +13,15 @@ from datetime import date, datetime, timedelta
 from ledger import permissions as perm
 from ledger.clock import Clock, local_today
 from ledger.deadlines import MAX_DAYS_AHEAD, MatterClass, check_deadline, resolve_deadline
-from ledger.errors import DomainError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from ledger.errors import (
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    check_name,
+    shown,
+)
 from ledger.model import (
     Assignment,
     AssignmentStatus,
@@ -114,7 +122,7 @@ async def add_unit(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        name = name.strip()
+        name = check_name(name, "单位名称")
         if not name:
             raise InvalidInput("单位名称不能为空。")
         if await uow.people.unit_by_name(actor.office_id, name) is not None:
@@ -146,7 +154,7 @@ async def create_invite(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        name = name.strip()
+        name = check_name(name, "姓名")
         if not name:
             raise InvalidInput("请写被邀请人的姓名。")
         _check_roles(roles, unit_id)
@@ -806,7 +814,7 @@ async def find_matter(uow: UnitOfWork, clock: Clock, actor_id: int, reference: s
         try:
             m = await uow.matters.find(actor.office_id, year, seq)
         except NotFound:
-            raise NotFound(f"找不到事项「{reference}」。") from None
+            raise NotFound(f"找不到事项「{shown(reference)}」。") from None
         perm.require_view(actor, m)
         return m
 
