@@ -114,13 +114,10 @@ def _reason(text: str) -> str:
     return reason
 
 
-async def _check_not_last_admin(uow: UnitOfWork, actor: Person, person: Person) -> None:
+def _check_not_self(actor: Person, person: Person) -> None:
+    # The office can never lock itself out: the actor stays, so an admin is left.
     if person.id == actor.id:
-        raise InvalidInput("不能停用自己的账号；请另一位督查室管理员操作。")
-    if person.has(Role.ADMIN):
-        admins = [p for p in await uow.people.persons(person.office_id) if p.is_office]
-        if len(admins) <= 1:
-            raise InvalidInput("这是督查室唯一的管理员，不能停用；请先邀请新的管理员。")
+        raise InvalidInput("不能停用自己的账号；请另一位督查室管理员操作，或用 /handover 交接给接任者。")
 
 
 async def _end_binding(uow: UnitOfWork, actor: Person, person: Person, reason: str,
@@ -157,7 +154,7 @@ async def revoke(uow: UnitOfWork, clock: Clock, actor_id: int, reference: str,
         person = await find_person(uow, actor.office_id, reference)
         if not person.active:
             raise InvalidTransition(f"「{person.name}」的账号已经停用了。")
-        await _check_not_last_admin(uow, actor, person)
+        _check_not_self(actor, person)
         why = _reason(reason)
         now = clock.now()
         work = await open_work(uow, person)
@@ -184,15 +181,14 @@ async def handover(uow: UnitOfWork, clock: Clock, actor_id: int, old_ref: str,
                    new_ref: str) -> HandedOver:
     """/handover: the old person's open assignments and roles move to the successor, one
     `handed_over` event per assignment, one `roles_received` event for the successor; the
-    old binding ends (if it had not already). Both are told."""
+    old binding ends (if it had not already). Both are told. An admin may hand over their
+    own post: the successor becomes an admin, so the office is never left without one."""
     async with uow:
         actor = await perm.load_actor(uow, actor_id)
         perm.require_office(actor)
         old = await find_person(uow, actor.office_id, old_ref, with_work=True)
         new = await find_person(uow, actor.office_id, new_ref, active_only=True)
         _check_successor(old, new)
-        if old.active:
-            await _check_not_last_admin(uow, actor, old)
         now = clock.now()
         work = await open_work(uow, old)
         by_matter: dict[int, Matter] = {}

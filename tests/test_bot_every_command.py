@@ -139,9 +139,19 @@ async def test_every_command_from_every_role_answers_in_words(
                     found = problem(where, got, short=short and _is_error(got))
                     if found is not None:
                         problems.append(found)
+                # the office's group: the office and a county leader
+                group = h.office_group
+                seen = len(group.messages())
+                await h.people["admin"].send(f"/{command}{words}", chat=group)
+                await h.settle(30.0)
+                got = [text(m) for m in group.messages()[seen:]]
+                found = problem(f"/{command} ({probe}) in the office group", got, short=False)
+                if found is not None:
+                    problems.append(found)
                 if command == "new":  # leave the guided flow before the next probe
                     for role in ROLES:
                         await h.people[role].send("/cancel")
+                    await h.people["admin"].send("/cancel", chat=h.office_group)
                     await h.settle()
         assert not problems, f"{len(problems)} bad answers:\n" + "\n".join(problems)
 
