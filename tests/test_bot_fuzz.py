@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.harness import Harness
+from sandbox.media import tiny_png
 from tests.bot_e2e import forge, quick_matter, text
 from tests.test_bot_every_command import (
     APOLOGY,
@@ -24,7 +26,8 @@ from tests.test_bot_every_command import (
     registered,
 )
 
-EXAMPLES = 150  # modest: the whole suite must stay fast
+# Modest, so the whole suite stays fast; DUBAN_FUZZ_EXAMPLES=2000 for a deeper run.
+EXAMPLES = int(os.environ.get("DUBAN_FUZZ_EXAMPLES", "200"))
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Action:
     words: str
     data: bytes = b""
     filename: str = ""
+    pick: int = 0   # which of the person's messages from the bot (a reply's or press's target)
 
 
 def _texts(commands: list[str]) -> st.SearchStrategy[str]:
@@ -42,7 +46,9 @@ def _texts(commands: list[str]) -> st.SearchStrategy[str]:
                         st.text(max_size=80))
     typed = st.sampled_from(["1", "26-1", "示督〔2026〕1号", "明天", "9999年1月1日", "2100-01-01",
                              "完成60% 累计投资1200万", "12月5日 理由", "城关镇", "| | |", "—"])
-    return st.one_of(free, command, typed, st.builds(lambda a, b: f"{a} {b}", typed, typed))
+    # Commands weigh most: each has its own parser.
+    return st.one_of(command, command, command, free, typed,
+                     st.builds(lambda a, b: f"{a} {b}", typed, typed))
 
 
 def actions(commands: list[str], prefixes: list[str]) -> st.SearchStrategy[Action]:
@@ -55,26 +61,36 @@ def actions(commands: list[str], prefixes: list[str]) -> st.SearchStrategy[Actio
         st.one_of(st.binary(max_size=600), st.just(b"PK\x03\x04garbage")),
         st.sampled_from(["台账.xlsx", "notes.txt", "x.XLSX", "无扩展名", "a.docx"]),
         st.sampled_from(["", "/import", "/inspect 1 明查 现场", "/inspect 城关镇 暗访", "进展"]))
+    pick = st.integers(0, 40)
+    photo = st.builds(lambda r, w, i: Action("photo", r, w, pick=i), role,
+                      st.sampled_from(["", "/inspect 1 暗访 工地未围挡", "现场照片", "/import"]), pick)
     return st.one_of(
         st.builds(lambda r, w: Action("text", r, w), role, words),
-        st.builds(lambda r, w: Action("reply", r, w), role, words),
-        st.builds(lambda r, w: Action("callback", r, w), role, data),
-        document,
+        st.builds(lambda r, w: Action("text", r, w), role, words),
+        st.builds(lambda r, w, i: Action("reply", r, w, pick=i), role, words, pick),
+        st.builds(lambda r, w, i: Action("callback", r, w, pick=i), role, data, pick),
+        document, photo,
     )
 
 
 async def perform(h: Harness, a: Action) -> list[str]:
     """Do it; the bot's answers to that person."""
     person = h.people[a.role]
-    before = len(person.inbox())
     inbox = person.inbox()
+    before = len(inbox)
+    target = inbox[-1 - a.pick % len(inbox)] if inbox else None
     if a.kind == "text":
         await person.send(a.words)
-    elif a.kind == "reply" and inbox:
-        await person.reply(inbox[-1], a.words)
-    elif a.kind == "callback" and inbox:
-        answer = await forge(h, person, inbox[-1], a.words)
-        return [str(answer.text)] if answer is not None and answer.text else []
+    elif a.kind == "reply" and target is not None:
+        await person.reply(target, a.words)
+    elif a.kind == "callback" and target is not None:
+        answer = await forge(h, person, target, a.words)
+        await h.settle(30.0)
+        texts = [str(answer.text)] if answer is not None and answer.text else []
+        return texts + [text(m) for m in person.inbox()[before:]]
+    elif a.kind == "photo":
+        await person.send_photo(tiny_png(), caption=a.words or None,
+                                reply_to=target if a.pick % 2 and target is not None else None)
     elif a.kind == "document":
         await person.send_document(a.data or b"\0", filename=a.filename,
                                    caption=a.words or None)
