@@ -119,3 +119,16 @@ async def test_handover_moves_open_work_and_roles_and_tells_both(tmp_path: Path)
         assert "账号已停用" in text(await say(h, old, "/mine"))
         mine = await say(h, successor, "/mine")
         assert first.number in text(mine) and second.number in text(mine)
+
+
+async def test_nothing_more_reaches_a_revoked_person(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        admin, resp = h.people["admin"], h.people["town_resp"]
+        m = await quick_matter(h, "老旧小区改造 | 城关镇 | 默认")
+        await say(h, admin, "/revoke 钱副镇长 退休")
+        seen = len(resp.inbox())
+        await say(h, admin, f"/urge {m.seq} 请加快")
+        assert find(h.people["town_principal"].inbox(), "催办")
+        assert len(resp.inbox()) == seen  # the urging notice to them is dropped
+        news = "\n".join(text(x) for x in h.office_group.messages())
+        assert "收不到机器人消息" not in news  # dropped quietly, not "unreachable"
