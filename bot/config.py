@@ -65,6 +65,8 @@ class Config:
     webhook_secret: str | None = None
     near_workdays: int = 2
     invite_ttl_hours: int = 72
+    # A deadline, urging limit or extension at most this many days ahead (ledger.deadlines).
+    max_days_ahead: int = 365
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     # 公示 (§2.7): the public channel the bot keeps one post per public matter in, and the
     # read-only web page (`duban web`).
@@ -135,6 +137,13 @@ def _url(key: str, value: object) -> str:
     if not text.startswith(("http://", "https://")):
         raise ConfigError(f"配置项 {key} 应以 http:// 或 https:// 开头，实际为 {text!r}")
     return text
+
+
+def _days_ahead(value: object) -> int:
+    days = _int("office.max_days_ahead", value)
+    if not 1 <= days <= 3660:
+        raise ConfigError(f"配置项 office.max_days_ahead 应在 1 到 3660 之间（天），实际为 {days}")
+    return days
 
 
 def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
@@ -278,6 +287,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
                            office.get("near_workdays", Config.near_workdays)),
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
+        max_days_ahead=_days_ahead(office.get("max_days_ahead", Config.max_days_ahead)),
         reminders=replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning),
         bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,

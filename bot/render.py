@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 
 from ledger.clock import to_local
+from ledger.errors import shown
 from ledger.model import (
     ASSIGNMENT_STATUS_LABELS,
     CLASS_LABELS,
@@ -48,7 +49,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters.update(
-            cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time,
+            cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time, clip=shown,
         )
         self.env.globals.update(
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,
@@ -59,5 +60,6 @@ class Renderer:
                       "reminder_stagnant": "请报进展"},
         )
 
-    def __call__(self, name: str, **values: Any) -> str:
-        return self.env.get_template(name).render(**values).strip()
+    def __call__(self, template: str, /, **values: Any) -> str:
+        # Positional-only: a template may take a value called `name` (or `template`).
+        return self.env.get_template(template).render(**values).strip()

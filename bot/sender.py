@@ -11,6 +11,7 @@ from bot.context import Deps
 from handlers.common import fit
 from ledger.errors import NotFound
 from ledger.model import Person
+from ledger.people import may_receive
 from ledger.ports import MessageRef, Notice
 from reminders.outbox import Unreachable
 from reminders.ratelimit import outbox_errors
@@ -32,6 +33,9 @@ class TelegramSender:
                     viewer = await uow.people.get_person(notice.person_id)
                 except NotFound:
                     raise Unreachable(None, "no such person") from None
+                if not may_receive(viewer, notice.kind):
+                    # Revoked: nothing but the goodbye (not "unreachable": no alarm).
+                    raise Unreachable(None, "账号已停用")
                 if viewer.telegram_id is None:
                     raise Unreachable(viewer.id, "未绑定 Telegram")
                 chat_id = viewer.telegram_id

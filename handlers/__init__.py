@@ -9,7 +9,17 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import App, Ctx
-from handlers import actions, holidays, office, onboarding, replies, reports, special, views
+from handlers import (
+    actions,
+    holidays,
+    office,
+    onboarding,
+    people,
+    replies,
+    reports,
+    special,
+    views,
+)
 from handlers.common import line
 from handlers.errors import on_error
 
@@ -31,6 +41,8 @@ def register_handlers(app: App) -> None:
         "bindgroup": onboarding.bind_group,
         "units": onboarding.units,
         "addunit": onboarding.add_unit,
+        "revoke": people.revoke_command,
+        "handover": people.handover_command,
         "list": views.list_command,
         "show": views.show_command,
         "history": views.history_command,

@@ -64,6 +64,8 @@ class Directory:
         p = self.persons.get(person_id) if person_id is not None else None
         if p is None:
             return "—"
+        if not p.active:  # /revoke or /handover ended the binding
+            return f"{p.name}（已停用）"
         # Telegram said Forbidden: the office must reach this person another way.
         return p.name if p.reachable else f"{p.name}（⚠️联系不上）"
 

@@ -18,7 +18,7 @@ MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 ALERT_MAX = 200  # answerCallbackQuery text limit
 
 
-def line(deps: Deps, key: str, **values: Any) -> str:
+def line(deps: Deps, key: str, /, **values: Any) -> str:
     """One short reply from templates/lines.j2."""
     return deps.render("lines.j2", k=key, **values)
 

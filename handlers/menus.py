@@ -31,7 +31,8 @@ OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "
           "export", "import", "appraisal", "holidays", "history",
           "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
-          "inspections", "commend", "criticize", "invite", "units", "addunit", "bindgroup", "help", "cancel")
+          "inspections", "commend", "criticize", "invite", "revoke", "handover", "units", "addunit",
+          "bindgroup", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:
@@ -72,6 +73,14 @@ async def set_person_menu(bot: Bot, telegram_id: int, roles: frozenset[Role]) ->
                                   scope=BotCommandScopeChat(telegram_id))
     except TelegramError as e:
         log.warning("could not set the command menu of %s: %s", telegram_id, e)
+
+
+async def clear_person_menu(bot: Bot, telegram_id: int) -> None:
+    """A revoked person's private chat falls back to the menu everyone has."""
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(telegram_id))
+    except TelegramError as e:
+        log.warning("could not clear the command menu of %s: %s", telegram_id, e)
 
 
 def help_text(deps: Deps, person: Person | None) -> str:

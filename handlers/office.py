@@ -102,12 +102,14 @@ async def register_and_assign(deps: Deps, actor: Person, d: Draft, found: list[T
     cmd = svc.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
                              confidential=d.confidential, instruction_text=d.instruction,
                              deadline=d.deadline, origin=d.origin)
-    m = await svc.register_matter(deps.uow(), deps.clock, deps.cal, actor.id, cmd)
+    ahead = deps.config.max_days_ahead
+    m = await svc.register_matter(deps.uow(), deps.clock, deps.cal, actor.id, cmd, ahead)
     mid = m.id
     assert mid is not None
     specs = [t.spec(lead=i == 0) for i, t in enumerate(found)]
     try:
-        m = await svc.assign(deps.uow(), deps.clock, deps.cal, actor.id, mid, specs)
+        m = await svc.assign(deps.uow(), deps.clock, deps.cal, actor.id, mid, specs,
+                             max_days_ahead=ahead)
     except DomainError:
         await svc.cancel_matter(deps.uow(), deps.clock, actor.id, mid,
                                 line(deps, "auto_cancel_reason"))
@@ -174,7 +176,7 @@ def read_deadline(deps: Deps, text: str, klass: MatterClass) -> date | None:
         return None
     day = today(deps)
     d = parse_deadline(text, day, deps.cal)
-    check_deadline(deps.cal, day, klass, d)
+    check_deadline(deps.cal, day, klass, d, deps.config.max_days_ahead)
     return d
 
 
@@ -521,7 +523,8 @@ async def urge_command(update: Update, context: Ctx) -> None:
             limit = None
     m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None, limit, note)
+    m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None, limit, note,
+                       max_days_ahead=deps.config.max_days_ahead)
     deps.kick()
     await confirm(update, context, line(deps, "done_urge", m=m, actor=actor.name), m, None)
 

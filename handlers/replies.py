@@ -126,7 +126,7 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
     elif prompt.kind == "ext":
         new_deadline, reason = _extension_text(deps, text)
         m = await svc.request_extension(deps.uow(), deps.clock, actor.id, mid, no, reason,
-                                        new_deadline)
+                                        new_deadline, deps.config.max_days_ahead)
         a = m.assignment(no) if no is not None else None
         to_office = a is not None and a.extension is not None and a.extension.confirmed_by
         reply = line(deps, "extension_requested", m=m, new=new_deadline,

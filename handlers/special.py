@@ -45,7 +45,7 @@ _OFF_WORDS = ("取消", "撤销", "否", "off")
 _ITEM_NO = re.compile(r"^\s*\d{1,2}\s*[.、)）]\s*")
 
 
-def say(deps: Deps, key: str, **values: Any) -> str:
+def say(deps: Deps, key: str, /, **values: Any) -> str:
     return deps.render("special.j2", k=key, PROJECT=PROJECT_LABELS, **values)
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, shown
 from ledger.workcalendar import WorkCalendar
 
 __all__ = ["ROLLOVER_DAYS", "DateParseError", "parse_deadline"]
@@ -130,7 +130,7 @@ def _unreadable(text: str) -> DateParseError:
 
 def _past(text: str, d: date, today: date) -> DateParseError:
     return DateParseError(
-        f"日期已过：「{text.strip()}」是 {d:%Y-%m-%d}，今天已是 {today:%Y-%m-%d}。"
+        f"日期已过：「{shown(text)}」是 {d:%Y-%m-%d}，今天已是 {today:%Y-%m-%d}。"
         "请填今天或以后的日期。",
         text,
     )
@@ -168,10 +168,10 @@ def _cn_int(token: str) -> int | None:
 def _count(token: str, text: str, limit: int, unit: str) -> int:
     n = _int(token, text)
     if n < 1:
-        raise DateParseError(f"「{text.strip()}」：期限至少要 1{unit}。", text)
+        raise DateParseError(f"「{shown(text)}」：期限至少要 1{unit}。", text)
     if n > limit:
         raise DateParseError(
-            f"「{text.strip()}」太远了：最多 {limit}{unit}，更远的请直接写日期，如 2026-12-05。",
+            f"「{shown(text)}」太远了：最多 {limit}{unit}，更远的请直接写日期，如 2026-12-05。",
             text,
         )
     return n
@@ -182,7 +182,7 @@ def _make_date(text: str, year: int, month: int, day: int) -> date:
         return date(year, month, day)
     except ValueError as exc:
         raise DateParseError(
-            f"没有这个日期：「{text.strip()}」（{year}年没有{month}月{day}日）。", text
+            f"没有这个日期：「{shown(text)}」（{year}年没有{month}月{day}日）。", text
         ) from exc
 
 
@@ -195,7 +195,7 @@ def _full_date(text: str, today: date, year: int, month: int, day: int) -> date:
 
 def _month_day(text: str, today: date, month: int, day: int) -> date:
     if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(2000, month)[1]):
-        raise DateParseError(f"没有这个日期：「{text.strip()}」（没有{month}月{day}日）。", text)
+        raise DateParseError(f"没有这个日期：「{shown(text)}」（没有{month}月{day}日）。", text)
     # Feb 29 in a common year: judge "how far past" by Feb 28
     this_year = date(today.year, month, min(day, calendar.monthrange(today.year, month)[1]))
     if this_year >= today or (today - this_year).days <= ROLLOVER_DAYS:
@@ -214,7 +214,7 @@ def _weekday(text: str, today: date, prefix: str, weekday: int) -> date:
         d = monday + timedelta(days=weekday)
         if d < today:
             raise DateParseError(
-                f"「{text.strip()}」已经过去（{d:%Y-%m-%d}）。"
+                f"「{shown(text)}」已经过去（{d:%Y-%m-%d}）。"
                 f"要下周的请写「下周{'一二三四五六日'[weekday]}」。",
                 text,
             )

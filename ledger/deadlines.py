@@ -7,7 +7,7 @@ assignment day not counted. Functions that need the calendar may raise
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from ledger.errors import InvalidInput
@@ -16,11 +16,13 @@ from ledger.workcalendar import WorkCalendar
 __all__ = [
     "DEFAULT_WORKDAYS",
     "MAJOR_MAX_WORKDAYS",
+    "MAX_DAYS_AHEAD",
     "SERVICE_LEVEL_WORKDAYS",
     "DeadlineError",
     "MatterClass",
     "ServiceLevel",
     "check_deadline",
+    "check_horizon",
     "default_deadline",
     "default_workdays",
     "resolve_deadline",
@@ -29,6 +31,9 @@ __all__ = [
 
 DEFAULT_WORKDAYS = 10  # §2.3 没有明确要求的，一般在10个工作日内办结
 MAJOR_MAX_WORKDAYS = 20  # §2.3 重大疑难件办理时间不得超过20个工作日
+# A deadline, urging limit or extension at most this many days after it is set
+# (`office.max_days_ahead` in the config): a year; anything later is a typing slip.
+MAX_DAYS_AHEAD = 365
 
 
 class MatterClass(StrEnum):
@@ -65,18 +70,40 @@ def default_deadline(cal: WorkCalendar, assigned_on: date, klass: MatterClass) -
     return cal.add_workdays(assigned_on, DEFAULT_WORKDAYS)
 
 
+def check_horizon(
+    start: date, day: date, what: str, max_days_ahead: int = MAX_DAYS_AHEAD
+) -> date:
+    """A date set for work (`what`: 办结时限, 催办限期, 延期后的时限) lies between `start`
+    (the day it is set, or the assignment day) and `max_days_ahead` days after it, both
+    ends included; else DeadlineError saying why. Returns `day` unchanged."""
+    if day < start:
+        raise DeadlineError(
+            f"{what} {day:%Y-%m-%d} 早于 {start:%Y-%m-%d}，请重新填写。"
+        )
+    latest = start + timedelta(days=max_days_ahead)
+    if day > latest:
+        raise DeadlineError(
+            f"{what} {day:%Y-%m-%d} 太远了：最迟只能定到 {latest:%Y-%m-%d}"
+            f"（{max_days_ahead}天内），请重新填写。"
+        )
+    return day
+
+
 def check_deadline(
-    cal: WorkCalendar, assigned_on: date, klass: MatterClass, deadline: date
+    cal: WorkCalendar, assigned_on: date, klass: MatterClass, deadline: date,
+    max_days_ahead: int = MAX_DAYS_AHEAD,
 ) -> date:
     """Accept an explicit deadline or raise DeadlineError; returns it unchanged.
 
     Explicit deadlines win (also for urgent matters), but never before the
-    assignment day, and a major matter never beyond 20 working days.
+    assignment day nor more than `max_days_ahead` days after it, and a major
+    matter never beyond 20 working days.
     """
     if deadline < assigned_on:
         raise DeadlineError(
             f"办结时限 {deadline:%Y-%m-%d} 早于交办日期 {assigned_on:%Y-%m-%d}，请重新填写。"
         )
+    check_horizon(assigned_on, deadline, "办结时限", max_days_ahead)
     if klass is MatterClass.MAJOR:
         latest = cal.add_workdays(assigned_on, MAJOR_MAX_WORKDAYS)
         if deadline > latest:
@@ -89,11 +116,12 @@ def check_deadline(
 
 
 def resolve_deadline(
-    cal: WorkCalendar, assigned_on: date, klass: MatterClass, explicit: date | None
+    cal: WorkCalendar, assigned_on: date, klass: MatterClass, explicit: date | None,
+    max_days_ahead: int = MAX_DAYS_AHEAD,
 ) -> date:
     if explicit is None:
         return default_deadline(cal, assigned_on, klass)
-    return check_deadline(cal, assigned_on, klass, explicit)
+    return check_deadline(cal, assigned_on, klass, explicit, max_days_ahead)
 
 
 def default_workdays(klass: MatterClass) -> int:

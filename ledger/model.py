@@ -13,8 +13,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from ledger.deadlines import MatterClass
-from ledger.errors import InvalidInput, InvalidTransition
+from ledger.deadlines import MAX_DAYS_AHEAD, MatterClass, check_horizon
+from ledger.errors import InvalidInput, InvalidTransition, shown
 
 
 class Role(StrEnum):
@@ -279,7 +279,7 @@ def parse_reference(text: str, current_year: int) -> tuple[int, int]:
         else:
             y = int(year)
         return y, int(m["seq"])
-    raise InvalidInput(f"找不到事项「{text}」。请写事项编号，如 12、26-12 或 督〔2026〕12号。")
+    raise InvalidInput(f"找不到事项「{shown(text)}」。请写事项编号，如 12、26-12 或 督〔2026〕12号。")
 
 
 def _d(value: str | None) -> date | None:
@@ -550,7 +550,8 @@ class Matter:
                      {"status": lead.status.value}, assignment_no=lead.no)
 
     def request_extension(self, *, at: datetime, actor_id: int, no: int, reason: str,
-                          new_deadline: date, today: date, by_principal: bool) -> None:
+                          new_deadline: date, today: date, by_principal: bool,
+                          max_days_ahead: int = MAX_DAYS_AHEAD) -> None:
         a = self._open_assignment(no)
         if a.extension is not None:
             raise InvalidTransition("已有一份延期申请在办理中。")
@@ -559,6 +560,7 @@ class Matter:
         if new_deadline <= a.effective_deadline:
             raise InvalidInput(
                 f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+        check_horizon(today, new_deadline, "延期后的时限", max_days_ahead)
         if not reason.strip():
             raise InvalidInput("延期须写明理由。")
         self._record("extension_requested", at, actor_id,
@@ -573,7 +575,9 @@ class Matter:
         self._record("extension_confirmed", at, actor_id, {}, assignment_no=no)
 
     def decide_extension(self, *, at: datetime, actor_id: int, no: int, approve: bool,
-                         new_deadline: date | None = None, reason: str = "") -> None:
+                         new_deadline: date | None = None, reason: str = "",
+                         today: date | None = None,
+                         max_days_ahead: int = MAX_DAYS_AHEAD) -> None:
         a = self._open_assignment(no)
         ext = a.extension
         if ext is None:
@@ -584,6 +588,8 @@ class Matter:
             chosen = new_deadline or ext.new_deadline
             if chosen <= a.effective_deadline:
                 raise InvalidInput(f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+            if today is not None and new_deadline is not None:
+                check_horizon(today, chosen, "延期后的时限", max_days_ahead)
             self._record("extension_approved", at, actor_id,
                          {"deadline": chosen.isoformat()},
                          {"deadline": a.effective_deadline.isoformat()}, assignment_no=no)
@@ -594,10 +600,11 @@ class Matter:
                          assignment_no=no)
 
     def urge(self, *, at: datetime, actor_id: int | None, no: int, limit: date,
-             today: date, note: str = "") -> None:
+             today: date, note: str = "", max_days_ahead: int = MAX_DAYS_AHEAD) -> None:
         a = self._open_assignment(no)
         if limit < today:
             raise InvalidInput("催办限期不能早于今天。")
+        check_horizon(today, limit, "催办限期", max_days_ahead)
         self._record("urged", at, actor_id,
                      {"limit": limit.isoformat(), "note": note.strip(),
                       "count": a.urge_count + 1},
@@ -673,6 +680,18 @@ class Matter:
         self._record("inspected", at, actor_id,
                      {"inspection_id": inspection_id, "mode": mode, "findings": findings,
                       "attachments": [x.to_json() for x in attachments]})
+
+    def hand_over(self, *, at: datetime, actor_id: int, no: int, old_id: int,
+                  new_id: int) -> None:
+        """A successor takes the old person's places on an open assignment (/handover)."""
+        a = self._open_assignment(no)
+        before = {"principal_id": a.principal_id, "responsible_id": a.responsible_id,
+                  "handler_id": a.handler_id}
+        after = {k: (new_id if v == old_id else v) for k, v in before.items()}
+        if after == before:
+            raise InvalidInput("这项分工没有写这个人，无需交接。")
+        self._record("handed_over", at, actor_id, {**after, "from_id": old_id, "to_id": new_id},
+                     before, assignment_no=no)
 
     def _require_open_or_closed(self) -> None:
         if self.status == MatterStatus.CANCELLED:
@@ -815,6 +834,13 @@ def _ap_figures_reported(m: Matter, e: Event) -> None:
         a.progress_count += 1
 
 
+def _ap_handed_over(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    a.principal_id = e.after["principal_id"]
+    a.responsible_id = e.after["responsible_id"]
+    a.handler_id = e.after["handler_id"]
+
+
 def _ap_noop(m: Matter, e: Event) -> None:
     """Events that record something without changing the matter's state."""
 
@@ -843,6 +869,7 @@ _APPLY = {
     "figures_reported": _ap_figures_reported,
     "inspected": _ap_noop,
     "deadline_recounted": _ap_deadline_recounted,
+    "handed_over": _ap_handed_over,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -853,7 +880,7 @@ EVENT_LABELS: dict[str, str] = {
     "commended": "通报表彰", "criticized": "通报批评", "referred": "提请追究责任",
     "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
     "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
-    "figures_reported": "报送月度数据", "inspected": "明查暗访",
+    "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
     "deadline_recounted": "按节假日安排重算时限",
 }
 

@@ -12,8 +12,22 @@ from datetime import date, datetime, timedelta
 
 from ledger import permissions as perm
 from ledger.clock import Clock, local_today
-from ledger.deadlines import MatterClass, check_deadline, default_workdays, resolve_deadline
-from ledger.errors import DomainError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from ledger.deadlines import (
+    MAX_DAYS_AHEAD,
+    MatterClass,
+    check_deadline,
+    default_workdays,
+    resolve_deadline,
+)
+from ledger.errors import (
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    check_name,
+    shown,
+)
 from ledger.model import (
     Assignment,
     AssignmentStatus,
@@ -114,7 +128,7 @@ async def add_unit(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        name = name.strip()
+        name = check_name(name, "单位名称")
         if not name:
             raise InvalidInput("单位名称不能为空。")
         if await uow.people.unit_by_name(actor.office_id, name) is not None:
@@ -146,7 +160,7 @@ async def create_invite(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        name = name.strip()
+        name = check_name(name, "姓名")
         if not name:
             raise InvalidInput("请写被邀请人的姓名。")
         _check_roles(roles, unit_id)
@@ -179,8 +193,16 @@ async def accept_invite(uow: UnitOfWork, clock: Clock, token: str, telegram_id: 
         if now > invite.expires_at:
             raise InvalidInput("邀请链接已过期，请向督查室重新索取。")
         existing = await uow.people.by_telegram(telegram_id)
-        if existing is not None:
+        if existing is not None and existing.active:
             raise InvalidInput(f"这个 Telegram 账号已绑定为「{existing.name}」。")
+        if existing is not None:
+            # A revoked binding (/revoke, /handover) frees the account for a new post; the
+            # old person stays in the ledger, unbound, with their history.
+            await uow.people.save_person(replace(existing, telegram_id=None))
+            await uow.events.append(Event(kind="person_unbound", at=now, actor_id=None,
+                                          office_id=existing.office_id, person_id=existing.id,
+                                          before={"telegram_id": telegram_id},
+                                          after={"telegram_id": None}))
         person = await uow.people.add_person(invite.office_id, invite.name, invite.roles,
                                              unit_id=invite.unit_id, telegram_id=telegram_id)
         if not await uow.invites.mark_used(token, now, person.id):
@@ -277,7 +299,7 @@ class AssignSpec:
 
 
 async def register_matter(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
-                          cmd: RegisterMatter) -> Matter:
+                          cmd: RegisterMatter, max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
@@ -291,7 +313,7 @@ async def register_matter(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, acto
         now = clock.now()
         today = local_today(clock)
         if cmd.deadline is not None:
-            check_deadline(cal, today, cmd.klass, cmd.deadline)
+            check_deadline(cal, today, cmd.klass, cmd.deadline, max_days_ahead)
         office = await uow.people.get_office(actor.office_id)
         year = today.year
         seq = await uow.matters.next_seq(office.id, year)
@@ -333,7 +355,7 @@ async def _check_persons(uow: UnitOfWork, office_id: int, spec: AssignSpec) -> N
 
 async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
                  matter_id: int, specs: Sequence[AssignSpec], deadline: date | None = None,
-                 ) -> Matter:
+                 max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
     """Decompose a matter into assignments (one lead, any co-units) and send the notices."""
     async with uow:
         actor = await _actor(uow, actor_id)
@@ -347,7 +369,7 @@ async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int
         now = clock.now()
         today = local_today(clock)
         explicit = deadline or m.deadline
-        due = resolve_deadline(cal, today, m.klass, explicit)
+        due = resolve_deadline(cal, today, m.klass, explicit, max_days_ahead)
         # A default deadline is counted: keep its basis so it can be counted again.
         counted = None if explicit is not None else (today, default_workdays(m.klass))
         new: list[Assignment] = []
@@ -512,7 +534,8 @@ async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matte
 
 
 async def request_extension(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
-                            no: int | None, reason: str, new_deadline: date) -> Matter:
+                            no: int | None, reason: str, new_deadline: date,
+                            max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
     async with uow:
         actor = await _actor(uow, actor_id)
         m = await uow.matters.get(matter_id)
@@ -522,7 +545,7 @@ async def request_extension(uow: UnitOfWork, clock: Clock, actor_id: int, matter
         now = clock.now()
         m.request_extension(at=now, actor_id=actor.id, no=a.no, reason=reason,
                             new_deadline=new_deadline, today=local_today(clock),
-                            by_principal=by_principal)
+                            by_principal=by_principal, max_days_ahead=max_days_ahead)
         await _save(uow, m)
         if by_principal:
             await _tell_office(uow, m, m.last_event, now)
@@ -567,14 +590,15 @@ async def _office_matter(uow: UnitOfWork, actor_id: int, matter_id: int) -> tupl
 
 async def decide_extension(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
                            no: int, approve: bool, new_deadline: date | None = None,
-                           reason: str = "") -> Matter:
+                           reason: str = "", max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
     async with uow:
         actor, m = await _office_matter(uow, actor_id, matter_id)
         a = m.assignment(no)
         ext = a.extension
         now = clock.now()
         m.decide_extension(at=now, actor_id=actor.id, no=no, approve=approve,
-                           new_deadline=new_deadline, reason=reason)
+                           new_deadline=new_deadline, reason=reason, today=local_today(clock),
+                           max_days_ahead=max_days_ahead)
         await _save(uow, m)
         kind = "extension_approved" if approve else "extension_rejected"
         asked = [ext.requested_by] if ext else []
@@ -616,7 +640,7 @@ async def return_matter(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id:
 
 async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int | None,
                matter_id: int, no: int | None, limit: date | None = None, note: str = "",
-               limit_workdays: int = 3) -> Matter:
+               limit_workdays: int = 3, max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
     """催办: a formal push with a new limit, to the unit's principal and responsible person.
     `actor_id` None is the automatic escalation."""
     async with uow:
@@ -632,7 +656,8 @@ async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int |
             raise InvalidInput("这件事项没有在办的分工，无需催办。")
         now = clock.now()
         for a in targets:
-            m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note)
+            m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note,
+                   max_days_ahead=max_days_ahead)
         await _save(uow, m)
         for a in targets:
             await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, a.no,
@@ -799,7 +824,7 @@ async def find_matter(uow: UnitOfWork, clock: Clock, actor_id: int, reference: s
         try:
             m = await uow.matters.find(actor.office_id, year, seq)
         except NotFound:
-            raise NotFound(f"找不到事项「{reference}」。") from None
+            raise NotFound(f"找不到事项「{shown(reference)}」。") from None
         perm.require_view(actor, m)
         return m
 

@@ -20,7 +20,14 @@ from typing import Any
 
 from ledger import permissions as perm
 from ledger.clock import Clock, local_today, to_local
-from ledger.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from ledger.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    check_name,
+    shown,
+)
 from ledger.model import (
     Attachment,
     Event,
@@ -287,7 +294,7 @@ async def add_enterprise(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        name = name.strip()
+        name = check_name(name, "企业名称")
         if not name:
             raise InvalidInput("请写企业名称。")
         unit = await uow.people.get_unit(unit_id)
@@ -321,7 +328,7 @@ async def find_enterprise(uow: UnitOfWork, actor_id: int, name: str) -> Record:
             found = [r for r in await uow.records.list(actor.office_id, ENTERPRISE)
                      if name.strip() and name.strip() in r.data["name"]]
         if len(found) != 1:
-            raise NotFound(f"找不到重点企业「{name.strip()}」。发送 /enterprises 查看名单。")
+            raise NotFound(f"找不到重点企业「{shown(name)}」。发送 /enterprises 查看名单。")
         return found[0]
 
 

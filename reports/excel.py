@@ -262,13 +262,16 @@ def _date(value: Any) -> date | None:
     raise _BadCell(f"「{_text(value)}」不是日期，请写成 2026-11-25")
 
 
+NOT_XLSX = ("不是可读取的 .xlsx 文件。请发送 Excel 工作簿（.xlsx）：在 Excel 或 WPS 里“另存为”"
+            "Excel 工作簿，或用 /export 导出的台账填写后再发。")
+
+
 def _openpyxl_rows(source: str | Path | IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
     """The fallback reader, for workbooks `reports.xlsx` does not understand."""
     try:
         wb = load_workbook(source, read_only=True, data_only=True)
-    except Exception as e:  # not a zip, not a workbook: say so in words
-        raise ImportRejected([RowError(0, f"不是可读取的 .xlsx 文件（{type(e).__name__}）。")]) \
-            from None
+    except Exception:  # not a zip, not a workbook: say so in words, never the exception
+        raise ImportRejected([RowError(0, NOT_XLSX)]) from None
     try:
         ws = wb[LEDGER_SHEET] if LEDGER_SHEET in wb.sheetnames else wb.worksheets[0]
         for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
