@@ -15,7 +15,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import Config
 from bot.context import App, BotData, Ctx, Deps
 from bot.http import AiohttpRequest
-from bot.updates import KeyedUpdateProcessor
+from bot.inbox import DurableUpdateProcessor
 from reminders.ratelimit import TelegramRateLimiter
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def build_application(config: Config, deps: Deps,
         .request(request)
         .get_updates_request(updates_request)
         .context_types(ContextTypes(context=Ctx, bot_data=BotData))
-        .concurrent_updates(KeyedUpdateProcessor(CONCURRENT_UPDATES))
+        .concurrent_updates(DurableUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

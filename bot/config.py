@@ -7,6 +7,7 @@ naming the key and why.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Config:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    # Durable intake: handled updates are kept this long in the inbox, then forgotten.
+    inbox_keep_days: int = 7
     near_workdays: int = 2
     invite_ttl_hours: int = 72
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
@@ -154,8 +157,11 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
-             "public"}
+             "public", "intake"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _channel(key: str, value: object) -> int | str:
@@ -224,6 +230,16 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     channel_raw = env.get("DUBAN_PUBLIC_CHANNEL") or pub.get("channel_id")
     channel = (_channel("DUBAN_PUBLIC_CHANNEL" if env.get("DUBAN_PUBLIC_CHANNEL")
                         else "public.channel_id", channel_raw) if channel_raw else None)
+    hook_url = env.get("DUBAN_WEBHOOK_URL") or hook.get("url")
+    hook_port = env.get("DUBAN_WEBHOOK_PORT") or hook.get("port", Config.webhook_port)
+    hook_secret = env.get("DUBAN_WEBHOOK_SECRET") or hook.get("secret") or None
+    if hook_secret is not None and not _WEBHOOK_SECRET.fullmatch(str(hook_secret)):
+        raise ConfigError("DUBAN_WEBHOOK_SECRET / webhook.secret 只能含字母、数字、_ 和 -，"
+                          "长度 1 到 256")
+    keep_days = _int("intake.keep_days", raw.get("intake", {}).get(
+        "keep_days", Config.inbox_keep_days))
+    if keep_days < 1:
+        raise ConfigError(f"intake.keep_days 应至少为 1，实际为 {keep_days}")
     return Config(
         token=token, api_url=api_url, proxy=proxy, api_concurrency=concurrency, db=str(db),
         admins=admins,
@@ -231,10 +247,14 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         doc_prefix=str(office.get("doc_prefix", Config.doc_prefix)),
         schedule=schedule,
         ops_chat_id=_int("ops.chat_id", ops) if ops is not None else None,
-        webhook_url=_url("webhook.url", hook["url"]) if hook.get("url") else None,
-        webhook_listen=str(hook.get("listen", Config.webhook_listen)),
-        webhook_port=_int("webhook.port", hook.get("port", Config.webhook_port)),
-        webhook_secret=hook.get("secret"),
+        webhook_url=(_url("DUBAN_WEBHOOK_URL" if env.get("DUBAN_WEBHOOK_URL") else "webhook.url",
+                          hook_url) if hook_url else None),
+        webhook_listen=str(env.get("DUBAN_WEBHOOK_LISTEN")
+                           or hook.get("listen", Config.webhook_listen)),
+        webhook_port=_int("DUBAN_WEBHOOK_PORT" if env.get("DUBAN_WEBHOOK_PORT")
+                          else "webhook.port", hook_port),
+        webhook_secret=str(hook_secret) if hook_secret is not None else None,
+        inbox_keep_days=keep_days,
         near_workdays=_int("office.near_workdays",
                            office.get("near_workdays", Config.near_workdays)),
         invite_ttl_hours=_int("office.invite_ttl_hours",
