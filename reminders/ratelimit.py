@@ -18,7 +18,7 @@ import contextlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,8 @@ class FloodLimits:
     overall_per_second: float = 29.5   # Telegram: 30/s; a little margin for jitter
     overall_burst: int = 8             # after a pause, this many may go at once (catch-up)…
     overall_window: int = 30           # …but never more than this many in any one second
-    overall_window_s: float = 1.05
-    private_interval: float = 1.05     # at most one message a second to a private chat
+    overall_window_s: float = 1.1
+    private_interval: float = 1.1      # at most one message a second to a private chat
     private_burst: int = 1
     group_interval: float = 3.05       # spread out: 20 per minute per group…
     group_burst: int = 3
@@ -160,9 +160,12 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
     times). No per-call arguments (`ExtBot[None]`, as `bot.context.App` expects)."""
 
     def __init__(self, limits: FloodLimits | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        """`clock` and `sleep`: a virtual time for tests (both or neither)."""
         self.limits = limits or FloodLimits()
         self._clock = clock
+        self._sleep = sleep
         self._overall = Pacer(self.limits.overall_per_second, self.limits.overall_burst,
                               self.limits.overall_window, self.limits.overall_window_s)
         self._closed = asyncio.Event()
@@ -181,7 +184,9 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
 
     async def _sleep_until(self, at: float) -> None:
         delay = at - self._now()
-        if delay > 0:
+        if delay > 0 and self._sleep is not None:
+            await self._sleep(delay)
+        elif delay > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), delay)
         if self._closed.is_set():

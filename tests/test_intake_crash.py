@@ -176,7 +176,7 @@ async def test_sigkill_mid_handling_then_restart_records_every_reply_once(
 
         proc = await start_bot(c)
         await all_recorded(c, sent, timeout=90)
-        code, took, err = await stop(proc)
+        code, _took, err = await stop(proc)
         assert code == 0, err[-3000:]
         texts = Counter(await progress_texts(c.engine))
         assert set(texts) == set(sent)
