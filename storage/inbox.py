@@ -60,20 +60,31 @@ class Handling:
 HANDLING: ContextVar[Handling | None] = ContextVar("duban_handling", default=None)
 
 
+class AlreadyHandled(Exception):
+    """Another handler (another instance behind a load balancer, say) recorded this update
+    first: this change is rolled back, so the ledger has it once."""
+
+
 async def mark_done(conn: AsyncConnection, bot_id: int, update_ids: Sequence[int],
-                    at: datetime) -> None:
-    if update_ids:
-        await conn.execute(update(inbox).where(
-            _c.bot_id == bot_id, _c.update_id.in_(list(update_ids)),
-            _c.done_at.is_(None)).values(done_at=at))
+                    at: datetime) -> int:
+    """Mark the updates done; returns how many were not done before."""
+    if not update_ids:
+        return 0
+    result = await conn.execute(update(inbox).where(
+        _c.bot_id == bot_id, _c.update_id.in_(list(update_ids)),
+        _c.done_at.is_(None)).values(done_at=at))
+    return int(result.rowcount or 0)
 
 
 async def mark_current(conn: AsyncConnection) -> Handling | None:
-    """Before a commit: mark the updates this task is handling (None: nothing to mark)."""
+    """Before a commit: mark the updates this task is handling (None: nothing to mark).
+    Raises AlreadyHandled when one of them was done already: the caller rolls back."""
     h = HANDLING.get()
     if h is None or not h.applies():
         return None
-    await mark_done(conn, h.bot_id, h.update_ids, h.now())
+    if await mark_done(conn, h.bot_id, h.update_ids, h.now()) < len(h.update_ids):
+        h.finish()
+        raise AlreadyHandled(f"updates {list(h.update_ids)} were handled elsewhere")
     return h
 
 

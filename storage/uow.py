@@ -22,7 +22,7 @@ from ledger.ports import (
     UnitOfWorkFactory,
 )
 from storage.db import read_only as _mark_read_only
-from storage.inbox import mark_current
+from storage.inbox import AlreadyHandled, mark_current
 from storage.repositories import (
     SqlBulletinRepository,
     SqlChatRepository,
@@ -125,7 +125,11 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         conn = self._open()
         # The update this task is handling is done with this change (storage.inbox).
-        handling = None if self._read_only else await mark_current(conn)
+        try:
+            handling = None if self._read_only else await mark_current(conn)
+        except AlreadyHandled:
+            await conn.rollback()
+            raise
         await conn.commit()
         if handling is not None:
             handling.finish()

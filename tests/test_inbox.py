@@ -115,6 +115,36 @@ async def test_the_done_mark_rides_the_commit_of_the_handling_task(tmp_path: Pat
         await engine.dispose()
 
 
+async def test_a_second_handling_of_a_done_update_changes_nothing(tmp_path: Path) -> None:
+    """Two instances behind a load balancer replaying the same stored update: the second
+    commit finds it done, rolls its change back and says so."""
+    import pytest
+
+    from storage.inbox import AlreadyHandled
+    from storage.tables import offices
+
+    engine, uow = await _db(tmp_path)
+    try:
+        async with uow() as u:
+            await store.store(connection_of(u), BOT, [(1, {})], NOW)
+            await u.commit()
+
+        async def handle(name: str) -> None:
+            HANDLING.set(Handling(BOT, (1,), lambda: NOW, asyncio.current_task()))
+            async with uow() as u:
+                await u.people.add_office(name, "督")
+                await u.commit()
+
+        await asyncio.create_task(handle("第一次"))
+        with pytest.raises(AlreadyHandled):
+            await asyncio.create_task(handle("第二次"))
+        async with engine.connect() as conn:
+            names = [r[0] for r in (await conn.execute(select(offices.c.name))).all()]
+        assert "第一次" in names and "第二次" not in names
+    finally:
+        await engine.dispose()
+
+
 async def test_stored_updates_are_handled_once_at_start(tmp_path: Path) -> None:
     async with bot(tmp_path) as h:
         await quick_matter(h)
