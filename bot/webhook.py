@@ -63,9 +63,8 @@ class WebhookServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.webhook_listen, self.config.webhook_port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.config.webhook_port
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else self.config.webhook_port
         self.accepting = True
         if set_webhook:
             await self.app.bot.set_webhook(url=self.url, secret_token=self.secret,
