@@ -114,6 +114,15 @@ class DurableIntake:
             await u.commit()
         return [None] * len(ids)
 
+    async def prune_every(self, seconds: float = PRUNE_EVERY_S) -> None:
+        """Prune now and then, until cancelled (the webhook's background task)."""
+        while True:
+            try:
+                await self.prune()
+            except Exception:
+                log.exception("inbox prune failed")
+            await asyncio.sleep(seconds)
+
     async def prune(self) -> int:
         async with self.uow() as u:
             n = await store.prune(connection_of(u), self.clock.now() - self.keep)

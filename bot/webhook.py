@@ -9,6 +9,8 @@ GET /healthz on the same port.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -54,6 +56,7 @@ class WebhookServer:
         self.refused = 0
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self._pruner: asyncio.Task[None] | None = None
 
     async def start(self, *, set_webhook: bool = True) -> None:
         web_app = web.Application(client_max_size=MAX_BODY)
@@ -66,6 +69,7 @@ class WebhookServer:
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.config.webhook_port
         self.accepting = True
+        self._pruner = asyncio.create_task(self.intake.prune_every(), name="duban-inbox-prune")
         if set_webhook:
             await self.app.bot.set_webhook(url=self.url, secret_token=self.secret,
                                            drop_pending_updates=False)
@@ -76,6 +80,11 @@ class WebhookServer:
         """Stop taking updates (Telegram keeps them and retries later); the webhook stays
         set, since other instances behind a load balancer may still serve it."""
         self.accepting = False
+        if self._pruner is not None:
+            self._pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruner
+            self._pruner = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
