@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.dialect import insert_ignore
+from storage.dialect import insert_ignore_many
 from storage.tables import inbox
 
 _c = inbox.c
@@ -92,15 +92,17 @@ async def store(conn: AsyncConnection, bot_id: int,
                 updates: Sequence[tuple[int, dict[str, Any]]], at: datetime) -> list[int]:
     """Insert the updates not stored yet; returns the ids that were new (an update seen
     before, e.g. fetched again after a crash, is not handled twice)."""
-    new: list[int] = []
-    for update_id, payload in updates:
-        row = await conn.execute(insert_ignore(
-            conn.dialect, inbox,
-            {"bot_id": bot_id, "update_id": update_id, "payload": payload, "received_at": at},
-            ["bot_id", "update_id"]).returning(_c.update_id))
-        if row.first() is not None:
-            new.append(update_id)
-    return new
+    rows = {update_id: {"bot_id": bot_id, "update_id": update_id, "payload": payload,
+                        "received_at": at} for update_id, payload in updates}
+    if not rows:
+        return []
+    # One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the ids it returns are the
+    # ones this transaction stored (exact on both engines, even with two instances racing).
+    stmt = insert_ignore_many(conn.dialect, inbox, ["bot_id", "update_id"]).returning(
+        _c.update_id)
+    result = await conn.execute(stmt, list(rows.values()))
+    inserted = {int(r[0]) for r in result.all()}
+    return [i for i in rows if i in inserted]
 
 
 async def pending(conn: AsyncConnection, bot_id: int) -> list[tuple[int, dict[str, Any]]]:
