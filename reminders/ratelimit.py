@@ -102,6 +102,10 @@ def is_message_method(endpoint: str) -> bool:
     return name.startswith(("send", "edit", "forward", "copy"))
 
 
+def is_edit(endpoint: str) -> bool:
+    return endpoint.lower().startswith("edit")
+
+
 class Pacer:
     """GCRA: at most `burst` at once after a pause (so a short stall is made up), never more
     than `per_second` over time, and never more than `window` in any one second.
@@ -256,7 +260,11 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                 chat_id = int(raw)
         attempt = 0
         while True:
-            if limited:
+            if limited and chat_id is not None and chat_id > 0 and is_edit(endpoint):
+                # Editing a message in a private chat adds no message to it: only the
+                # bot-wide pace (a tapped button's card edit and its answer go together).
+                await self.acquire(None)
+            elif limited:
                 await self.acquire(chat_id)
             else:  # not paced, and not refused at a stop either (getUpdates, getMe…)
                 delay = self._blocked_until - self._now()

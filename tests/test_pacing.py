@@ -118,3 +118,21 @@ async def test_a_stop_releases_a_send_waiting_for_its_groups_turn() -> None:
         pass
     else:
         raise AssertionError("the waiting send went out after the stop")
+
+
+async def test_edits_in_a_private_chat_add_no_message_there() -> None:
+    vt = VirtualTime()
+    limiter = TelegramRateLimiter(clock=vt.now, sleep=vt.sleep)
+    moments: list[tuple[str, float]] = []
+
+    async def call(*args: object, **kwargs: object) -> bool:
+        return True
+
+    for endpoint in ("sendMessage", "editMessageText", "editMessageReplyMarkup",
+                     "sendMessage"):
+        await limiter.process_request(call, (), {}, endpoint, {"chat_id": 42}, None)
+        moments.append((endpoint, vt.t))
+    sends = [t for e, t in moments if e == "sendMessage"]
+    edits = [t for e, t in moments if e != "sendMessage"]
+    assert edits[0] - sends[0] < 0.5 and edits[1] - sends[0] < 0.5  # at once
+    assert sends[1] - sends[0] >= TELEGRAM_PRIVATE_S                 # the next message waits
