@@ -121,6 +121,8 @@ def build_application(config: Config, deps: Deps,
             app.job_queue.run_once(_kick_job, 0, name=f"{DISPATCH_JOB}-kick")
 
     app.bot_data.deps = replace(deps, kick=kick)
+    from bot.inbox import quiet_if_already_handled
+    app.add_error_handler(quiet_if_already_handled)  # before handlers' own (it stops them)
     register_handlers(app)
     return app
 

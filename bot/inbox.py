@@ -23,6 +23,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackContext
 
 from bot.batch import Batcher
 from bot.context import App
@@ -31,7 +32,7 @@ from ledger.clock import Clock
 from ledger.ports import UnitOfWorkFactory
 from reminders.ratelimit import retry_seconds
 from storage import inbox as store
-from storage.inbox import HANDLING, Handling
+from storage.inbox import HANDLING, AlreadyHandled, Handling
 from storage.uow import connection_of
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,15 @@ class DurableIntake:
         if n:
             log.info("inbox: %d handled updates older than %s forgotten", n, self.keep)
         return n
+
+
+async def quiet_if_already_handled(update: object, context: CallbackContext[Any, Any, Any, Any],
+                                   ) -> None:
+    """The first error handler: an update another instance recorded first (its change here
+    was rolled back, storage.inbox.AlreadyHandled) gets no apology; the others see the rest."""
+    if isinstance(context.error, AlreadyHandled):
+        log.info("%s", context.error)
+        raise ApplicationHandlerStop
 
 
 class DurableUpdateProcessor(KeyedUpdateProcessor):

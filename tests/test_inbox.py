@@ -179,3 +179,27 @@ async def test_stored_updates_are_handled_once_at_start(tmp_path: Path) -> None:
         # The same update delivered again (say the offset was never confirmed): not new.
         from telegram import Update
         assert await intake.store([Update.de_json(payload, h.app.bot)]) == []
+
+
+async def test_an_update_recorded_elsewhere_gets_no_apology(tmp_path: Path) -> None:
+    from telegram import Update
+
+    from storage.inbox import AlreadyHandled
+
+    async with bot(tmp_path) as h:
+        admin = h.people["admin"]
+        before = len(admin.inbox())
+
+        async def recorded_elsewhere(update: object, context: object) -> None:
+            raise AlreadyHandled("updates [1] were handled elsewhere")
+
+        from telegram.ext import CommandHandler
+        h.app.add_handler(CommandHandler("zz", recorded_elsewhere), group=-1)
+        payload = {"update_id": 900_002, "message": {
+            "message_id": 900_002, "date": int(START.timestamp()),
+            "chat": {"id": admin.id, "type": "private", "first_name": admin.first_name},
+            "from": admin.user, "text": "/zz",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 3}]}}
+        await h.app.process_update(Update.de_json(payload, h.app.bot))
+        await asyncio.sleep(0.3)
+        assert len(admin.inbox()) == before
