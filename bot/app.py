@@ -15,7 +15,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import Config
 from bot.context import App, BotData, Ctx, Deps
 from bot.http import AiohttpRequest
-from bot.updates import KeyedUpdateProcessor
+from bot.inbox import DurableUpdateProcessor
 from reminders.ratelimit import TelegramRateLimiter
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def build_application(config: Config, deps: Deps,
         .request(request)
         .get_updates_request(updates_request)
         .context_types(ContextTypes(context=Ctx, bot_data=BotData))
-        .concurrent_updates(KeyedUpdateProcessor(CONCURRENT_UPDATES))
+        .concurrent_updates(DurableUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -123,6 +123,8 @@ def build_application(config: Config, deps: Deps,
             app.job_queue.run_once(_kick_job, 0, name=f"{DISPATCH_JOB}-kick")
 
     app.bot_data.deps = replace(deps, kick=kick)
+    from bot.inbox import quiet_if_already_handled
+    app.add_error_handler(quiet_if_already_handled)  # before handlers' own (it stops them)
     register_handlers(app)
     return app
 

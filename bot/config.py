@@ -63,6 +63,8 @@ class Config:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    # Durable intake: handled updates are kept this long in the inbox, then forgotten.
+    inbox_keep_days: int = 7
     near_workdays: int = 2
     invite_ttl_hours: int = 72
     # A deadline, urging limit or extension at most this many days ahead (ledger.deadlines).
@@ -177,8 +179,11 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
-             "public", "logging", "files"}
+             "public", "logging", "files", "intake"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _channel(key: str, value: object) -> int | str:
@@ -271,6 +276,16 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     log_level = str(env.get("DUBAN_LOG_LEVEL") or log.get("level", Config.log_level)).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"配置项 logging.level 应为 DEBUG、INFO、WARNING 或 ERROR，实际为 {log_level!r}")
+    hook_url = env.get("DUBAN_WEBHOOK_URL") or hook.get("url")
+    hook_port = env.get("DUBAN_WEBHOOK_PORT") or hook.get("port", Config.webhook_port)
+    hook_secret = env.get("DUBAN_WEBHOOK_SECRET") or hook.get("secret") or None
+    if hook_secret is not None and not _WEBHOOK_SECRET.fullmatch(str(hook_secret)):
+        raise ConfigError("DUBAN_WEBHOOK_SECRET / webhook.secret 只能含字母、数字、_ 和 -，"
+                          "长度 1 到 256")
+    keep_days = _int("intake.keep_days", raw.get("intake", {}).get(
+        "keep_days", Config.inbox_keep_days))
+    if keep_days < 1:
+        raise ConfigError(f"intake.keep_days 应至少为 1，实际为 {keep_days}")
     files_raw = raw.get("files", {}).get("dir")
     return Config(
         token=token, api_url=api_url, proxy=proxy, api_concurrency=concurrency, db=str(db),
@@ -279,10 +294,14 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         doc_prefix=str(office.get("doc_prefix", Config.doc_prefix)),
         schedule=schedule,
         ops_chat_id=_int("ops.chat_id", ops) if ops is not None else None,
-        webhook_url=_url("webhook.url", hook["url"]) if hook.get("url") else None,
-        webhook_listen=str(hook.get("listen", Config.webhook_listen)),
-        webhook_port=_int("webhook.port", hook.get("port", Config.webhook_port)),
-        webhook_secret=hook.get("secret"),
+        webhook_url=(_url("DUBAN_WEBHOOK_URL" if env.get("DUBAN_WEBHOOK_URL") else "webhook.url",
+                          hook_url) if hook_url else None),
+        webhook_listen=str(env.get("DUBAN_WEBHOOK_LISTEN")
+                           or hook.get("listen", Config.webhook_listen)),
+        webhook_port=_int("DUBAN_WEBHOOK_PORT" if env.get("DUBAN_WEBHOOK_PORT")
+                          else "webhook.port", hook_port),
+        webhook_secret=str(hook_secret) if hook_secret is not None else None,
+        inbox_keep_days=keep_days,
         near_workdays=_int("office.near_workdays",
                            office.get("near_workdays", Config.near_workdays)),
         invite_ttl_hours=_int("office.invite_ttl_hours",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import replace
@@ -69,13 +70,10 @@ def run_bot(config: Config, webhook: bool = False) -> int:
     # The real engine is made in the application's own event loop (on_start).
     placeholder = make_deps(config, make_engine(url))
     app = build_application(config, placeholder, on_shutdown=on_stop, on_start=on_start)
+    if webhook and not config.webhook_url:
+        print("配置错误：使用 --webhook 需要配置 webhook.url（或 DUBAN_WEBHOOK_URL）")
+        return 2
+    from bot.serve import serve
     with suppress(KeyboardInterrupt):
-        if webhook:
-            if not config.webhook_url:
-                print("配置错误：使用 --webhook 需要配置 webhook.url")
-                return 2
-            app.run_webhook(listen=config.webhook_listen, port=config.webhook_port,
-                            webhook_url=config.webhook_url, secret_token=config.webhook_secret)
-        else:
-            app.run_polling()
+        return asyncio.run(serve(app, config, webhook))
     return 0

@@ -16,6 +16,7 @@ proceed, `concurrency` at a time; the bot's `TelegramRateLimiter` keeps the over
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 from collections import deque
@@ -256,7 +257,8 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
                       concurrency: int = 1, limits: FloodLimits | None = None,
                       read: UnitOfWorkFactory | None = None,
                       until: float | None = None,
-                      pacing: dict[tuple[str, int], float] | None = None) -> DeliveryStats:
+                      pacing: dict[tuple[str, int], float] | None = None,
+                      stopping: asyncio.Event | None = None) -> DeliveryStats:
     """One pass over (at most `limit` of) what is due now.
 
     until: a loop time after which no send starts; what is left stays pending for the
@@ -268,7 +270,8 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
     Telegram wants (None: no spacing here, e.g. tests on a sandbox without flood limits);
     read: a read-only unit of work for the queries; pacing: each chat's next turn (loop
     time), kept by the caller from one pass to the next so a new pass does not send to a
-    chat again before its turn.
+    chat again before its turn; stopping: once set, no send starts (a clean stop does not
+    wait for a group's pace; what is left stays pending).
     """
     stats = DeliveryStats()
     now = clock.now()
@@ -302,13 +305,21 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
     async def worker() -> None:
         nonlocal seq
         while heap:
+            if stopping is not None and stopping.is_set():
+                return
             not_before, _, dest = heapq.heappop(heap)
             if until is not None and not_before > until:
                 stats.paced += 1
                 continue  # this chat's next turn is past the budget: next pass
             delay = not_before - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                if stopping is None:
+                    await asyncio.sleep(delay)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stopping.wait(), delay)
+                    if stopping.is_set():
+                        return
             q = queues[dest]
             message = [q.popleft()]
             if dest[0] == "c" and digests:

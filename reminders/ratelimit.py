@@ -18,7 +18,7 @@ import contextlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +34,20 @@ _Result = bool | JSONDict | list[JSONDict]
 
 @dataclass(frozen=True)
 class FloodLimits:
+    """Spacing (GCRA: interval and burst) plus hard windows: never more than `*_window`
+    messages in any `*_window_s` seconds. The windows are a little longer than Telegram's
+    (60 s, 1 s) so that a request's delay on the way cannot make two look closer."""
+
     overall_per_second: float = 29.5   # Telegram: 30/s; a little margin for jitter
     overall_burst: int = 8             # after a pause, this many may go at once (catch-up)…
     overall_window: int = 30           # …but never more than this many in any one second
-    private_interval: float = 1.0      # seconds between messages to one private chat…
-    private_burst: int = 2             # …after a short burst (a reply and its card)
-    group_interval: float = 3.05       # 20 per minute per group
+    overall_window_s: float = 1.1
+    private_interval: float = 1.1      # at most one message a second to a private chat
+    private_burst: int = 1
+    group_interval: float = 3.05       # spread out: 20 per minute per group…
     group_burst: int = 3
+    group_window: int = 20             # …and never more than 20 in any rolling minute
+    group_window_s: float = 60.5
     max_retries: int = 2               # after a 429 that slipped through anyway
 
     def interval(self, chat_id: int | None) -> float:
@@ -52,6 +59,11 @@ class FloodLimits:
         if chat_id is None:
             return 1
         return max(1, self.group_burst if chat_id < 0 else self.private_burst)
+
+    def window(self, chat_id: int) -> tuple[int, float]:
+        """(messages, seconds): the chat's hard window."""
+        return (self.group_window, self.group_window_s) if chat_id < 0 else (
+            1, self.private_interval)
 
 
 def retry_seconds(e: RetryAfter) -> float:
@@ -90,24 +102,30 @@ def is_message_method(endpoint: str) -> bool:
     return name.startswith(("send", "edit", "forward", "copy"))
 
 
+def is_edit(endpoint: str) -> bool:
+    return endpoint.lower().startswith("edit")
+
+
 class Pacer:
     """GCRA: at most `burst` at once after a pause (so a short stall is made up), never more
     than `per_second` over time, and never more than `window` in any one second.
     `reserve()` hands out the next free moment (each one once)."""
 
-    def __init__(self, per_second: float, burst: int = 1, window: int = 0) -> None:
+    def __init__(self, per_second: float, burst: int = 1, window: int = 0,
+                 window_s: float = 1.0) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.slack = (max(1, burst) - 1) * self.interval
         self._tat = 0.0  # theoretical arrival time: when the bucket is empty again
         self._recent: deque[float] = deque(maxlen=window) if window > 0 else deque(maxlen=1)
         self._window = window
+        self._window_s = window_s
 
     def reserve(self, now: float) -> float:
         at = max(now, self._tat - self.slack)
         if self._recent:  # in order: the window below looks at the oldest
             at = max(at, self._recent[-1])
         if self._window and len(self._recent) == self._window:
-            at = max(at, self._recent[0] + 1.0)
+            at = max(at, self._recent[0] + self._window_s)
         self._tat = max(self._tat, at) + self.interval
         self._recent.append(at)
         return at
@@ -115,13 +133,30 @@ class Pacer:
 
 class _Chat:
     """A chat's pacing (GCRA): `tat` is when its bucket is empty again; a message may go at
-    tat - (burst - 1) * interval."""
+    tat - (burst - 1) * interval, and not before the oldest of its last `window` messages
+    is `window_s` old."""
 
-    __slots__ = ("lock", "tat")
+    __slots__ = ("lock", "recent", "tat")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.tat = 0.0
+        self.recent: deque[float] = deque()
+
+    def next_free(self, chat_id: int, limits: FloodLimits) -> float:
+        slack = (limits.burst(chat_id) - 1) * limits.interval(chat_id)
+        at = self.tat - slack
+        n, span = limits.window(chat_id)
+        if len(self.recent) >= n:
+            at = max(at, self.recent[-n] + span)
+        return at
+
+    def record(self, chat_id: int, at: float, limits: FloodLimits) -> None:
+        self.tat = max(self.tat, at) + limits.interval(chat_id)
+        self.recent.append(at)
+        n, _ = limits.window(chat_id)
+        while len(self.recent) > n:
+            self.recent.popleft()
 
 
 class TelegramRateLimiter(BaseRateLimiter[None]):
@@ -129,11 +164,15 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
     times). No per-call arguments (`ExtBot[None]`, as `bot.context.App` expects)."""
 
     def __init__(self, limits: FloodLimits | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        """`clock` and `sleep`: a virtual time for tests (both or neither)."""
         self.limits = limits or FloodLimits()
         self._clock = clock
+        self._sleep = sleep
         self._overall = Pacer(self.limits.overall_per_second, self.limits.overall_burst,
-                              self.limits.overall_window)
+                              self.limits.overall_window, self.limits.overall_window_s)
+        self._closed = asyncio.Event()
         self._chats: dict[int, _Chat] = {}
         self._blocked_until = 0.0
         self.retry_after_seen = 0
@@ -149,8 +188,19 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
 
     async def _sleep_until(self, at: float) -> None:
         delay = at - self._now()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        if delay > 0 and self._sleep is not None:
+            await self._sleep(delay)
+        elif delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), delay)
+        if self._closed.is_set():
+            # A clean stop: a call waiting for its chat's turn gives up (an outbox notice
+            # stays pending and is sent after the restart).
+            raise TimedOut("the bot is stopping")
+
+    def close(self) -> None:
+        """Calls waiting for their turn give up now (TimedOut), and any new call too."""
+        self._closed.set()
 
     def _chat(self, chat_id: int) -> _Chat:
         chat = self._chats.get(chat_id)
@@ -162,7 +212,9 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
 
     def _prune(self) -> None:
         now = self._now()
-        for key in [k for k, c in self._chats.items() if not c.lock.locked() and c.tat < now]:
+        quiet = now - self.limits.group_window_s  # a window still counting keeps its chat
+        for key in [k for k, c in self._chats.items() if not c.lock.locked() and c.tat < now
+                    and (not c.recent or c.recent[-1] < quiet)]:
             del self._chats[key]
 
     async def acquire(self, chat_id: int | None) -> None:
@@ -171,12 +223,10 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
             await self._overall_slot()
             return
         chat = self._chat(chat_id)
-        interval = self.limits.interval(chat_id)
-        slack = (self.limits.burst(chat_id) - 1) * interval
         async with chat.lock:  # one waiter per chat at a time: its messages keep their order
-            await self._sleep_until(chat.tat - slack)
+            await self._sleep_until(chat.next_free(chat_id, self.limits))
             at = await self._overall_slot()
-            chat.tat = max(chat.tat, at) + interval
+            chat.record(chat_id, max(at, self._now()), self.limits)
 
     async def _overall_slot(self) -> float:
         while True:
@@ -210,10 +260,16 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                 chat_id = int(raw)
         attempt = 0
         while True:
-            if limited:
+            if limited and chat_id is not None and chat_id > 0 and is_edit(endpoint):
+                # Editing a message in a private chat adds no message to it: only the
+                # bot-wide pace (a tapped button's card edit and its answer go together).
+                await self.acquire(None)
+            elif limited:
                 await self.acquire(chat_id)
-            else:
-                await self._sleep_until(self._blocked_until)
+            else:  # not paced, and not refused at a stop either (getUpdates, getMe…)
+                delay = self._blocked_until - self._now()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as e:

@@ -135,6 +135,8 @@ class ReminderService:
         self._turns: dict[tuple[str, int], float] = {}
         self.last_pass = PassStats()
         self.next_release: datetime | None = None  # held back for quiet hours until then
+        # A clean stop: no planning pass or send starts once set (see `halt`).
+        self.stopping = asyncio.Event()
 
     # ---- planning -----------------------------------------------------------------------
 
@@ -262,6 +264,8 @@ class ReminderService:
         s = self.settings
         loop = asyncio.get_running_loop()
         until = loop.time() + DRAIN_BUDGET_S
+        if self.stopping.is_set():
+            return total
         async with self._dispatching:
             now = loop.time()
             self._turns = {k: t for k, t in self._turns.items() if t > now}
@@ -269,11 +273,12 @@ class ReminderService:
                 stats = await deliver_due(self.uow, self.clock, self.sender, s.batch,
                                           check=self.check, concurrency=s.concurrency,
                                           limits=s.limits, read=self.read, until=until,
-                                          pacing=self._turns)
+                                          pacing=self._turns, stopping=self.stopping)
                 total.add(stats)
                 # Stop when a chat's turn falls past the budget: another pass now would
                 # re-read the whole batch to send nothing (the wake-up comes back for it).
-                if stats.touched == 0 or stats.paced or loop.time() >= until:
+                if (stats.touched == 0 or stats.paced or loop.time() >= until
+                        or self.stopping.is_set()):
                     self.next_release = total.next_release
                     return total
 
@@ -283,8 +288,8 @@ class ReminderService:
 
     async def tick(self, full: bool | None = None) -> DeliveryStats:
         """Plan, then deliver. Concurrent calls coalesce into one more round."""
-        if self._running.locked():
-            self._again = True
+        if self._running.locked() or self.stopping.is_set():
+            self._again = not self.stopping.is_set()
             return DeliveryStats()
         total = DeliveryStats()
         async with self._running:
@@ -293,7 +298,7 @@ class ReminderService:
                 await self.plan_pass(full)
                 full = None
                 total.add(await self.drain())
-                if not self._again:
+                if not self._again or self.stopping.is_set():
                     return total
 
     async def next_due_at(self) -> datetime | None:
@@ -418,6 +423,8 @@ async def _run(service: ReminderService, jq: JobQueue[Ctx]) -> None:
 
 async def _schedule_wake(service: ReminderService, jq: JobQueue[Ctx],
                          min_delay: float = 0.0) -> None:
+    if service.stopping.is_set():
+        return
     for job in jq.get_jobs_by_name(WAKE_JOB):
         job.schedule_removal()
     due = await service.next_due_at()
@@ -444,6 +451,20 @@ async def _heartbeat_job(context: Ctx) -> None:
         jq.run_once(_start_job, service.settings.stale_after.total_seconds(),
                     data=_Start(service.settings, service), name=START_JOB,
                     job_kwargs=_JOB_KWARGS)
+
+
+def halt(app: App) -> None:
+    """First step of a clean stop: no new pass or send starts, a delivery waiting for a
+    group's pace returns at once (its notices stay pending), and no job is scheduled again.
+    Then JobQueue.stop(wait=True) has nothing long to wait for and cancels nothing."""
+    service = _SERVICES.get(app)
+    if service is not None:
+        service.stopping.set()
+    jq = app.job_queue
+    if jq is not None:
+        for name in (WAKE_JOB, SWEEP_JOB, HEARTBEAT_JOB, START_JOB):
+            for job in jq.get_jobs_by_name(name):
+                job.schedule_removal()
 
 
 async def stop(app: App) -> None:

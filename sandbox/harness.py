@@ -122,6 +122,7 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
     token = server.create_bot(username=BOT_USERNAME, first_name="督办助手")
     engine = None
     app: App | None = None
+    source: Any = None
     try:
         people = {key: server.person(first_name=name, username=f"u_{key}")
                   for key, (name, _, _) in PEOPLE.items()}
@@ -153,15 +154,18 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=10)
+        # Durable intake (bot.inbox), as `duban run` takes updates: long polling, or the
+        # webhook when cfg.webhook_url is set.
+        from bot.serve import begin
+        _, source = await begin(app, cfg, webhook=cfg.webhook_url is not None)
         h = Harness(server=server, app=app, deps=app.bot_data.deps, clock=deps.clock,
                     county=county, people=people, office_group=group, root=root, token=token)
+        h.extra["source"] = source
         yield h
     finally:
         if app is not None:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+            if source is not None:
+                await source.stop()
             if app.running:
                 await app.stop()
             await app.shutdown()

@@ -339,3 +339,17 @@ holiday_years = Table(
     Column("entered_at", UTCDateTime, nullable=False),
     Index(None, "year"),
 )
+
+
+# Durable intake (bot.intake_loop): every update Telegram hands the bot, stored before
+# Telegram is told it arrived, and marked done in the transaction of its ledger change.
+inbox = Table(
+    "inbox", metadata,
+    Column("bot_id", BigInteger, nullable=False, autoincrement=False),
+    Column("update_id", BigInteger, nullable=False, autoincrement=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("bot_id", "update_id"),
+    Index(None, "done_at", "received_at"),
+)

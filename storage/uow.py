@@ -24,6 +24,7 @@ from ledger.ports import (
 )
 from storage.db import read_only as _mark_read_only
 from storage.holidays import SqlHolidayRepository
+from storage.inbox import AlreadyHandled, mark_current
 from storage.repositories import (
     SqlBulletinRepository,
     SqlChatRepository,
@@ -121,11 +122,31 @@ class SqlUnitOfWork:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._conn
 
+    @property
+    def connection(self) -> AsyncConnection:
+        return self._open()
+
     async def commit(self) -> None:
-        await self._open().commit()
+        conn = self._open()
+        # The update this task is handling is done with this change (storage.inbox).
+        try:
+            handling = None if self._read_only else await mark_current(conn)
+        except AlreadyHandled:
+            await conn.rollback()
+            raise
+        await conn.commit()
+        if handling is not None:
+            handling.finish()
 
     async def rollback(self) -> None:
         await self._open().rollback()
+
+
+def connection_of(uow: UnitOfWork) -> AsyncConnection:
+    """The open connection of a unit of work made here (for storage.inbox)."""
+    if not isinstance(uow, SqlUnitOfWork):
+        raise TypeError("the inbox needs the SQL unit of work")
+    return uow.connection
 
 
 def uow_factory(engine: AsyncEngine, *, read_only: bool = False) -> UnitOfWorkFactory:
