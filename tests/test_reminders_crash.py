@@ -27,6 +27,7 @@ from reminders import kinds
 from sandbox.limits import FloodLimits
 from sandbox.server import SandboxConfig, SandboxServer
 from storage.tables import outbox, persons
+from tests.dbs import url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MATTERS = 700          # × 3 people (overdue: responsible, handler, principal) = 2,100
@@ -64,7 +65,7 @@ async def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_fligh
     people = [server.person(f"干部{i}") for i in range(PEOPLE)]
     office = server.person("督查室")
     db = tmp_path / "crash.db"
-    engine, uow = await open_db(db)
+    engine, uow = await open_db(url_for(db, migrated=True))
     try:
         county = await seed_people(uow, PEOPLE, [p.id for p in people], office.id)
         p = county.persons
