@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.backup_job import BackupSchedule
     from ledger.appraisal import AppraisalWeights
     from reports.config import BulletinSpec
 
@@ -69,6 +70,7 @@ class Config:
     # [[bulletins]] schedules and [appraisal] weights, parsed by reports.config.
     bulletins: tuple[BulletinSpec, ...] = ()
     appraisal: AppraisalWeights | None = None
+    backup: BackupSchedule | None = None  # [backup]: nightly backups (bot.backup_job)
     source: str = "defaults"
 
     @property
@@ -154,7 +156,7 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
-             "public"}
+             "public", "backup"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
 
@@ -191,6 +193,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     from reports.config import parse_reports  # late: reports.config imports ConfigError
 
     reports = parse_reports(raw)
+    from bot.backup_job import parse_backup  # late: bot.backup_job imports ConfigError
     tg = raw.get("telegram", {})
     office = raw.get("office", {})
     hook = raw.get("webhook", {})
@@ -247,5 +250,6 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
             "web_port", Config.web_port)),
         web_title=str(pub.get("web_title", Config.web_title)),
         web_in_bot=bool(pub.get("web_in_bot", Config.web_in_bot)),
+        backup=parse_backup(raw.get("backup"), base),
         source=str(path) if path else "environment",
     )

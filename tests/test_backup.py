@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,63 @@ async def test_a_newer_or_other_version_backup_is_refused(seed: Seed, env: Path)
     count = select(func.count()).select_from(matters)
     async with seed.engine.connect() as conn:
         assert (await conn.execute(count)).scalar() == 7
+
+
+# ---- nightly backups ([backup]) ----
+
+def test_backup_section_is_read_and_checked(tmp_path: Path) -> None:
+    from bot.config import ConfigError, load_config
+
+    cfg = tmp_path / "duban.toml"
+    cfg.write_text('[backup]\ndir = "bk"\ntime = "02:30"\nkeep = 3\n', encoding="utf-8")
+    spec = load_config({}, cfg).backup
+    assert spec is not None and (spec.dir, spec.at.hour, spec.at.minute, spec.keep) == (
+        tmp_path / "bk", 2, 30, 3)
+    assert load_config({}, None).backup is None
+    for bad, word in (('keep = 0\ndir = "x"', "keep"), ('time = "3点"\ndir = "x"', "time"),
+                      ('keep = 3', "dir"), ('dir = "x"\nevery = 1', "every")):
+        cfg.write_text(f"[backup]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=f"backup.{word}"):
+            load_config({}, cfg)
+
+
+async def test_nightly_backups_keep_the_newest(seed: Seed, tmp_path: Path) -> None:
+    from bot.backup_job import BackupSchedule, nightly_backup
+
+    spec = BackupSchedule(dir=tmp_path / "nightly", keep=2)
+    (tmp_path / "nightly").mkdir()
+    (tmp_path / "nightly" / "notes.txt").write_text("not ours")
+    written = []
+    for day in range(3):
+        now = seed.clock.now() + timedelta(days=day)
+        written.append(await nightly_backup(url_for(seed.path), spec, now))
+    left = sorted(p.name for p in (tmp_path / "nightly").iterdir())
+    assert left == sorted([written[1].name, written[2].name, "notes.txt"])
+    assert read_manifest(written[2])["tables"][0]["name"] == "offices"
+
+
+async def test_only_the_scheduler_lock_holder_writes_the_nightly_backup(
+        tmp_path: Path) -> None:
+    from bot.backup_job import JOB_NAME, BackupSchedule
+    from reminders import scheduler
+    from sandbox.harness import running_bot
+    from tests.bot_e2e import START
+
+    spec = BackupSchedule(dir=tmp_path / "nightly")
+    async with running_bot(tmp_path, clock=FixedClock(START), config=Config(backup=spec),
+                           db_url=url_for(tmp_path / "duban.db", migrated=True)) as h:
+        jq = h.app.job_queue
+        assert jq is not None
+        (job,) = jq.get_jobs_by_name(JOB_NAME)
+        for _ in range(100):
+            if scheduler.service_for(h.app) is not None:
+                break
+            await asyncio.sleep(0.02)
+        context = h.app.context_types.context.from_job(job, h.app)
+        await job.callback(context)
+        assert len(list(spec.dir.glob("duban-backup-*.zip"))) == 1
+        # Not the holder (another instance runs the scheduler): no file.
+        await scheduler.stop(h.app)
+        h.clock.set(START + timedelta(days=1))
+        await job.callback(context)
+        assert len(list(spec.dir.glob("duban-backup-*.zip"))) == 1
