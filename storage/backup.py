@@ -378,7 +378,11 @@ async def _load_table(conn: AsyncConnection, zf: zipfile.ZipFile, spec: dict[str
     with member:
         chunks = _chunks(io.TextIOWrapper(member, encoding="utf-8"), names, decoders)
         while True:
-            rows = await asyncio.to_thread(next, chunks, None)
+            try:
+                rows = await asyncio.to_thread(next, chunks, None)
+            except (ValueError, TypeError, IndexError, zipfile.BadZipFile, EOFError):
+                raise BackupError(f"备份文件中表 {spec['name']} 的数据已损坏（第 {n + 1} 行之后），"
+                                  f"未做任何改动。") from None
             if rows is None:
                 break
             await conn.execute(stmt, rows)

@@ -292,3 +292,52 @@ async def test_only_the_scheduler_lock_holder_writes_the_nightly_backup(
         h.clock.set(START + timedelta(days=1))
         await job.callback(context)
         assert len(list(spec.dir.glob("duban-backup-*.zip"))) == 1
+
+
+def _rewrite(src: Path, out: Path, manifest: dict[str, Any] | None = None,
+             members: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "manifest.json" and manifest is not None:
+                data = json.dumps(manifest).encode()
+            if members and item in members:
+                data = members[item]
+            zout.writestr(item, data)
+    return out
+
+
+async def test_a_damaged_backup_leaves_even_a_forced_target_as_it_was(
+        seed: Seed, tmp_path: Path) -> None:
+    await dump(seed.engine, tmp_path / "b.duban")
+    with zipfile.ZipFile(tmp_path / "b.duban") as zf:
+        events = zf.read("tables/events.jsonl")
+    broken = _rewrite(tmp_path / "b.duban", tmp_path / "broken.duban",
+                      members={"tables/events.jsonl": events[: len(events) // 2]})
+    before = await _rows(seed.engine)
+    await seed.engine.dispose()
+    with pytest.raises(BackupError, match="events 的数据已损坏"):
+        await restore(url_for(seed.path), broken, force=True)
+    engine = make_engine(url_for(seed.path))
+    try:
+        assert await _rows(engine) == before
+    finally:
+        await engine.dispose()
+
+
+async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
+        seed: Seed, tmp_path: Path) -> None:
+    # 0004 only added an index: the same rows make a backup taken at 0003.
+    await dump(seed.engine, tmp_path / "b.duban")
+    manifest = read_manifest(tmp_path / "b.duban")
+    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban", {**manifest, "revision": "0003"})
+    target = url_for(tmp_path / "restored.db")
+    info = await restore(target, old)
+    assert info.revision == "0003" and info.counts["matters"] == 7
+    engine = make_engine(target)
+    try:
+        from storage.db import check_schema
+        await check_schema(engine)   # at head now
+        assert await _rows(engine) == await _rows(seed.engine)
+    finally:
+        await engine.dispose()
