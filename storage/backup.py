@@ -194,11 +194,12 @@ async def _dump_table(conn: AsyncConnection, t: Table, zf: zipfile.ZipFile) -> d
     names = [c.name for c in t.columns]
     kinds = [_kind(c.type) for c in t.columns]
     encoders = [(i, enc) for i, k in enumerate(kinds) if (enc := _encoder(k)) is not None]
-    key = list(t.primary_key.columns) or list(t.columns)
+    # In key order, so two backups of one ledger are the same rows in the same order.
+    key = list(t.primary_key.columns)
     member = await asyncio.to_thread(zf.open, f"tables/{t.name}.jsonl", "w")
     rows = 0
     try:
-        result = await conn.stream(select(t).order_by(*key))
+        result = await conn.stream(select(t).order_by(*key) if key else select(t))
         async for part in result.partitions(CHUNK):
             rows += len(part)
             await asyncio.to_thread(_write_rows, member, part, encoders)
