@@ -30,6 +30,7 @@ from typing import IO, Any
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Connection,
     Date,
@@ -71,7 +72,7 @@ CHUNK = 2000  # rows per read, write and insert batch
 
 # Column kinds as the manifest names them; each decodes the same way on both engines.
 _KIND_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
-    "int": Integer, "str": String, "bool": Boolean, "float": Float, "date": Date,
+    "int": Integer, "bigint": BigInteger, "str": String, "bool": Boolean, "float": Float, "date": Date,
     "datetime": UTCDateTime, "json": JSON, "bytes": LargeBinary,
 }
 
@@ -106,6 +107,8 @@ def _kind(type_: TypeEngine[Any]) -> str:
         return "json"
     if isinstance(type_, Boolean):
         return "bool"
+    if isinstance(type_, BigInteger):   # chat and user ids: beyond 32 bits
+        return "bigint"
     if isinstance(type_, Integer):
         return "int"
     if isinstance(type_, String):   # Text is a String

@@ -19,6 +19,8 @@ from bot.cli import main
 from bot.config import Config
 from ledger import services as svc
 from ledger.clock import FixedClock
+from ledger.model import Role
+from ledger.ports import GroupChat
 from reports.cli import cli_export
 from storage.backup import BackupError, TargetNotEmpty, dump, read_manifest, restore
 from storage.db import head_revision, make_engine, upgrade
@@ -66,9 +68,16 @@ async def _export(url: str, path: Path, seed: Seed) -> list[list[list[Any]]]:
 
 
 async def _round_trip(seed: Seed, source_url: str, target_url: str, tmp: Path) -> None:
-    # Work in the ledger beyond the seed: the outbox and records have rows too.
     source = make_engine(source_url)
     try:
+        # Telegram's ids go beyond 32 bits (supergroups: -100…).
+        async with uow_factory(source)() as u:
+            await u.chats.bind(GroupChat(chat_id=-1001234567890, office_id=seed.office_id,
+                                         unit_id=None, title="督查工作群", bound_by=seed.admin,
+                                         bound_at=seed.clock.now()))
+            await u.people.add_person(seed.office_id, "新同志", frozenset({Role.HANDLER}),
+                                      telegram_id=7_123_456_789)
+            await u.commit()
         before = await _rows(source)
         info = await dump(source, tmp / "ledger.duban")
     finally:
