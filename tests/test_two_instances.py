@@ -97,7 +97,8 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
             while True:   # B's start-up pass plans and sends the overdue notices
                 await service_b.tick()
                 rows = await outbox_rows()
-                if sum("reminder_overdue" in r.key and r.status == "sent" for r in rows) >= 6:
+                if (sum("reminder_overdue" in r.key for r in rows) >= 6
+                        and all(r.status == "sent" for r in rows)):
                     break
                 assert loop.time() < end, rows
                 await asyncio.sleep(0.05)
