@@ -125,3 +125,79 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
                 await app_b.stop()
             await app_b.shutdown()
             await engine_b.dispose()
+
+
+async def test_two_scheduler_processes_on_one_database_send_each_notice_once(
+        tmp_path: Path) -> None:
+    """Two real processes (`python -m reminders.worker`, the bot's scheduler without its
+    chat handlers) start together on one database: one takes the lock and sends, the other
+    waits; every notice reaches its person exactly once."""
+    from datetime import date
+
+    from bench.reminders import Spec, add_matters, local, open_db, seed_people
+    from ledger.clock import SystemClock
+    from sandbox.limits import FloodLimits
+    from sandbox.server import SandboxConfig, SandboxServer
+    from tests.test_reminders_crash import _pending, _worker
+
+    server = SandboxServer(SandboxConfig(flood=FloodLimits(
+        global_per_second=300.0, global_burst=300), record_calls=False))
+    root = await server.start()
+    token = server.create_bot(username="duban_pair_bot")
+    people = [server.person(f"干部{i}") for i in range(30)]
+    office = server.person("督查室")
+    db = url_for(tmp_path / "pair.db", migrated=True)
+    engine, uow = await open_db(db)
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        county = await seed_people(uow, 30, [p.id for p in people], office.id)
+        p = county.persons
+        # One working day overdue: a reminder to each of the three people of each matter.
+        await add_matters(uow, county, [Spec(local(2026, 11, 20, 10), date(2026, 12, 7),
+                                             p[i % 10], p[10 + i % 10], p[20 + i % 10])
+                                        for i in range(40)])
+        offset = (local(2026, 12, 8, 9) + timedelta(seconds=5)
+                  - SystemClock().now()).total_seconds()
+        procs = [await _worker(db, root, token, offset) for _ in range(2)]
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 60
+        while True:
+            await asyncio.sleep(0.3)
+            total, pending = await _pending(engine)
+            if total >= 120 and pending == 0:
+                break
+            assert loop.time() < end, f"{pending} of {total} pending"
+        holder, _ = await scheduler_lock_holder(engine)
+        assert holder is not None
+        pids = {proc.pid for proc in procs}
+        assert int(holder.split(":")[1]) in pids
+        delivered: Counter[str] = Counter()
+        for person in [*people, office]:
+            for msg in server.sent_messages(person):
+                text = msg.text or ""
+                delivered[text[1:text.index("]")]] += 1
+        assert len(delivered) >= 120
+        assert max(delivered.values()) == 1, [k for k, c in delivered.items() if c > 1]
+        errors = await _stop(procs)
+        # The other one said why it runs no scheduler (and would take over later).
+        assert sum("另一个实例" in e for e in errors) == 1, errors
+    finally:
+        await _stop(procs)
+        await server.stop()
+        await engine.dispose()
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> list[str]:
+    import signal
+
+    errors = []
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        if proc.stderr is None or (proc.stderr.at_eof() and proc.returncode is not None):
+            continue
+        _, err = await proc.communicate()
+        errors.append(err.decode())
+        assert proc.returncode == 0, err.decode()[-2000:]
+    return errors
