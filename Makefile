@@ -37,8 +37,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on SQLite; then again on PostgreSQL when DUBAN_TEST_DB names a server
+# (postgresql+asyncpg://user@127.0.0.1:5432/postgres, a role that may create databases).
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	env -u DUBAN_TEST_DB $(BIN)/pytest -q
+	@if [ -n "$$DUBAN_TEST_DB" ]; then \
+		echo "== the suite again on PostgreSQL (DUBAN_TEST_DB) =="; \
+		$(BIN)/pytest -q; fi
 
 test: lint typecheck unit
 

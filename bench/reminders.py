@@ -64,7 +64,7 @@ class County:
     persons: list[int]          # ledger person ids (each principal, responsible, handler)
 
 
-async def open_db(path: Path) -> tuple[AsyncEngine, UnitOfWorkFactory]:
+async def open_db(path: Path | str) -> tuple[AsyncEngine, UnitOfWorkFactory]:
     url = str(path)
     await upgrade(url)
     engine = make_engine(url)

@@ -82,6 +82,8 @@ def build_application(config: Config, deps: Deps,
         await start_web(app)  # …and the public page, when [public] web_in_bot
         from handlers.special import schedule_recurring
         schedule_recurring(app)  # 专项督查 monthly asks, 重点企业 月回访
+        from bot.backup_job import schedule_backups
+        schedule_backups(app)  # [backup]: nightly, on the scheduler-lock holder
         # Everything alive now (modules, handlers, templates: ~200k objects) stays for
         # the life of the process; the cyclic GC need not walk it again in every full
         # collection, each of which otherwise stalls every chat for 50-100 ms.

@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_holidays import add_parser as add_holidays_parser
 
     add_holidays_parser(sub)
+    from bot.cli_backup import add_parsers as add_backup_parsers
+
+    add_backup_parsers(sub)
     return p
 
 
@@ -177,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             from reports.cli import cli_export
             return asyncio.run(cli_export(config, Path(args.file)))
+        if args.command in ("backup", "restore"):
+            from bot import cli_backup
+            if args.command == "backup":
+                return cli_backup.cmd_backup(config, args.file)
+            return cli_backup.cmd_restore(config, args.file, args.force)
         if args.command == "import":
             from reports.cli import cli_import
             return asyncio.run(cli_import(config, Path(args.file)))

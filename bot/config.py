@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.backup_job import BackupSchedule
     from ledger.appraisal import AppraisalWeights
     from reports.config import BulletinSpec
 
@@ -85,6 +86,7 @@ class Config:
     log_level: str = "INFO"
     # [files] dir: where evidence files are kept; None: `files` beside the SQLite file.
     files_dir: Path | None = None
+    backup: BackupSchedule | None = None  # [backup]: nightly backups (bot.backup_job)
     source: str = "defaults"
 
     @property
@@ -179,7 +181,7 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
-             "public", "logging", "files", "intake"}
+             "public", "logging", "files", "intake", "backup"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
 
@@ -232,6 +234,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     from reports.config import parse_reports  # late: reports.config imports ConfigError
 
     reports = parse_reports(raw)
+    from bot.backup_job import parse_backup  # late: bot.backup_job imports ConfigError
     tg = raw.get("telegram", {})
     office = raw.get("office", {})
     hook = raw.get("webhook", {})
@@ -317,5 +320,6 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         web_in_bot=bool(pub.get("web_in_bot", Config.web_in_bot)),
         log_format=log_format, log_level=log_level,
         files_dir=(base / str(files_raw)) if files_raw else None,
+        backup=parse_backup(raw.get("backup"), base),
         source=str(path) if path else "environment",
     )

@@ -14,6 +14,7 @@ from ledger.clock import FixedClock
 from ledger.model import Matter
 from sandbox.harness import Harness, running_bot
 from sandbox.world import CallbackAnswer, CallbackRecord
+from tests.dbs import url_for
 
 # Monday 2026-11-23, 09:00 in Shanghai: default deadline (10 working days) is 12月7日.
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -23,7 +24,8 @@ Msg = dict[str, Any]
 
 @asynccontextmanager
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, clock=FixedClock(START)) as h:
+    async with running_bot(tmp_path, clock=FixedClock(START),
+                           db_url=url_for(tmp_path / "duban.db", migrated=True)) as h:
         yield h
 
 

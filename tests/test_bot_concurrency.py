@@ -15,6 +15,7 @@ from ledger.clock import FixedClock
 from ledger.errors import InvalidInput
 from sandbox.harness import running_bot
 from tests.bot_e2e import START, quick_matter, text
+from tests.dbs import url_for
 
 # ---- the batcher ------------------------------------------------------------------------
 
@@ -115,7 +116,8 @@ def _card(person: Any, number: str) -> dict[str, Any]:
 async def test_a_burst_of_replies_from_several_phones(tmp_path: Path) -> None:
     rounds = 6
     # Pacing off: the office group's feed (20 lines a minute) is not what this tests.
-    async with running_bot(tmp_path, clock=FixedClock(START), rate_limited=False) as h:
+    async with running_bot(tmp_path, clock=FixedClock(START), rate_limited=False,
+                           db_url=url_for(tmp_path / "duban.db", migrated=True)) as h:
         m1 = await quick_matter(h, "老旧小区改造 | 城关镇,县发改局 | 默认")
         m2 = await quick_matter(h, "背街小巷整治 | 城关镇,县发改局 | 默认")
         await h.settle()

@@ -17,6 +17,7 @@ from ledger.ports import MatterQuery
 from reports.appraisal import DETAIL_SHEET, SCORE_SHEET
 from sandbox.harness import Harness, running_bot
 from tests.bot_e2e import START, bot, quick_matter, reply, say, text
+from tests.dbs import url_for
 
 HEAD = ("事项", "牵头单位", "配合单位", "交办日期", "办结时限", "状态", "销号日期")
 GOOD = [
@@ -162,6 +163,7 @@ async def test_import_refuses_a_file_over_20_mb(tmp_path: Path) -> None:
 async def test_appraisal_text_and_xlsx(tmp_path: Path) -> None:
     weights = AppraisalWeights(on_time=3, urge=-1.5)
     async with running_bot(tmp_path, clock=FixedClock(START),
+                           db_url=url_for(tmp_path / "duban.db", migrated=True),
                            config=Config(appraisal=weights)) as h:
         await quick_matter(h)
         admin = h.people["admin"]

@@ -33,6 +33,7 @@ from tests.bot_e2e import (
     tap,
     text,
 )
+from tests.dbs import url_for
 
 
 async def _close(h: Harness, matter_id: int) -> None:
@@ -229,7 +230,8 @@ async def test_joint_meeting_invites_reminds_and_a_decision_becomes_a_matter(
 async def test_public_channel_and_web_page_show_closed_matters_never_confidential(
         tmp_path: Path) -> None:
     config = Config(public_channel_id="@shixian_gongshi")
-    async with running_bot(tmp_path, clock=FixedClock(START), config=config) as h:
+    async with running_bot(tmp_path, clock=FixedClock(START), config=config,
+                           db_url=url_for(tmp_path / "duban.db", migrated=True)) as h:
         channel = h.server.channel("示例县督查事项公示", username="shixian_gongshi")
         public = await quick_matter(h, "城区道路维修 | 县住建局,城关镇 | 默认")
         secret = await quick_matter(h, "信访积案化解 | 城关镇 | 默认 | 机密")
@@ -335,7 +337,7 @@ async def test_monthly_asks_are_topped_up_once_the_calendar_knows_the_year(
     from storage.tables import outbox
     from storage.uow import uow_factory
 
-    engine = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    engine = await prepare_database(url_for(tmp_path / "d.db"))
     try:
         uow, clock = uow_factory(engine), FixedClock(START)
         cal = WorkCalendar.from_toml(None)
@@ -371,7 +373,8 @@ async def test_the_page_can_run_inside_the_bot(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     config = Config(web_in_bot=True, web_port=port, web_title="示例县公示")
-    async with running_bot(tmp_path, clock=FixedClock(START), config=config) as h:
+    async with running_bot(tmp_path, clock=FixedClock(START), config=config,
+                           db_url=url_for(tmp_path / "duban.db", migrated=True)) as h:
         try:
             m = await quick_matter(h)
             async with ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as r:
@@ -388,7 +391,7 @@ async def test_records_keep_writers_apart_and_an_empty_ledger_has_no_page(
     from ledger.ports import Record
     from storage.uow import uow_factory
 
-    engine = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    engine = await prepare_database(url_for(tmp_path / "r.db"))
     try:
         uow, clock = uow_factory(engine), FixedClock(START)
         client = TestClient(TestServer(make_app(uow, clock, "公示")))

@@ -41,6 +41,7 @@ def test_console_script_entry_point() -> None:
     assert out.stdout.startswith("2026-10-16")
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file directly
 def test_db_upgrade_creates_schema_and_refuses_newer(tmp_path: object,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:

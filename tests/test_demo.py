@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.demo import run_demo
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file directly
 async def test_demo_plays_the_loop_and_keeps_its_ledger(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "demo.db"

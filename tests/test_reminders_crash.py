@@ -27,6 +27,7 @@ from reminders import kinds
 from sandbox.limits import FloodLimits
 from sandbox.server import SandboxConfig, SandboxServer
 from storage.tables import outbox, persons
+from tests.dbs import url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MATTERS = 700          # × 3 people (overdue: responsible, handler, principal) = 2,100
@@ -36,7 +37,7 @@ CONCURRENCY = 8
 BLOCKED = 3            # people who blocked the bot: Forbidden
 
 
-async def _worker(db: Path, root: str, token: str, offset: float) -> asyncio.subprocess.Process:
+async def _worker(db: str, root: str, token: str, offset: float) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "reminders.worker", "--db", str(db), "--api-url", root,
         "--token", token, "--clock-offset", f"{offset:.3f}", "--rate", "150",
@@ -63,7 +64,7 @@ async def test_sigkill_at_random_moments_loses_nothing_and_repeats_only_in_fligh
     token = server.create_bot(username="duban_crash_bot")
     people = [server.person(f"干部{i}") for i in range(PEOPLE)]
     office = server.person("督查室")
-    db = tmp_path / "crash.db"
+    db = url_for(tmp_path / "crash.db", migrated=True)
     engine, uow = await open_db(db)
     try:
         county = await seed_people(uow, PEOPLE, [p.id for p in people], office.id)

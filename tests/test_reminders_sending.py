@@ -35,6 +35,7 @@ from sandbox.limits import FloodLimits as SandboxFlood
 from sandbox.people import Person
 from sandbox.server import SandboxConfig, SandboxServer
 from storage.tables import outbox
+from tests.dbs import url_for
 
 CAL = WorkCalendar()
 
@@ -109,7 +110,7 @@ class Ledger:
 async def _ledger(tmp: Path, server: SandboxServer, n: int) -> Ledger:
     people = [server.person(f"干部{i}") for i in range(n)]
     office = server.person("督查室")
-    engine, uow = await open_db(tmp / "s.db")
+    engine, uow = await open_db(url_for(tmp / "s.db", migrated=True))
     county = await seed_people(uow, n, [p.id for p in people], office.id)
     return Ledger(engine, uow, county, people, office)
 
@@ -232,7 +233,7 @@ async def test_jobqueue_wakes_at_the_next_due_moment_and_one_scheduler_per_db(
 
 
 async def test_lock_takeover_when_stale_or_holder_died(tmp_path: Path) -> None:
-    engine, _ = await open_db(tmp_path / "l.db")
+    engine, _ = await open_db(url_for(tmp_path / "l.db", migrated=True))
     now = local(2026, 12, 8, 9)
     a = SchedulerLock(engine, stale_after=timedelta(seconds=60))
     b = SchedulerLock(engine, stale_after=timedelta(seconds=60))

@@ -24,6 +24,7 @@ from reminders import kinds, queries
 from reminders.outbox import RetryLater, Unreachable
 from reminders.scheduler import ReminderService, Settings
 from storage.tables import outbox
+from tests.dbs import url_for
 from tests.reminders_sim import local
 
 CAL = WorkCalendar()
@@ -103,7 +104,7 @@ def new_service(uow: UnitOfWorkFactory, clock: FixedClock, sender: FakeSender,
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    engine, uow = await open_db(tmp_path / "r.db")
+    engine, uow = await open_db(url_for(tmp_path / "r.db", migrated=True))
     county = await seed_people(uow, 4, admin_telegram_id=None)
     clock = FixedClock(local(2026, 11, 30, 10))
     sender = FakeSender(clock=clock)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +13,7 @@ from bot.config import Config
 from ledger.clock import FixedClock
 from reports.cli import cli_appraisal
 from storage.db import upgrade
+from tests.dbs import copy_db, url_for
 from tests.test_reports_helpers import Seed, seed_once
 
 
@@ -33,9 +33,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_export_then_import_into_an_empty_database(
         seeded: Seed, env: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    db = env / "old.db"
-    shutil.copyfile(str(seeded.engine.url.database), db)
-    monkeypatch.setenv("DUBAN_DB", str(db))
+    monkeypatch.setenv("DUBAN_DB", copy_db(seeded.path, env / "old.db"))
     assert main(["export", "台账.xlsx"]) == 0
     assert "已导出 7 件事项" in capsys.readouterr().out
     rows = list(openpyxl.load_workbook(env / "台账.xlsx")["督办台账"].iter_rows(values_only=True))
@@ -43,8 +41,8 @@ def test_export_then_import_into_an_empty_database(
 
     # A new database: units and people must exist first, so the import is refused whole.
     fresh = env / "new.db"
-    asyncio.run(upgrade(str(fresh)))
-    monkeypatch.setenv("DUBAN_DB", str(fresh))
+    asyncio.run(upgrade(url_for(fresh)))
+    monkeypatch.setenv("DUBAN_DB", url_for(fresh))
     monkeypatch.setenv("DUBAN_ADMINS", "1001")
     assert main(["import", "台账.xlsx"]) == 1
     err = capsys.readouterr().err
@@ -65,7 +63,7 @@ def test_export_then_import_into_an_empty_database(
 
 def test_cli_refuses_without_schema_or_file(env: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("DUBAN_DB", str(env / "none.db"))
+    monkeypatch.setenv("DUBAN_DB", url_for(env / "none.db"))
     assert main(["export", "x.xlsx"]) == 2
     assert "duban db upgrade" in capsys.readouterr().err
     assert main(["import", "missing.xlsx"]) == 2
@@ -73,10 +71,9 @@ def test_cli_refuses_without_schema_or_file(env: Path, monkeypatch: pytest.Monke
 
 
 def test_appraisal_file(seeded: Seed, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = env / "a.db"
-    shutil.copyfile(str(seeded.engine.url.database), db)
+    db = copy_db(seeded.path, env / "a.db")
     out = env / "考评.xlsx"
-    code = asyncio.run(cli_appraisal(Config(db=str(db)), out, 2026,
+    code = asyncio.run(cli_appraisal(Config(db=db), out, 2026,
                                      clock=FixedClock(seeded.clock.now())))
     assert code == 0
     assert "第一名 交通局（107分）" in capsys.readouterr().out

@@ -17,7 +17,6 @@ Mon 2026-11-23 09:00 (Shanghai). What the seed holds, and so what the bulletin m
 from __future__ import annotations
 
 import asyncio
-import shutil
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from ledger.ports import UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
 from storage.db import make_engine, upgrade
 from storage.uow import uow_factory
+from tests.dbs import copy_db, url_for
 
 CONFIDENTIAL_TITLE = "机密：某企业股权调查"
 
@@ -40,8 +40,9 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 
 async def migrated(path: Path) -> AsyncEngine:
-    await upgrade(str(path))
-    return make_engine(str(path))
+    url = url_for(path, migrated=True)
+    await upgrade(url)
+    return make_engine(url)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Seed:
     units: dict[str, int]
     people: dict[str, tuple[int, int, int]]   # unit name → principal, responsible, handler
     m: dict[str, int]                          # m1 … m7 → matter id
+    path: Path = Path()                        # where tests.dbs keeps it
 
     def spec(self, unit: str, lead: bool = True) -> svc.AssignSpec:
         p = self.people[unit]
@@ -88,7 +90,7 @@ async def base_world(path: Path, unit_names: tuple[str, ...] = ("住建局", "�
                 trio.append(p.id)
             people[name] = (trio[0], trio[1], trio[2])
         await u.commit()
-    return Seed(engine, uow, clock, cal, office_id, admin.id, units, people, {})
+    return Seed(engine, uow, clock, cal, office_id, admin.id, units, people, {}, path)
 
 
 async def seed_ledger(path: Path) -> Seed:
@@ -158,9 +160,7 @@ def seed_once(directory: Path) -> Seed:
 
 def reopen(template: Seed, directory: Path) -> Seed:
     """A private copy of a seeded file, with its own engine and clock."""
-    src = Path(str(template.engine.url.database))
     dst = directory / "duban.db"
-    shutil.copyfile(src, dst)
-    engine = make_engine(str(dst))
-    return replace(template, engine=engine, uow=uow_factory(engine),
+    engine = make_engine(copy_db(template.path, dst))
+    return replace(template, path=dst, engine=engine, uow=uow_factory(engine),
                    clock=FixedClock(template.clock.now()), m=dict(template.m))

@@ -35,6 +35,7 @@ from storage.locks import (
 )
 from storage.tables import invites, metadata
 from storage.uow import SqlUnitOfWork, uow_factory
+from tests.dbs import url_for
 from tests.test_storage_helpers import T0, add_matter, migrated_engine, register, seed
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -58,6 +59,7 @@ def test_database_url_normalises_paths_and_drivers(tmp_path: Path) -> None:
     assert database_url(":memory:") == "sqlite+aiosqlite://"
 
 
+@pytest.mark.sqlite_only
 async def test_sqlite_pragmas(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         pragmas = {name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
@@ -81,6 +83,7 @@ async def test_upgrade_from_empty_matches_metadata(engine: AsyncEngine) -> None:
     await check_schema(engine)
 
 
+@pytest.mark.sqlite_only
 async def test_due_notices_come_from_the_ready_index(engine: AsyncEngine) -> None:
     """The dispatcher asks "what is due now" on every wake-up: with many pending notices
     it must read the index in order, not sort every pending row."""
@@ -103,19 +106,20 @@ async def test_upgrade_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "again.db"
     engine = await migrated_engine(path)
     await seed(engine)
-    await upgrade(str(path))
+    await upgrade(url_for(path))
     async with SqlUnitOfWork(engine) as uow:
         assert [o.name for o in await uow.people.offices()] == ["某县督查室"]
     await engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_upgrade_sync_for_the_cli(tmp_path: Path) -> None:
     upgrade_sync(str(tmp_path / "sub" / "cli.db"))  # creates the directory too
     assert (tmp_path / "sub" / "cli.db").exists()
 
 
 async def test_check_schema_refuses_an_empty_database(tmp_path: Path) -> None:
-    engine = make_engine(str(tmp_path / "empty.db"))
+    engine = make_engine(url_for(tmp_path / "empty.db"))
     with pytest.raises(SchemaBehind, match="duban db upgrade"):
         await check_schema(engine)
     await engine.dispose()
@@ -133,21 +137,22 @@ async def test_check_schema_refuses_a_newer_database(engine: AsyncEngine) -> Non
 
 async def test_check_schema_refuses_an_old_database(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    await upgrade(str(path), "0001")
-    engine = make_engine(str(path))
+    await upgrade(url_for(path), "0001")
+    engine = make_engine(url_for(path))
     with pytest.raises(SchemaBehind) as info:
         await check_schema(engine)
     assert "0001" in str(info.value) and head_revision() in str(info.value)
-    await upgrade(str(path))
+    await upgrade(url_for(path))
     await check_schema(engine)
     await engine.dispose()
 
 
+@pytest.mark.sqlite_only
 async def test_0002_backfills_assignment_rows(tmp_path: Path) -> None:
     """Data written under 0001 survives the batch-mode table rebuilds of 0002."""
     path = tmp_path / "data.db"
-    await upgrade(str(path), "0001")
-    engine = make_engine(str(path))
+    await upgrade(url_for(path), "0001")
+    engine = make_engine(url_for(path))
     async with engine.begin() as conn:
         for sql in (
             "INSERT INTO offices (id, name) VALUES (1, '督查室')",
@@ -162,13 +167,13 @@ async def test_0002_backfills_assignment_rows(tmp_path: Path) -> None:
             " '2026-03-02 01:30:00.000000', 0, 0)",
         ):
             await conn.execute(text(sql))
-    await upgrade(str(path))
+    await upgrade(url_for(path))
     async with SqlUnitOfWork(engine, read_only=True) as uow:
         (row,) = await uow.matters.open_assignments(1)
     assert (row.klass, row.confidential, row.paused, row.unit_id) == ("major", True, True, 7)
 
     def down_and_up(conn: Connection) -> None:
-        cfg = alembic_config(str(path))
+        cfg = alembic_config(url_for(path))
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
         command.upgrade(cfg, "head")
@@ -301,7 +306,7 @@ async def test_invite_used_by_two_engines_at_once(tmp_path: Path) -> None:
     import asyncio
     path = tmp_path / "race.db"
     e1 = await migrated_engine(path)
-    e2 = make_engine(str(path))
+    e2 = make_engine(url_for(path))
     w = await seed(e1)
     async with SqlUnitOfWork(e1) as uow:
         for i in range(20):
@@ -417,7 +422,7 @@ async def test_outbox_dedup_across_engines(tmp_path: Path) -> None:
     import asyncio
     path = tmp_path / "outbox.db"
     e1 = await migrated_engine(path)
-    e2 = make_engine(str(path))
+    e2 = make_engine(url_for(path))
     w = await seed(e1)
 
     async def add(engine: AsyncEngine, key: str) -> bool:
@@ -457,7 +462,7 @@ async def test_scheduler_lock_one_winner_across_engines(tmp_path: Path) -> None:
     import asyncio
     path = tmp_path / "lock.db"
     e1 = await migrated_engine(path)
-    e2 = make_engine(str(path))
+    e2 = make_engine(url_for(path))
     got = await asyncio.gather(*(acquire_scheduler_lock(e, f"h{i}", T0, timedelta(minutes=1))
                                  for i, e in enumerate([e1, e2] * 5)))
     assert sum(got) == 1

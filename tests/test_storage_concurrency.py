@@ -14,6 +14,7 @@ from ledger.model import Matter, matter_to_json
 from ledger.ports import Notice
 from storage.db import make_engine
 from storage.uow import SqlUnitOfWork
+from tests.dbs import ON_PG, url_for
 from tests.test_storage_helpers import (
     T0,
     World,
@@ -72,7 +73,7 @@ async def _notify(uow: SqlUnitOfWork, w: World, matter_id: int, task: int) -> No
 async def test_two_engines_many_writers(tmp_path: Path) -> None:
     path = tmp_path / "busy.db"
     e1 = await migrated_engine(path)
-    e2 = make_engine(str(path))
+    e2 = make_engine(url_for(path))
     w = await seed(e1)
     ids = []
     for seq in range(1, MATTERS + 1):
@@ -86,9 +87,10 @@ async def test_two_engines_many_writers(tmp_path: Path) -> None:
         for k in range(TASKS)))
     assert conflicts, "the optimistic writers should have collided at least once"
 
-    async with e1.connect() as conn:
-        assert (await conn.exec_driver_sql("PRAGMA integrity_check")).scalar() == "ok"
-        assert (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all() == []
+    if not ON_PG:  # PostgreSQL checks its foreign keys on every write
+        async with e1.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA integrity_check")).scalar() == "ok"
+            assert (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all() == []
 
     async with SqlUnitOfWork(e2, read_only=True) as uow:
         for i, matter_id in enumerate(ids):
@@ -110,7 +112,7 @@ async def test_next_seq_and_add_serialise(tmp_path: Path) -> None:
     """Registrations racing for the next number all get distinct numbers."""
     path = tmp_path / "numbers.db"
     e1 = await migrated_engine(path)
-    e2 = make_engine(str(path))
+    e2 = make_engine(url_for(path))
     w = await seed(e1)
 
     async def register_one(engine: AsyncEngine, k: int) -> int:

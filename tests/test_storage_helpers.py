@@ -12,13 +12,15 @@ from ledger.deadlines import MatterClass
 from ledger.model import Matter, Role, Source
 from storage.db import make_engine, upgrade
 from storage.uow import SqlUnitOfWork
+from tests.dbs import url_for
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai, a Monday
 
 
 async def migrated_engine(path: Path) -> AsyncEngine:
-    await upgrade(str(path))
-    return make_engine(str(path))
+    url = url_for(path, migrated=True)
+    await upgrade(url)
+    return make_engine(url)
 
 
 @dataclass
