@@ -3,8 +3,8 @@ of provisional deadlines (events, notices, summary), and the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from ledger.errors import PermissionDenied
 from ledger.holidays import HolidayFileError, read_arrangement
 from ledger.workcalendar import WorkCalendar
 from storage.uow import SqlUnitOfWork, uow_factory
+from tests.dbs import url_for
 from tests.test_storage_helpers import World, migrated_engine, seed
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -263,7 +264,7 @@ async def test_warning_ahead_is_planned_by_the_reminder_scheduler(engine: AsyncE
 
 def _cli_env(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     monkeypatch.delenv("DUBAN_CONFIG", raising=False)
-    monkeypatch.setenv("DUBAN_DB", str(db))
+    monkeypatch.setenv("DUBAN_DB", url_for(db))
 
 
 def test_cli_import_show_and_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -304,8 +305,7 @@ def test_cli_refuses_a_bad_file_and_stores_nothing(tmp_path: Path,
     assert main(["holidays", "import", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("未录入") and "缺少法定节假日" in err
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("select count(*) from holiday_years").fetchone() == (0,)
+    assert asyncio.run(_count_entered(url_for(db))) == 0
     assert main(["holidays", "show", "20x7"]) == 2
     assert main(["holidays", "import", str(tmp_path / "nope.txt")]) == 2
 
@@ -383,3 +383,18 @@ def test_the_reminder_planner_sees_an_entered_year_the_same_day() -> None:
     assert after is not before and after.is_workday(date(2027, 2, 14).toordinal())
     cal.set_entered({2027: read_arrangement(NOTICE).schedule})  # the same again: no rebuild
     assert planner.timeline(now) is after
+
+
+async def _count_entered(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from storage.db import make_engine
+    from storage.tables import holiday_years
+
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(holiday_years)))
+                       .scalar_one())
+    finally:
+        await engine.dispose()

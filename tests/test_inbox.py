@@ -16,6 +16,7 @@ from storage.inbox import HANDLING, Handling
 from storage.tables import inbox
 from storage.uow import connection_of, uow_factory
 from tests.bot_e2e import START, bot, quick_matter, text
+from tests.dbs import url_for
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 BOT = 7
@@ -24,7 +25,7 @@ BOT = 7
 async def _db(tmp_path: Path):  # type: ignore[no-untyped-def]
     from bot.runner import prepare_database
 
-    engine = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'i.db'}")
+    engine = await prepare_database(url_for(tmp_path / "i.db"))
     return engine, uow_factory(engine)
 
 

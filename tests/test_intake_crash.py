@@ -28,6 +28,7 @@ from sandbox.limits import FloodLimits
 from sandbox.server import SandboxConfig, SandboxServer
 from storage.inbox import counts
 from storage.tables import events, outbox
+from tests.dbs import url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTERS = ("town_handler", "dept_handler", "town_resp", "dept_resp")
@@ -54,7 +55,7 @@ async def county(tmp_path: Path) -> AsyncIterator[County]:
     try:
         people = {key: server.person(first_name=name, username=f"u_{key}")
                   for key, (name, _, _) in PEOPLE.items()}
-        url = f"sqlite+aiosqlite:///{tmp_path / 'duban.db'}"
+        url = url_for(tmp_path / "duban.db")
         engine = await prepare_database(url)
         deps = make_deps(Config(token=token, db=url), engine)
         c = await seed_sample_county(deps.uow, deps.clock, {k: p.id for k, p in people.items()})
