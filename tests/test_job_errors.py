@@ -3,6 +3,7 @@ the ops chat, else the admins); the reminder wake-up does not spin after a faile
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,7 @@ class _FailingService:
     def __init__(self) -> None:
         self.clock = FixedClock(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
         self.settings = scheduler.Settings(sweep_seconds=30.0)
+        self.stopping = asyncio.Event()  # never stopped here
 
     async def tick(self) -> None:
         raise RuntimeError("a pass failed")
