@@ -185,6 +185,9 @@ async def test_deadlines_typed_in_working_days_are_counted_again(tmp_path: Path)
         assert typed.number in text(summary) and dated.number not in text(summary)
         shown = await say(h, admin, f"/show {signed.short_id}")
         assert "承诺时限 2027年2月15日" in text(shown) and "暂定" not in text(shown)
+        story = await say(h, admin, f"/history {signed.short_id}")
+        assert "按节假日安排重算时限" in text(story)
+        assert "承诺 2027年2月10日 → 2027年2月15日" in text(story)
 
 
 async def _lead(h: Harness, m: Matter) -> Assignment:
