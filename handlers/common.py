@@ -51,7 +51,7 @@ def chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
 
 
 _DATE_KEYS = ("deadline", "new_deadline", "limit", "committed_deadline", "since", "due",
-              "received", "urge_limit", "old_deadline")
+              "received", "urge_limit", "old_deadline", "old_limit")
 
 
 def with_dates(values: dict[str, Any]) -> dict[str, Any]:

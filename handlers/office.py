@@ -23,7 +23,7 @@ from handlers.common import args_text, is_group, line, reply_about, require_pers
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
 from ledger import services as svc
-from ledger.dateparse import DateParseError, parse_deadline
+from ledger.dateparse import DateParseError, ParsedDeadline, parse_deadline_counted
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
 from ledger.errors import DomainError, InvalidInput
 from ledger.model import CLASS_LABELS, SOURCE_LABELS, Matter, Person, Role, Source, Unit
@@ -46,6 +46,7 @@ class Draft:
     instruction: str | None = None
     units: list[int] = field(default_factory=list)  # first: the lead unit
     deadline: date | None = None
+    deadline_counted: tuple[date, int] | None = None  # typed as N个工作日: from, how many
     confidential: bool = False
     origin: dict[str, object] | None = None  # see svc.RegisterMatter.origin
 
@@ -101,7 +102,8 @@ async def register_and_assign(deps: Deps, actor: Person, d: Draft, found: list[T
     """立项 then 交办; a failed 交办 marks the fresh registration cancelled (kept in history)."""
     cmd = svc.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
                              confidential=d.confidential, instruction_text=d.instruction,
-                             deadline=d.deadline, origin=d.origin)
+                             deadline=d.deadline, origin=d.origin,
+                             deadline_counted=d.deadline_counted if d.deadline else None)
     ahead = deps.config.max_days_ahead
     m = await svc.register_matter(deps.uow(), deps.clock, deps.cal, actor.id, cmd, ahead)
     mid = m.id
@@ -149,7 +151,7 @@ async def quick_new(update: Update, context: Ctx, actor: Person, text: str) -> N
             d.confidential = True
         else:
             raise InvalidInput(deps.render("usage_new.j2", bad=flag))
-    d.deadline = read_deadline(deps, parts[2], d.klass)
+    set_deadline(d, read_deadline_counted(deps, parts[2], d.klass))
     unit_ids: list[int] = []
     async with deps.uow() as uow:
         for name in (n.strip() for n in _SPLIT_UNITS.split(parts[1])):
@@ -171,13 +173,24 @@ async def quick_new(update: Update, context: Ctx, actor: Person, text: str) -> N
 def read_deadline(deps: Deps, text: str, klass: MatterClass) -> date | None:
     """A typed deadline (any parse_deadline form) or 默认; checked against the class rules
     before anything is registered."""
+    parsed = read_deadline_counted(deps, text, klass)
+    return parsed.day if parsed is not None else None
+
+
+def read_deadline_counted(deps: Deps, text: str, klass: MatterClass) -> ParsedDeadline | None:
+    """`read_deadline`, with how an N个工作日 deadline was counted."""
     text = text.strip()
     if text in ("", "默认", "默认时限", "无"):
         return None
     day = today(deps)
-    d = parse_deadline(text, day, deps.cal)
-    check_deadline(deps.cal, day, klass, d, deps.config.max_days_ahead)
-    return d
+    parsed = parse_deadline_counted(text, day, deps.cal)
+    check_deadline(deps.cal, day, klass, parsed.day, deps.config.max_days_ahead)
+    return parsed
+
+
+def set_deadline(d: Draft, parsed: ParsedDeadline | None) -> None:
+    d.deadline = parsed.day if parsed is not None else None
+    d.deadline_counted = parsed.counted if parsed is not None else None
 
 
 # ---------------------------------------------------------------- the guided flow
@@ -370,7 +383,7 @@ async def new_deadline_text(update: Update, context: Ctx) -> int:
     msg = update.effective_message
     assert msg is not None
     try:
-        d.deadline = read_deadline(deps, msg.text or "", d.klass)
+        set_deadline(d, read_deadline_counted(deps, msg.text or "", d.klass))
     except InvalidInput as e:
         await msg.reply_text(str(e) + "\n" + line(deps, "or_default"),
                              reply_markup=_deadline_keyboard(deps))
@@ -385,7 +398,7 @@ async def new_deadline_default(update: Update, context: Ctx) -> int:
     d = _draft(context)
     query = update.callback_query
     assert query is not None
-    d.deadline = None
+    set_deadline(d, None)
     await query.answer()
     await query.edit_message_text(deps.render("new_step.j2", step="secret", d=d),
                                   reply_markup=_secret_keyboard(deps))
@@ -513,18 +526,20 @@ async def urge_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=2)
     if not parts:
         raise usage(deps, "urge")
-    limit: date | None = None
+    limit: ParsedDeadline | None = None
     note = " ".join(parts[1:])
     if len(parts) > 1:
         try:
-            limit = parse_deadline(parts[1], today(deps), deps.cal)
+            limit = parse_deadline_counted(parts[1], today(deps), deps.cal)
             note = parts[2] if len(parts) > 2 else ""
         except DateParseError:
             limit = None
     m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None, limit, note,
-                       max_days_ahead=deps.config.max_days_ahead)
+    m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None,
+                       limit.day if limit else None, note,
+                       max_days_ahead=deps.config.max_days_ahead,
+                       limit_counted=limit.counted if limit else None)
     deps.kick()
     await confirm(update, context, line(deps, "done_urge", m=m, actor=actor.name), m, None)
 

@@ -14,7 +14,7 @@ from bot.context import Ctx, Deps
 from handlers.common import fit, is_group, line, remember, require_person, today
 from handlers.refresh import Origin, refresh
 from ledger import services as svc
-from ledger.dateparse import parse_deadline
+from ledger.dateparse import ParsedDeadline, parse_deadline_counted
 from ledger.errors import InvalidInput
 from ledger.model import Attachment, Matter, Person
 from ledger.ports import MessageRef
@@ -117,16 +117,19 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
     if prompt.kind == "sign":
         if not text:
             raise InvalidInput(line(deps, "need_date"))
-        committed = parse_deadline(text, today(deps), deps.cal)
-        m = await svc.sign(deps.uow(), deps.clock, actor.id, mid, no, committed)
-        reply = line(deps, "signed", m=m, committed=committed)
+        parsed = parse_deadline_counted(text, today(deps), deps.cal)
+        m = await svc.sign(deps.uow(), deps.clock, actor.id, mid, no, parsed.day,
+                           parsed.counted)
+        reply = line(deps, "signed", m=m, committed=parsed.day)
     elif prompt.kind == "done":
         m = await svc.request_completion(deps.uow(), deps.clock, actor.id, mid, no, text, atts)
         reply = line(deps, "completion_requested", m=m, atts=atts)
     elif prompt.kind == "ext":
-        new_deadline, reason = _extension_text(deps, text)
+        asked, reason = _extension_text(deps, text)
+        new_deadline = asked.day
         m = await svc.request_extension(deps.uow(), deps.clock, actor.id, mid, no, reason,
-                                        new_deadline, deps.config.max_days_ahead)
+                                        new_deadline, deps.config.max_days_ahead,
+                                        asked.counted)
         a = m.assignment(no) if no is not None else None
         to_office = a is not None and a.extension is not None and a.extension.confirmed_by
         reply = line(deps, "extension_requested", m=m, new=new_deadline,
@@ -149,12 +152,12 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
     await refresh(context, prompt.origin, actor, m)
 
 
-def _extension_text(deps: Deps, text: str) -> tuple[Any, str]:
-    """`12月20日 拆迁协商未完成` → (date, reason)."""
+def _extension_text(deps: Deps, text: str) -> tuple[ParsedDeadline, str]:
+    """`12月20日 拆迁协商未完成` → (the date, how it was counted; reason)."""
     parts = _EXT_SPLIT.split(text.strip(), maxsplit=1)
     if len(parts) < 2 or not parts[1].strip():
         raise InvalidInput(deps.render("usage_extension.j2"))
-    return parse_deadline(parts[0], today(deps), deps.cal), parts[1].strip()
+    return parse_deadline_counted(parts[0], today(deps), deps.cal), parts[1].strip()
 
 
 async def is_about_matter(update: Update, context: Ctx) -> bool:

@@ -2,8 +2,10 @@
 
 The office enters the State Council's notice (``duban holidays import``, ``/holidays`` in
 chat). The arrangement is stored with who and when; every open assignment whose deadline
-was counted in working days across that year is counted again from the same day and the
-same number of working days. A changed date is an event (before, after, reason), the
+was counted in working days across that year (the default one, or typed as N个工作日 at
+registration, 签收, an extension) is counted again from the same day and the same number
+of working days, and so is an urging limit. A changed date is an event (before, after,
+reason), the
 responsible person and the handler are told, the office gets one summary. Reminders are
 re-planned from the events like after any other change.
 """
@@ -17,7 +19,7 @@ from datetime import date, datetime
 from ledger import permissions as perm
 from ledger.clock import Clock, to_local
 from ledger.holidays import Arrangement
-from ledger.model import Matter
+from ledger.model import Assignment, Matter
 from ledger.ports import EnteredYear, Notice, UnitOfWork, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar, YearSchedule
 
@@ -36,8 +38,10 @@ class Recount:
     no: int
     unit_id: int
     office_id: int
-    before: date
+    before: date  # the 办结时限 (the effective one; the 交办时限 when only that changed)
     after: date
+    limit_before: date | None = None  # the urging limit, when it changed
+    limit_after: date | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,33 @@ def _touches(year: int, start: date, *ends: date) -> bool:
     return start.year <= year <= max(ends).year
 
 
+def _again(exact: WorkCalendar, year: int, start: date | None, n: int | None,
+           *current: date) -> date | None:
+    """A date counted from ``start`` over ``n`` working days, counted again on the exact
+    calendar if the count touches ``year``; None if it was not counted or does not."""
+    if start is None or n is None or not _touches(year, start, *current):
+        return None
+    return exact.add_workdays(start, n)
+
+
+def _recounted(a: Assignment, exact: WorkCalendar, year: int,
+               ) -> tuple[date, date | None, date | None] | None:
+    """(deadline, committed deadline, urging limit) counted again from their own bases;
+    None for the last two when not counted, None altogether when nothing was."""
+    deadline = _again(exact, year, a.counted_from, a.counted_workdays, a.deadline,
+                      a.effective_deadline)
+    committed = limit = None
+    if a.committed_deadline is not None:
+        committed = _again(exact, year, a.committed_counted_from, a.committed_counted_workdays,
+                           a.committed_deadline)
+    if a.urge_limit is not None:
+        limit = _again(exact, year, a.limit_counted_from, a.limit_counted_workdays,
+                       a.urge_limit)
+    if deadline is None and committed is None and limit is None:
+        return None
+    return deadline or a.deadline, committed, limit
+
+
 async def enter_year(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, arrangement: Arrangement,
                      *, actor_id: int | None, actor_name: str) -> EntryResult:
     """Store the arrangement, recount what it changes, tell who needs to know.
@@ -85,23 +116,28 @@ async def enter_year(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, arrangeme
         exact = cal.with_entered(schedules)
         first = datetime(year + 1, 1, 1, tzinfo=now.tzinfo)
         rows = [r for r in await uow.matters.open_assignments()
-                if r.assigned_at < first and r.deadline.year >= year - 1]
+                if r.assigned_at < first and (r.deadline.year >= year - 1 or (
+                    r.urge_limit is not None and r.urge_limit.year >= year - 1))]
         matters = await uow.matters.get_many({r.matter_id for r in rows})
         changed: list[Matter] = []
         recounted: list[Recount] = []
         for m in matters.values():
             before_version = m.version
             for a in m.assignments:
-                if not a.is_open or a.counted_from is None or a.counted_workdays is None:
+                again = _recounted(a, exact, year) if a.is_open else None
+                if again is None:
                     continue
-                if not _touches(year, a.counted_from, a.deadline, a.effective_deadline):
-                    continue
-                old = a.deadline
-                new = exact.add_workdays(a.counted_from, a.counted_workdays)
-                if m.recount_deadline(at=now, no=a.no, deadline=new, reason=RECOUNT_REASON):
+                old, old_deadline, old_limit = a.effective_deadline, a.deadline, a.urge_limit
+                if m.recount_deadline(at=now, no=a.no, deadline=again[0], committed=again[1],
+                                      urge_limit=again[2], reason=RECOUNT_REASON):
                     assert m.id is not None
-                    recounted.append(Recount(m.id, m.number, m.title, a.no, a.unit_id,
-                                             m.office_id, old, new))
+                    before, after = old, a.effective_deadline
+                    if before == after:
+                        before, after = old_deadline, a.deadline
+                    moved = a.urge_limit != old_limit
+                    recounted.append(Recount(
+                        m.id, m.number, m.title, a.no, a.unit_id, m.office_id, before, after,
+                        old_limit if moved else None, a.urge_limit if moved else None))
             if m.version != before_version:
                 changed.append(m)
         if changed:
@@ -116,11 +152,28 @@ async def enter_year(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, arrangeme
                     kind="deadline_recounted", due_at=now, person_id=pid, matter_id=m.id,
                     assignment_no=r.no,
                     payload={"year": year, "old_deadline": r.before.isoformat(),
-                             "deadline": r.after.isoformat(), "reason": RECOUNT_REASON}))
+                             "deadline": r.after.isoformat(), "reason": RECOUNT_REASON,
+                             **_limit_payload(r)}))
         await _summaries(uow, now, year, actor_name, recounted)
         await uow.commit()
     cal.set_entered(schedules)
     return EntryResult(year, status_before, tuple(recounted))
+
+
+def _limit_payload(r: Recount) -> dict[str, str]:
+    if r.limit_before is None or r.limit_after is None:
+        return {}
+    return {"old_limit": r.limit_before.isoformat(), "limit": r.limit_after.isoformat()}
+
+
+def _summary_line(r: Recount, unit: str) -> str:
+    text = f"{r.number} {unit}："
+    if r.before != r.after:
+        text += f"{r.before:%m月%d日} → {r.after:%m月%d日}"
+    if r.limit_before is not None and r.limit_after is not None:
+        text += ("，" if r.before != r.after else "")
+        text += f"催办限期 {r.limit_before:%m月%d日} → {r.limit_after:%m月%d日}"
+    return text
 
 
 async def _office_admins(uow: UnitOfWork, office_id: int) -> list[int]:
@@ -138,8 +191,7 @@ async def _summaries(uow: UnitOfWork, now: datetime, year: int, actor_name: str,
         mine = per_office.get(office.id, [])
         for u in await uow.people.units(office.id):
             units[u.id] = u.name
-        lines = [f"{r.number} {units.get(r.unit_id, '')}：{r.before:%m月%d日} → {r.after:%m月%d日}"
-                 for r in mine[:_SUMMARY_LINES]]
+        lines = [_summary_line(r, units.get(r.unit_id, "")) for r in mine[:_SUMMARY_LINES]]
         for pid in await _office_admins(uow, office.id):
             await uow.outbox.add(Notice(
                 key=f"holidays:{year}:{now.isoformat()}:p{pid}", office_id=office.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -16,7 +17,8 @@ from dateutil.relativedelta import relativedelta
 from ledger.errors import InvalidInput, shown
 from ledger.workcalendar import WorkCalendar
 
-__all__ = ["ROLLOVER_DAYS", "DateParseError", "parse_deadline"]
+__all__ = ["ROLLOVER_DAYS", "DateParseError", "ParsedDeadline", "parse_deadline",
+           "parse_deadline_counted"]
 
 # A year-less month-day this many days (or fewer) in the past is a mistake, not next year.
 ROLLOVER_DAYS = 60
@@ -69,25 +71,50 @@ class DateParseError(InvalidInput, ValueError):
         super().__init__(message)
 
 
+@dataclass(frozen=True)
+class ParsedDeadline:
+    """A typed deadline and, for ``N个工作日``, how it was counted: from which day, how
+    many working days. Kept so the date can be counted again once a provisional year is
+    entered (ledger.calendar_entry)."""
+
+    day: date
+    counted_from: date | None = None
+    workdays: int | None = None
+
+    @property
+    def counted(self) -> tuple[date, int] | None:
+        if self.counted_from is None or self.workdays is None:
+            return None
+        return self.counted_from, self.workdays
+
+
 def parse_deadline(text: str, today: date, cal: WorkCalendar) -> date:
     """The calendar date meant by ``text``, typed on ``today``.
 
     Raises DateParseError for anything unreadable, impossible or already past;
     ``N个工作日`` may raise CalendarYearUnknown.
     """
+    return parse_deadline_counted(text, today, cal).day
+
+
+def parse_deadline_counted(text: str, today: date, cal: WorkCalendar) -> ParsedDeadline:
+    """Like `parse_deadline`, with the basis of a working-day count (``N个工作日``)."""
     s = _normalise(text)
     if not s or len(s) > 30:
         raise _unreadable(text)
     s = _PREFIX_RE.sub("", s)
     try:
-        return _parse(s, text, today, cal)
+        if m := _WORKDAYS_RE.match(s):
+            n = _count(m[1], text, _MAX_WORKDAYS, "个工作日")
+            return ParsedDeadline(cal.add_workdays(today, n), today, n)
+        return ParsedDeadline(_parse(s, text, today))
     except (ValueError, OverflowError) as exc:
         if isinstance(exc, DateParseError):
             raise
         raise _unreadable(text) from exc
 
 
-def _parse(s: str, text: str, today: date, cal: WorkCalendar) -> date:
+def _parse(s: str, text: str, today: date) -> date:
     if m := _ISO_RE.match(s):
         return _full_date(text, today, int(m[1]), int(m[3]), int(m[4]))
     if m := _COMPACT_RE.match(s):
@@ -101,8 +128,6 @@ def _parse(s: str, text: str, today: date, cal: WorkCalendar) -> date:
         return _month_day(text, today, int(m[1]), int(m[3]))
     if m := _WEEKDAY_RE.match(s):
         return _weekday(text, today, m[1] or "", _WEEKDAYS[m[2]])
-    if m := _WORKDAYS_RE.match(s):
-        return cal.add_workdays(today, _count(m[1], text, _MAX_WORKDAYS, "个工作日"))
     if m := _DAYS_RE.match(s):
         return today + timedelta(days=_count(m[1], text, _MAX_DAYS, "天"))
     if m := _WEEKS_RE.match(s):

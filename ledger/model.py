@@ -192,6 +192,9 @@ class Extension:
     new_deadline: date
     state: ExtensionState
     confirmed_by: int | None = None
+    # typed as N个工作日: counted from, how many (see Assignment.counted_from)
+    counted_from: date | None = None
+    counted_workdays: int | None = None
 
 
 @dataclass(frozen=True)
@@ -235,10 +238,15 @@ class Assignment:
     criticized: bool = False
     commended: bool = False
     referred: bool = False
-    # A deadline counted in working days (the default one): from which day, how many.
-    # Kept so it can be counted again when a provisional year is entered.
+    # A deadline counted in working days (the default one, or typed as N个工作日): from
+    # which day, how many. Kept so it can be counted again when a provisional year is
+    # entered; likewise the committed deadline (签收) and the urging limit.
     counted_from: date | None = None
     counted_workdays: int | None = None
+    committed_counted_from: date | None = None
+    committed_counted_workdays: int | None = None
+    limit_counted_from: date | None = None
+    limit_counted_workdays: int | None = None
 
     @property
     def effective_deadline(self) -> date:
@@ -294,6 +302,17 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _counted_json(counted: tuple[date, int] | None) -> dict[str, Any]:
+    """An event's record of how a date was counted (nothing when it was not)."""
+    if counted is None:
+        return {}
+    return {"counted_from": counted[0].isoformat(), "counted_workdays": counted[1]}
+
+
+def _counted_of(after: dict[str, Any]) -> tuple[date | None, int | None]:
+    return _d(after.get("counted_from")), after.get("counted_workdays")
+
+
 @dataclass
 class Matter:
     id: int | None
@@ -313,6 +332,9 @@ class Matter:
     instruction_text: str | None = None
     instruction_author: str | None = None
     deadline: date | None = None
+    # the registered deadline typed as N个工作日: counted from, how many
+    deadline_counted_from: date | None = None
+    deadline_counted_workdays: int | None = None
     closed_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
@@ -419,6 +441,8 @@ class Matter:
             instruction_text=a.get("instruction_text"),
             instruction_author=a.get("instruction_author"),
             deadline=_d(a.get("deadline")), version=1, origin=a.get("origin"),
+            deadline_counted_from=_d(a.get("counted_from")),
+            deadline_counted_workdays=a.get("counted_workdays"),
         )
         return m
 
@@ -427,7 +451,8 @@ class Matter:
                  body: str, source: Source, klass: MatterClass, confidential: bool,
                  tags: tuple[str, ...], received_at: datetime, at: datetime, actor_id: int,
                  instruction_text: str | None, instruction_author: str | None,
-                 deadline: date | None, origin: dict[str, Any] | None = None) -> Matter:
+                 deadline: date | None, origin: dict[str, Any] | None = None,
+                 deadline_counted: tuple[date, int] | None = None) -> Matter:
         after: dict[str, Any] = {
             "year": year, "seq": seq, "number": format_number(prefix, year, seq),
             "title": title, "body": body, "source": source.value, "klass": klass.value,
@@ -436,6 +461,8 @@ class Matter:
             "instruction_text": instruction_text, "instruction_author": instruction_author,
             "deadline": _iso(deadline),
         }
+        if deadline is not None:
+            after.update(_counted_json(deadline_counted))
         if origin is not None:
             after["origin"] = dict(origin)
         e = Event(kind="registered", at=at, actor_id=actor_id, office_id=office_id,
@@ -485,32 +512,46 @@ class Matter:
         self._record("assigned", at, actor_id, after, assignment_no=no)
         return self.assignment(no)
 
-    def sign(self, *, at: datetime, actor_id: int, no: int, committed: date) -> None:
+    def sign(self, *, at: datetime, actor_id: int, no: int, committed: date,
+             counted: tuple[date, int] | None = None) -> None:
         a = self._open_assignment(no)
         if a.status != AssignmentStatus.ASSIGNED:
             raise InvalidTransition("该分工已签收。")
         if committed > a.deadline:
             raise InvalidInput(
                 f"承诺时限不能晚于交办时限 {a.deadline:%Y-%m-%d}；需要更长时间请申请延期。")
-        self._record("signed", at, actor_id, {"committed_deadline": committed.isoformat()},
+        self._record("signed", at, actor_id,
+                     {"committed_deadline": committed.isoformat(), **_counted_json(counted)},
                      {"status": a.status.value}, assignment_no=no)
 
-    def recount_deadline(self, *, at: datetime, no: int, deadline: date, reason: str) -> bool:
-        """A counted deadline counted again (a year's holidays entered); False if unchanged.
+    def recount_deadline(self, *, at: datetime, no: int, deadline: date, reason: str,
+                         committed: date | None = None, urge_limit: date | None = None,
+                         ) -> bool:
+        """Counted dates counted again (a year's holidays entered); False if unchanged.
 
-        A committed deadline that was the old deadline moves with it, and one later than
-        the new deadline is brought back to it."""
+        ``committed``: the committed deadline counted again from its own basis; without
+        one, a committed deadline that was the old deadline moves with it. Either way one
+        later than the new deadline is brought back to it. ``urge_limit``: the urging
+        limit counted again (None: unchanged)."""
         a = self._open_assignment(no)
-        committed = a.committed_deadline
-        if committed is not None and (committed == a.deadline or committed > deadline):
+        if committed is None:
+            committed = a.committed_deadline
+            if committed is not None and committed == a.deadline:
+                committed = deadline
+        elif a.committed_deadline is None:
+            committed = None
+        if committed is not None and committed > deadline:
             committed = deadline
-        if deadline == a.deadline and committed == a.committed_deadline:
+        limit_changed = urge_limit is not None and urge_limit != a.urge_limit
+        if deadline == a.deadline and committed == a.committed_deadline and not limit_changed:
             return False
-        self._record("deadline_recounted", at, None,
-                     {"deadline": deadline.isoformat(), "committed_deadline": _iso(committed),
-                      "reason": reason},
-                     {"deadline": a.deadline.isoformat(),
-                      "committed_deadline": _iso(a.committed_deadline)}, assignment_no=no)
+        after = {"deadline": deadline.isoformat(), "committed_deadline": _iso(committed),
+                 "reason": reason}
+        before = {"deadline": a.deadline.isoformat(),
+                  "committed_deadline": _iso(a.committed_deadline)}
+        if limit_changed:
+            after["urge_limit"], before["urge_limit"] = _iso(urge_limit), _iso(a.urge_limit)
+        self._record("deadline_recounted", at, None, after, before, assignment_no=no)
         return True
 
     def report_progress(self, *, at: datetime, actor_id: int, no: int, text: str,
@@ -551,7 +592,8 @@ class Matter:
 
     def request_extension(self, *, at: datetime, actor_id: int, no: int, reason: str,
                           new_deadline: date, today: date, by_principal: bool,
-                          max_days_ahead: int = MAX_DAYS_AHEAD) -> None:
+                          max_days_ahead: int = MAX_DAYS_AHEAD,
+                          counted: tuple[date, int] | None = None) -> None:
         a = self._open_assignment(no)
         if a.extension is not None:
             raise InvalidTransition("已有一份延期申请在办理中。")
@@ -565,7 +607,7 @@ class Matter:
             raise InvalidInput("延期须写明理由。")
         self._record("extension_requested", at, actor_id,
                      {"reason": reason.strip(), "new_deadline": new_deadline.isoformat(),
-                      "confirmed": by_principal},
+                      "confirmed": by_principal, **_counted_json(counted)},
                      {"deadline": a.effective_deadline.isoformat()}, assignment_no=no)
 
     def confirm_extension(self, *, at: datetime, actor_id: int, no: int) -> None:
@@ -590,8 +632,12 @@ class Matter:
                 raise InvalidInput(f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
             if today is not None and new_deadline is not None:
                 check_horizon(today, chosen, "延期后的时限", max_days_ahead)
+            # the requested date, if typed as N个工作日, stays counted; the office's own is decided
+            counted = (None if chosen != ext.new_deadline or ext.counted_from is None
+                       or ext.counted_workdays is None
+                       else (ext.counted_from, ext.counted_workdays))
             self._record("extension_approved", at, actor_id,
-                         {"deadline": chosen.isoformat()},
+                         {"deadline": chosen.isoformat(), **_counted_json(counted)},
                          {"deadline": a.effective_deadline.isoformat()}, assignment_no=no)
         else:
             if not reason.strip():
@@ -600,14 +646,15 @@ class Matter:
                          assignment_no=no)
 
     def urge(self, *, at: datetime, actor_id: int | None, no: int, limit: date,
-             today: date, note: str = "", max_days_ahead: int = MAX_DAYS_AHEAD) -> None:
+             today: date, note: str = "", max_days_ahead: int = MAX_DAYS_AHEAD,
+             counted: tuple[date, int] | None = None) -> None:
         a = self._open_assignment(no)
         if limit < today:
             raise InvalidInput("催办限期不能早于今天。")
         check_horizon(today, limit, "催办限期", max_days_ahead)
         self._record("urged", at, actor_id,
                      {"limit": limit.isoformat(), "note": note.strip(),
-                      "count": a.urge_count + 1},
+                      "count": a.urge_count + 1, **_counted_json(counted)},
                      {"limit": _iso(a.urge_limit), "count": a.urge_count}, assignment_no=no)
 
     def commend(self, *, at: datetime, actor_id: int, no: int, reason: str) -> None:
@@ -721,6 +768,7 @@ def _ap_signed(m: Matter, e: Event) -> None:
     a.status = AssignmentStatus.SIGNED
     a.signed_at = e.at
     a.committed_deadline = date.fromisoformat(e.after["committed_deadline"])
+    a.committed_counted_from, a.committed_counted_workdays = _counted_of(e.after)
 
 
 def _ap_progress(m: Matter, e: Event) -> None:
@@ -760,6 +808,8 @@ def _ap_extension_requested(m: Matter, e: Event) -> None:
         state=(ExtensionState.AWAITING_OFFICE if e.after["confirmed"]
                else ExtensionState.AWAITING_PRINCIPAL),
         confirmed_by=e.actor_id if e.after["confirmed"] else None,
+        counted_from=_d(e.after.get("counted_from")),
+        counted_workdays=e.after.get("counted_workdays"),
     )
 
 
@@ -776,13 +826,17 @@ def _ap_extension_approved(m: Matter, e: Event) -> None:
     a.deadline = new
     a.committed_deadline = new if a.committed_deadline else None
     a.extension = None
-    a.counted_from = a.counted_workdays = None  # decided by the office, not counted
+    # counted only when the office approved a date requested as N个工作日
+    a.counted_from, a.counted_workdays = _counted_of(e.after)
+    a.committed_counted_from = a.committed_counted_workdays = None  # now the deadline
 
 
 def _ap_deadline_recounted(m: Matter, e: Event) -> None:
     a = _asg(m, e)
     a.deadline = date.fromisoformat(e.after["deadline"])
     a.committed_deadline = _d(e.after["committed_deadline"])
+    if "urge_limit" in e.after:
+        a.urge_limit = _d(e.after["urge_limit"])
 
 
 def _ap_extension_rejected(m: Matter, e: Event) -> None:
@@ -793,6 +847,7 @@ def _ap_urged(m: Matter, e: Event) -> None:
     a = _asg(m, e)
     a.urge_count = e.after["count"]
     a.urge_limit = date.fromisoformat(e.after["limit"])
+    a.limit_counted_from, a.limit_counted_workdays = _counted_of(e.after)
 
 
 def _ap_commended(m: Matter, e: Event) -> None:
@@ -892,7 +947,8 @@ def _ext_json(x: Extension | None) -> dict[str, Any] | None:
         return None
     return {"requested_at": x.requested_at.isoformat(), "requested_by": x.requested_by,
             "reason": x.reason, "new_deadline": x.new_deadline.isoformat(),
-            "state": x.state.value, "confirmed_by": x.confirmed_by}
+            "state": x.state.value, "confirmed_by": x.confirmed_by,
+            "counted_from": _iso(x.counted_from), "counted_workdays": x.counted_workdays}
 
 
 def _ext_from(d: dict[str, Any] | None) -> Extension | None:
@@ -901,7 +957,9 @@ def _ext_from(d: dict[str, Any] | None) -> Extension | None:
     return Extension(requested_at=datetime.fromisoformat(d["requested_at"]),
                      requested_by=d["requested_by"], reason=d["reason"],
                      new_deadline=date.fromisoformat(d["new_deadline"]),
-                     state=ExtensionState(d["state"]), confirmed_by=d["confirmed_by"])
+                     state=ExtensionState(d["state"]), confirmed_by=d["confirmed_by"],
+                     counted_from=_d(d.get("counted_from")),
+                     counted_workdays=d.get("counted_workdays"))
 
 
 def assignment_to_json(a: Assignment) -> dict[str, Any]:
@@ -918,6 +976,10 @@ def assignment_to_json(a: Assignment) -> dict[str, Any]:
         "urge_limit": _iso(a.urge_limit), "criticized": a.criticized,
         "commended": a.commended, "referred": a.referred,
         "counted_from": _iso(a.counted_from), "counted_workdays": a.counted_workdays,
+        "committed_counted_from": _iso(a.committed_counted_from),
+        "committed_counted_workdays": a.committed_counted_workdays,
+        "limit_counted_from": _iso(a.limit_counted_from),
+        "limit_counted_workdays": a.limit_counted_workdays,
     }
 
 
@@ -935,6 +997,10 @@ def assignment_from_json(d: dict[str, Any]) -> Assignment:
         urge_limit=_d(d["urge_limit"]), criticized=d["criticized"],
         commended=d["commended"], referred=d["referred"],
         counted_from=_d(d.get("counted_from")), counted_workdays=d.get("counted_workdays"),
+        committed_counted_from=_d(d.get("committed_counted_from")),
+        committed_counted_workdays=d.get("committed_counted_workdays"),
+        limit_counted_from=_d(d.get("limit_counted_from")),
+        limit_counted_workdays=d.get("limit_counted_workdays"),
     )
 
 
@@ -947,6 +1013,8 @@ def matter_to_json(m: Matter) -> dict[str, Any]:
         "received_at": m.received_at.isoformat(), "registered_at": m.registered_at.isoformat(),
         "registered_by": m.registered_by, "instruction_text": m.instruction_text,
         "instruction_author": m.instruction_author, "deadline": _iso(m.deadline),
+        "deadline_counted_from": _iso(m.deadline_counted_from),
+        "deadline_counted_workdays": m.deadline_counted_workdays,
         "closed_at": _iso(m.closed_at), "cancelled_at": _iso(m.cancelled_at),
         "cancel_reason": m.cancel_reason, "version": m.version, "origin": m.origin,
         "priority": m.priority, "priority_reason": m.priority_reason,
@@ -964,6 +1032,8 @@ def matter_from_json(d: dict[str, Any]) -> Matter:
         registered_at=datetime.fromisoformat(d["registered_at"]),
         registered_by=d["registered_by"], instruction_text=d["instruction_text"],
         instruction_author=d["instruction_author"], deadline=_d(d["deadline"]),
+        deadline_counted_from=_d(d.get("deadline_counted_from")),
+        deadline_counted_workdays=d.get("deadline_counted_workdays"),
         closed_at=_dt(d["closed_at"]), cancelled_at=_dt(d["cancelled_at"]),
         cancel_reason=d["cancel_reason"], version=d["version"], origin=d.get("origin"),
         priority=bool(d.get("priority", False)), priority_reason=d.get("priority_reason"),

@@ -285,6 +285,8 @@ class RegisterMatter:
     instruction_text: str | None = None
     instruction_author: str | None = None
     deadline: date | None = None
+    # the deadline typed as N个工作日: (counted from, how many), so it can be counted again
+    deadline_counted: tuple[date, int] | None = None
     # a meeting decision, a visit's problem, an inspection's proposal (ledger.special)
     origin: dict[str, object] | None = None
 
@@ -324,7 +326,8 @@ async def register_matter(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, acto
             received_at=cmd.received_at or now, at=now, actor_id=actor.id,
             instruction_text=(cmd.instruction_text or None),
             instruction_author=(cmd.instruction_author or None), deadline=cmd.deadline,
-            origin=dict(cmd.origin) if cmd.origin else None)
+            origin=dict(cmd.origin) if cmd.origin else None,
+            deadline_counted=cmd.deadline_counted)
         await uow.matters.add(m)
         await uow.commit()
         return m
@@ -355,8 +358,10 @@ async def _check_persons(uow: UnitOfWork, office_id: int, spec: AssignSpec) -> N
 
 async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
                  matter_id: int, specs: Sequence[AssignSpec], deadline: date | None = None,
-                 max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
-    """Decompose a matter into assignments (one lead, any co-units) and send the notices."""
+                 max_days_ahead: int = MAX_DAYS_AHEAD,
+                 deadline_counted: tuple[date, int] | None = None) -> Matter:
+    """Decompose a matter into assignments (one lead, any co-units) and send the notices.
+    ``deadline_counted``: how ``deadline`` was counted when typed as N个工作日."""
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
@@ -370,8 +375,17 @@ async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int
         today = local_today(clock)
         explicit = deadline or m.deadline
         due = resolve_deadline(cal, today, m.klass, explicit, max_days_ahead)
-        # A default deadline is counted: keep its basis so it can be counted again.
-        counted = None if explicit is not None else (today, default_workdays(m.klass))
+        # A counted deadline (the default, or one typed as N个工作日) keeps its basis so it
+        # can be counted again; a typed date is what was decided.
+        counted: tuple[date, int] | None
+        if explicit is None:
+            counted = (today, default_workdays(m.klass))
+        elif deadline is not None:
+            counted = deadline_counted
+        elif m.deadline_counted_from is not None and m.deadline_counted_workdays is not None:
+            counted = (m.deadline_counted_from, m.deadline_counted_workdays)
+        else:
+            counted = None
         new: list[Assignment] = []
         for spec in specs:
             await _check_persons(uow, m.office_id, spec)
@@ -430,7 +444,8 @@ def _pick(actor: Person, m: Matter, no: int | None) -> Assignment:
 
 
 async def sign(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int, no: int | None,
-               committed: date) -> Matter:
+               committed: date, counted: tuple[date, int] | None = None) -> Matter:
+    """签收 with a committed deadline; ``counted``: its basis when typed as N个工作日."""
     async with uow:
         actor = await _actor(uow, actor_id)
         m = await uow.matters.get(matter_id)
@@ -439,7 +454,8 @@ async def sign(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int, no:
         today = local_today(clock)
         if committed < today:
             raise InvalidInput("承诺办结时限不能早于今天。")
-        m.sign(at=clock.now(), actor_id=actor.id, no=a.no, committed=committed)
+        m.sign(at=clock.now(), actor_id=actor.id, no=a.no, committed=committed,
+               counted=counted)
         await _save(uow, m)
         await uow.commit()
         return m
@@ -535,7 +551,8 @@ async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matte
 
 async def request_extension(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
                             no: int | None, reason: str, new_deadline: date,
-                            max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
+                            max_days_ahead: int = MAX_DAYS_AHEAD,
+                            counted: tuple[date, int] | None = None) -> Matter:
     async with uow:
         actor = await _actor(uow, actor_id)
         m = await uow.matters.get(matter_id)
@@ -545,7 +562,8 @@ async def request_extension(uow: UnitOfWork, clock: Clock, actor_id: int, matter
         now = clock.now()
         m.request_extension(at=now, actor_id=actor.id, no=a.no, reason=reason,
                             new_deadline=new_deadline, today=local_today(clock),
-                            by_principal=by_principal, max_days_ahead=max_days_ahead)
+                            by_principal=by_principal, max_days_ahead=max_days_ahead,
+                            counted=counted)
         await _save(uow, m)
         if by_principal:
             await _tell_office(uow, m, m.last_event, now)
@@ -640,16 +658,19 @@ async def return_matter(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id:
 
 async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int | None,
                matter_id: int, no: int | None, limit: date | None = None, note: str = "",
-               limit_workdays: int = 3, max_days_ahead: int = MAX_DAYS_AHEAD) -> Matter:
+               limit_workdays: int = 3, max_days_ahead: int = MAX_DAYS_AHEAD,
+               limit_counted: tuple[date, int] | None = None) -> Matter:
     """催办: a formal push with a new limit, to the unit's principal and responsible person.
-    `actor_id` None is the automatic escalation."""
+    `actor_id` None is the automatic escalation. `limit_counted`: the typed limit's basis
+    (N个工作日); the default limit is counted from today."""
     async with uow:
         if actor_id is None:
             m = await uow.matters.get(matter_id)
         else:
             _, m = await _office_matter(uow, actor_id, matter_id)
         today = local_today(clock)
-        limit = limit or cal.add_workdays(today, limit_workdays)
+        if limit is None:
+            limit, limit_counted = cal.add_workdays(today, limit_workdays), (today, limit_workdays)
         targets = [m.assignment(no)] if no is not None else [
             a for a in m.top_assignments if a.is_open]
         if not targets:
@@ -657,7 +678,7 @@ async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int |
         now = clock.now()
         for a in targets:
             m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note,
-                   max_days_ahead=max_days_ahead)
+                   max_days_ahead=max_days_ahead, counted=limit_counted)
         await _save(uow, m)
         for a in targets:
             await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, a.no,
@@ -686,7 +707,8 @@ async def auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id:
         limit = cal.add_workdays(today, limit_workdays)
         note = f"已超期{overdue}个工作日，系统自动催办。"
         now = clock.now()
-        m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note)
+        m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
+               counted=(today, limit_workdays))
         await _save(uow, m)
         await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
                             {"limit": limit.isoformat(), "note": note, "auto": True,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.sender import TelegramSender
 from ledger.clock import FixedClock
-from ledger.model import Matter
+from ledger.model import Assignment, Matter
 from reminders.scheduler import ReminderService, Settings
 from sandbox.harness import Harness, running_bot
 from tests.bot_e2e import find, last, reply, say, tap, text
@@ -122,3 +122,77 @@ async def test_a_bad_holidays_file_is_answered_in_chinese(tmp_path: Path) -> Non
         await handler.send_document(NOTICE, filename="通知.txt", caption="/holidays")
         await h.settle()
         assert "督查室" in text(last(handler))
+
+
+async def test_deadlines_typed_in_working_days_are_counted_again(tmp_path: Path) -> None:
+    """/new with 「15个工作日」 (one line and the guided flow), 签收 with 「10个工作日」 and a
+    typed date, through the bot: after /holidays the counted ones move, the date stays."""
+    clock = FixedClock(JAN25)
+    async with running_bot(tmp_path, clock=clock) as h:
+        admin, handler, resp = h.people["admin"], h.people["town_handler"], h.people["town_resp"]
+        # Jan 26-29, Feb 1-4 (8), 除夕 Feb 5 and 初三 Feb 8 off, Feb 9-12 (12), 15-17 (15)
+        await say(h, admin, "/new 十五个工作日的检查 | 城关镇 | 15个工作日")
+        typed = await _latest(h)
+        assert typed.lead is not None and typed.lead.deadline == date(2027, 2, 17)
+        assert "2027年2月17日（暂定）" in text(find(handler.inbox(), "十五个工作日的检查"))
+        await say(h, admin, "/new 写明日期的检查 | 城关镇 | 12月5日")
+        dated = await _latest(h)
+        assert dated.lead is not None and dated.lead.deadline == date(2027, 12, 5)
+
+        # the guided flow, 「15个工作日」 typed at step 5
+        await say(h, admin, "/new")
+        step = await say(h, admin, "分步登记的检查")
+        await tap(h, admin, step, "县委县政府决策")
+        await tap(h, admin, last(admin), "一般")
+        await tap(h, admin, last(admin), "城关镇")
+        await tap(h, admin, last(admin), "选好了")
+        step = await say(h, admin, "15个工作日")
+        await tap(h, admin, step, "不涉密")
+        await tap(h, admin, last(admin), "✅ 确认")
+        guided = await _latest(h)
+        assert guided.title == "分步登记的检查" and guided.lead is not None
+        assert guided.lead.deadline == date(2027, 2, 17)
+
+        # 签收 with 「10个工作日」 on a matter whose deadline is a typed date
+        await say(h, admin, "/new 签收时定时限的检查 | 城关镇 | 2027-03-01")
+        signed = await _latest(h)
+        card = find(handler.inbox(), "签收时定时限的检查")
+        await tap(h, handler, card, "✍️ 签收")
+        await reply(h, handler, last(handler), "10个工作日")
+        assert "已签收" in text(last(handler)) and "2027年2月10日" in text(last(handler))
+
+        await admin.send_document(NOTICE, filename="通知.txt", caption="/holidays")
+        await h.settle()
+        await tap(h, admin, last(admin), "✅ 确认录入")
+        done = find(admin.inbox(), "已录入 2027 年节假日安排")
+        assert "重算了 3 项" in text(done)
+
+        # Sun Feb 14 and Sat Feb 20 are worked: 15 working days end on Feb 20, 10 on Feb 15
+        assert [(await _lead(h, m)).deadline for m in (typed, guided, dated)] == [
+            date(2027, 2, 20), date(2027, 2, 20), date(2027, 12, 5)]
+        s = await _lead(h, signed)
+        assert s.deadline == date(2027, 3, 1)
+        assert s.committed_deadline == date(2027, 2, 15)
+        for person in (handler, resp):
+            told = [text(x) for x in person.inbox() if "办结时限按节假日安排调整" in text(x)]
+            assert len(told) == 3
+            assert any("十五个工作日的检查" in t and "由 2027年2月17日 调整为 2027年2月20日" in t
+                       for t in told)
+            assert any("签收时定时限的检查" in t and "由 2027年2月10日 调整为 2027年2月15日" in t
+                       for t in told)
+            assert not any("写明日期的检查" in t for t in told)
+        summary = find(admin.inbox(), "2027年节假日安排已录入")
+        assert typed.number in text(summary) and dated.number not in text(summary)
+        shown = await say(h, admin, f"/show {signed.short_id}")
+        assert "承诺时限 2027年2月15日" in text(shown) and "暂定" not in text(shown)
+        story = await say(h, admin, f"/history {signed.short_id}")
+        assert "按节假日安排重算时限" in text(story)
+        assert "承诺 2027年2月10日 → 2027年2月15日" in text(story)
+
+
+async def _lead(h: Harness, m: Matter) -> Assignment:
+    """The matter's lead assignment as stored now."""
+    async with h.deps.uow() as uow:
+        lead = (await uow.matters.get(m.id or 0)).lead
+    assert lead is not None
+    return lead
