@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(config)
         if args.command == "export":
-            from reports.cli import cli_export
+            from bot.cli_reports import cli_export
             return asyncio.run(cli_export(config, Path(args.file)))
         if args.command in ("backup", "restore"):
             from bot import cli_backup
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return cli_backup.cmd_backup(config, args.file)
             return cli_backup.cmd_restore(config, args.file, args.force)
         if args.command == "import":
-            from reports.cli import cli_import
+            from bot.cli_reports import cli_import
             return asyncio.run(cli_import(config, Path(args.file)))
         if args.command == "holidays":
             from bot.cli_holidays import cmd_holidays

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.harness import Harness, running_bot
 from ledger.clock import LOCAL_TZ, FixedClock
-from sandbox.harness import Harness, running_bot
 
 # A fixed Monday morning, so the demo reads the same on any day.
 DEMO_NOW = datetime(2026, 11, 23, 9, 30, tzinfo=LOCAL_TZ)

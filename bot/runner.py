@@ -10,12 +10,12 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
-from bot.context import App, Deps
-from bot.render import Renderer
+from handlers.deps import App, Deps
 from ledger import services
 from ledger.clock import Clock, SystemClock
 from ledger.lights import LightPolicy
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from storage.db import SchemaBehind, check_schema, database_url, make_engine, upgrade
 from storage.uow import uow_factory
 

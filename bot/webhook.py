@@ -21,8 +21,8 @@ from aiohttp import web
 from telegram import Update
 
 from bot.config import Config
-from bot.context import App
 from bot.inbox import DurableIntake
+from handlers.deps import App
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.context import Deps
 from handlers.common import fit, today, with_dates
+from handlers.deps import Deps
 from handlers.keys import card_key, matter_key
 from ledger import permissions as perm
 from ledger.errors import NotFound

@@ -17,9 +17,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import Ctx, Deps
 from handlers.cards import Directory, labels, matter_card
 from handlers.common import args_text, is_group, line, reply_about, require_person, today, usage
+from handlers.deps import Ctx, Deps
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
 from ledger import services as svc

@@ -18,8 +18,8 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
-from bot.context import App, Ctx, Deps
 from handlers.common import fit
+from handlers.deps import App, Ctx, Deps
 from ledger.model import MatterStatus
 from ledger.ports import PublicPost
 from ledger.publicview import is_public, public_row

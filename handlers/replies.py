@@ -10,8 +10,8 @@ from typing import Any
 from telegram import ForceReply, Message, Update
 from telegram.ext import ConversationHandler
 
-from bot.context import Ctx, Deps
 from handlers.common import fit, is_group, line, remember, require_person, today
+from handlers.deps import Ctx, Deps
 from handlers.refresh import Origin, refresh
 from ledger import services as svc
 from ledger.dateparse import parse_deadline

@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.context import App, Ctx, Deps
 from handlers.cards import Directory, button, labels, matter_card
 from handlers.common import (
     ALERT_MAX,
@@ -21,6 +20,7 @@ from handlers.common import (
     require_person,
     today,
 )
+from handlers.deps import App, Ctx, Deps
 from handlers.keys import parse_record_key, record_key
 from handlers.office import Draft, check_teams, read_deadline, register_and_assign, teams
 from handlers.replies import content

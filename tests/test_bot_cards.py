@@ -9,10 +9,9 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from bot.config import Config
-from bot.context import Deps
-from bot.render import Renderer
 from handlers import cards
 from handlers.common import chunks, fit
+from handlers.deps import Deps
 from handlers.keys import list_key, matter_key, parse_list_key, parse_matter_key
 from handlers.menus import OFFICE, commands, commands_for, help_text
 from handlers.onboarding import parse_roles
@@ -21,6 +20,7 @@ from ledger.clock import FixedClock
 from ledger.model import Attachment, Office, Person, Role, Unit
 from ledger.ports import GroupChat, Notice
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from tests.fakes import FakeUnitOfWork, Store
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai

@@ -3,6 +3,7 @@ the ops chat, else the admins); the reminder wake-up does not spin after a faile
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from bot import reminder_jobs
 from bot.config import Config
-from bot.context import BotData
-from bot.render import Renderer
+from handlers.deps import BotData
 from handlers.errors import on_error
 from ledger.clock import FixedClock
+from presentation.render import Renderer
 from reminders import scheduler
 
 
@@ -85,6 +87,7 @@ class _FailingService:
     def __init__(self) -> None:
         self.clock = FixedClock(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
         self.settings = scheduler.Settings(sweep_seconds=30.0)
+        self.stopping = asyncio.Event()  # the real service's clean-stop flag (not set)
 
     async def tick(self) -> None:
         raise RuntimeError("a pass failed")
@@ -96,5 +99,5 @@ class _FailingService:
 async def test_wake_up_waits_a_sweep_after_a_failed_pass() -> None:
     jobs, service = _Jobs(), _FailingService()
     with pytest.raises(RuntimeError):
-        await scheduler._run(service, jobs)  # type: ignore[arg-type]
+        await reminder_jobs._run(service, jobs)  # type: ignore[arg-type]
     assert jobs.scheduled == [30.0]  # not 0: it would fail again at once, ~80 times a second

@@ -1,20 +1,48 @@
-"""Delivers one outbox notice through the Bot API and remembers the message."""
+"""The chat layer's delivery adapter: the one place the bot sends on its own.
+
+The outbox dispatcher (reminders.outbox) hands a `Notice` to a `NoticeSender`; here it is
+rendered (handlers.cards.compose_notice: one place for a notice's text), sent through the
+Bot API (paced by handlers.ratelimit.TelegramRateLimiter), and Telegram's refusals are
+mapped to what the outbox acts on (`outbox_errors`: RetryLater / Unreachable). Scheduled
+bulletins and the public channel use the same mapping and the same rate limiter.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.context import Deps
+from handlers.cards import button, compose_notice
 from handlers.common import fit
+from handlers.deps import Deps
+from handlers.ratelimit import retry_seconds
+from ledger import services
 from ledger.errors import NotFound
 from ledger.model import Person
 from ledger.people import may_receive
-from ledger.ports import MessageRef, Notice
-from reminders.outbox import Unreachable
-from reminders.ratelimit import outbox_errors
+from ledger.ports import MessageRef, Notice, UnitOfWorkFactory
+from reminders.outbox import RetryLater, Unreachable
+
+
+@contextlib.contextmanager
+def outbox_errors(person_id: int | None, network_retry_s: float) -> Iterator[None]:
+    """Telegram's refusals as the outbox acts on them: wait as told (429), give up on this
+    person (blocked, chat gone), try again later (network)."""
+    try:
+        yield
+    except RetryAfter as e:
+        raise RetryLater(retry_seconds(e), "429 Too Many Requests") from e
+    except Forbidden as e:
+        raise Unreachable(person_id, e.message) from e
+    except BadRequest as e:
+        if "chat not found" in e.message.lower():
+            raise Unreachable(person_id, e.message) from e
+        raise
+    except (TimedOut, NetworkError) as e:
+        raise RetryLater(network_retry_s, f"network: {e}") from e
 
 
 class TelegramSender:
@@ -23,8 +51,6 @@ class TelegramSender:
         self.deps = deps
 
     async def send(self, notice: Notice) -> None:
-        from handlers.cards import compose_notice
-
         async with self.deps.uow() as uow:
             viewer: Person | None = None
             chat_id = notice.chat_id
@@ -49,14 +75,11 @@ class TelegramSender:
                                                     notice.matter_id, notice.assignment_no))
                 await uow.commit()
         if viewer is not None and not viewer.reachable:
-            from ledger import services
             await services.mark_reachable(self.deps.uow(), self.deps.clock, viewer.id)
 
     async def send_digest(self, notices: Sequence[Notice]) -> None:
         """Progress lines waiting for one group, as one message with a 查看 button per
         matter (not remembered: a reply to it is about no single matter)."""
-        from handlers.cards import button, compose_notice
-
         first = notices[0]
         if first.chat_id is None:
             raise Unreachable(None, "notice has no recipient")
@@ -79,3 +102,34 @@ class TelegramSender:
                     markup: InlineKeyboardMarkup | None) -> Message:
         with outbox_errors(notice.person_id, 2.0 ** min(notice.attempts, 8)):
             return await self.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+class PlainSender:
+    """Sends "[key] kind" to the person's private chat (or the group)."""
+
+    def __init__(self, bot: Bot, uow: UnitOfWorkFactory) -> None:
+        self.bot = bot
+        self.uow = uow
+        self._chats: dict[int, int | None] = {}
+
+    async def _chat(self, notice: Notice) -> int:
+        if notice.person_id is None:
+            if notice.chat_id is None:
+                raise Unreachable(None, "notice has no recipient")
+            return notice.chat_id
+        pid = notice.person_id
+        if pid not in self._chats:
+            async with self.uow() as u:
+                try:
+                    self._chats[pid] = (await u.people.get_person(pid)).telegram_id
+                except NotFound:
+                    self._chats[pid] = None
+        chat = self._chats[pid]
+        if chat is None:
+            raise Unreachable(pid, "未绑定 Telegram")
+        return chat
+
+    async def send(self, notice: Notice) -> None:
+        chat_id = await self._chat(notice)
+        with outbox_errors(notice.person_id, min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6))):
+            await self.bot.send_message(chat_id, f"[{notice.key}] {notice.kind}")

@@ -7,7 +7,7 @@ it.
 
 Wiring, in bot/app.py's post_init (in the process that holds the scheduler lock):
 
-    from reports.jobs import schedule_bulletins
+    from bot.bulletin_jobs import schedule_bulletins
     schedule_bulletins(app, config.bulletins)
 """
 
@@ -16,20 +16,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from telegram import Bot
 from telegram.error import TelegramError
 from telegram.ext import Job
 
+from bot.config_sections import BulletinSpec, cron_trigger
+from bot.reminder_jobs import START_JOB, service_for
+from handlers.deps import App, Ctx, Deps
 from ledger.bulletins import current_period, previous_period
 from ledger.clock import local_today
 from ledger.model import Role
 from reports.bulletin import Bulletin, bulletin_files, publish
-from reports.config import BulletinSpec, cron_trigger
-
-if TYPE_CHECKING:
-    from bot.context import App, Ctx, Deps
 
 __all__ = ["BulletinJob", "Posted", "bulletin_job", "post_bulletin", "schedule_bulletins"]
 
@@ -66,7 +64,6 @@ def schedule_bulletins(app: App, specs: Sequence[BulletinSpec], office_id: int |
 async def bulletin_job(context: Ctx) -> None:
     job = context.job
     assert job is not None and isinstance(job.data, BulletinJob)
-    from reminders.scheduler import START_JOB, service_for
 
     jq = context.application.job_queue
     waiting = jq is not None and bool(jq.get_jobs_by_name(START_JOB))
