@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from bot.paths import _display, _ensure_dir
 from ledger.errors import DomainError
 from ledger.workcalendar import ScheduleError, WorkCalendar
 
@@ -58,20 +59,6 @@ def cmd_db_upgrade(config: Config) -> int:
     upgrade_sync(url)
     print(f"数据库已升级到最新结构：{_display(url)}")
     return 0
-
-
-def _ensure_dir(url: str) -> None:
-    if url.startswith("sqlite") and ":///" in url:
-        path = url.split(":///", 1)[1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _display(url: str) -> str:
-    # Never print a password that may be in a PostgreSQL URL.
-    from storage.health import masked
-
-    return masked(url)
 
 
 def cmd_run(config: Config, webhook: bool) -> int:

@@ -147,7 +147,7 @@ async def _import(config: Config, data: bytes, toml_years: set[int], clock: Cloc
     except HolidayFileError as e:
         print(f"未录入：{e}", file=sys.stderr)
         return 1
-    from bot.cli import _display, _ensure_dir
+    from bot.paths import _display, _ensure_dir
     from bot.runner import prepare_database
     from storage.db import database_url
     from storage.uow import uow_factory

@@ -147,7 +147,7 @@ async def run_demo(config: Config, out: Any = print) -> int:
     with tempfile.TemporaryDirectory(prefix="duban-demo-") as tmp:
         db_url = None
         if os.environ.get("DUBAN_DB"):
-            from bot.cli import _ensure_dir
+            from bot.paths import _ensure_dir
             from bot.preflight import check_start
             from storage.db import database_url
             await check_start(config, api=False)

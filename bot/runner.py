@@ -47,7 +47,7 @@ def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
 
 def run_bot(config: Config, webhook: bool = False) -> int:
     from bot.app import build_application
-    from bot.cli import _ensure_dir
+    from bot.paths import _ensure_dir
     from bot.preflight import run_checks
 
     run_checks(config)  # a bad token, API URL or database: one line, not a traceback

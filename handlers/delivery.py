@@ -1,7 +1,7 @@
 """The chat layer's delivery adapter: the one place the bot sends on its own.
 
 The outbox dispatcher (reminders.outbox) hands a `Notice` to a `NoticeSender`; here it is
-rendered (handlers.cards.compose_notice: one place for a notice's text), sent through the
+rendered (handlers.notices.compose_notice: one place for a notice's text), sent through the
 Bot API (paced by handlers.ratelimit.TelegramRateLimiter), and Telegram's refusals are
 mapped to what the outbox acts on (`outbox_errors`: RetryLater / Unreachable). Scheduled
 bulletins and the public channel use the same mapping and the same rate limiter.
@@ -15,9 +15,10 @@ from collections.abc import Iterator, Sequence
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from handlers.cards import button, compose_notice
+from handlers.cards import button
 from handlers.common import fit
 from handlers.deps import Deps
+from handlers.notices import compose_notice
 from handlers.ratelimit import retry_seconds
 from ledger import services
 from ledger.errors import NotFound

@@ -1,4 +1,4 @@
-"""The public page in headless Chromium, at a phone's width: `python -m public.screenshot
+"""The public page in headless Chromium, at a phone's width: `python -m bot.screenshot
 docs/public_page.png`. Seeds the sample county (示例县, demo data) in a temporary ledger,
 serves the page on a free local port and has Chromium take the screenshot.
 
