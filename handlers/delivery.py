@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from handlers.cards import button
 from handlers.common import fit
@@ -44,6 +44,58 @@ def outbox_errors(person_id: int | None, network_retry_s: float) -> Iterator[Non
         raise
     except (TimedOut, NetworkError) as e:
         raise RetryLater(network_retry_s, f"network: {e}") from e
+
+
+class SendRefused(Exception):
+    """A scheduled post (bulletin, channel) Telegram refused; `retry`: worth trying at the
+    next run (429, network) rather than a chat that refuses (blocked, gone, bad request)."""
+
+    def __init__(self, reason: str, retry: bool) -> None:
+        super().__init__(reason)
+        self.retry = retry
+
+
+@contextlib.contextmanager
+def scheduled_errors() -> Iterator[None]:
+    """The outbox's reading of Telegram's refusals (`outbox_errors`) for the posts that keep
+    their own record of what went out (bulletins: `delivered`; the channel: `public_posts`)
+    and so are retried at their next run, not by the outbox."""
+    try:
+        with outbox_errors(None, 0.0):
+            yield
+    except RetryLater as e:
+        raise SendRefused(str(e), retry=True) from e
+    except Unreachable as e:
+        raise SendRefused(str(e), retry=False) from e
+    except TelegramError as e:
+        raise SendRefused(str(e), retry=False) from e
+
+
+async def send_bulletin(bot: Bot, chat_id: int, texts: Sequence[str], chart_png: bytes,
+                        chart_caption: str, docx: bytes, docx_name: str, docx_caption: str,
+                        ) -> None:
+    """One bulletin to one chat: the text (already split at 4096), the chart, the .docx."""
+    with scheduled_errors():
+        for text in texts:
+            await bot.send_message(chat_id, text)
+        await bot.send_photo(chat_id, chart_png, caption=chart_caption)
+        await bot.send_document(chat_id, docx, filename=docx_name, caption=docx_caption)
+
+
+async def post_or_edit(bot: Bot, channel: int | str, text: str,
+                       post: tuple[int, int] | None) -> tuple[int, int]:
+    """A channel post: new (post None) or edited in place; returns (chat_id, message_id).
+    An edit to the same text is no error."""
+    with scheduled_errors():
+        if post is None:
+            msg = await bot.send_message(channel, text)
+            return msg.chat_id, msg.message_id
+        try:
+            await bot.edit_message_text(text, chat_id=post[0], message_id=post[1])
+        except BadRequest as e:
+            if "not modified" not in e.message.lower():
+                raise
+        return post
 
 
 class TelegramSender:
