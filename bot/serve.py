@@ -25,6 +25,7 @@ from typing import Protocol
 from bot.config import Config
 from bot.inbox import DurableIntake, DurableUpdateProcessor, Polling, bot_id_of
 from bot.reminder_jobs import halt
+from bot.webhook import WebhookServer
 from handlers.deps import App
 from handlers.ratelimit import TelegramRateLimiter
 
@@ -52,7 +53,6 @@ def make_intake(app: App, config: Config) -> DurableIntake:
 
 def make_source(app: App, config: Config, intake: DurableIntake, webhook: bool) -> Source:
     if webhook:
-        from bot.webhook import WebhookServer
         return WebhookServer(app, intake, config)
     return Polling(app, intake)
 

@@ -29,6 +29,7 @@ from telegram.request import HTTPXRequest
 from bot import reminder_jobs
 from handlers.delivery import PlainSender, TelegramSender
 from handlers.deps import App, BotData, Ctx, Deps
+from handlers.errors import on_error
 from handlers.ratelimit import TelegramRateLimiter
 from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, OffsetClock, SystemClock
@@ -92,7 +93,6 @@ async def run(args: argparse.Namespace) -> int:
     config = Config(token=args.token, api_url=args.api_url, db=args.db, reminders=policy)
     deps = Deps(uow=uow, clock=clock, cal=cal, config=config, render=Renderer())
     app.bot_data.deps = deps
-    from handlers.errors import on_error
     app.add_error_handler(on_error)  # a failed job: logged with its traceback, reported
     sender: NoticeSender = (PlainSender(app.bot, uow) if args.sender == "plain"
                             else TelegramSender(app.bot, deps))

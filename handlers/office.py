@@ -26,7 +26,16 @@ from ledger import services as svc
 from ledger.dateparse import DateParseError, parse_deadline
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
 from ledger.errors import DomainError, InvalidInput
-from ledger.model import CLASS_LABELS, SOURCE_LABELS, Matter, Person, Role, Source, Unit
+from ledger.model import (
+    CLASS_LABELS,
+    ROLE_LABELS,
+    SOURCE_LABELS,
+    Matter,
+    Person,
+    Role,
+    Source,
+    Unit,
+)
 
 TITLE, INSTRUCTION, SOURCE, CLASS, UNITS, DEADLINE, SECRET, CONFIRM = range(8)
 DRAFT_KEY = "new"
@@ -88,7 +97,6 @@ async def teams(deps: Deps, office_id: int, unit_ids: list[int]) -> list[Team]:
 
 
 def check_teams(deps: Deps, found: list[Team]) -> None:
-    from ledger.model import ROLE_LABELS
 
     gaps = [(t.unit.name, "、".join(t.missing(ROLE_LABELS))) for t in found if t.missing(
         ROLE_LABELS)]

@@ -23,6 +23,7 @@ from handlers.deps import App, Ctx, Deps
 from ledger.model import MatterStatus
 from ledger.ports import PublicPost
 from ledger.publicview import is_public, public_row
+from public.web import serve
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,6 @@ async def start_web(app: App) -> None:
     cfg = deps.config
     if not cfg.web_in_bot or id(app) in _web:
         return
-    from public.web import serve
 
     _web[id(app)] = await serve(deps.uow, deps.clock, cfg.web_host, cfg.web_port,
                                 cfg.web_title)

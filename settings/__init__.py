@@ -1,6 +1,6 @@
 """The configuration's types: what `bot.config` parses from the TOML file and DUBAN_*
 variables, and what handlers, reminders and reports are given (never the parsing).
-Imports only ledger/ (and storage.health's URL masking for logs)."""
+Imports only ledger/ (and, lazily, storage.health's URL masking for logs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
-from storage.health import masked
 
 __all__ = ["DEFAULT_API_URL", "BackupSchedule", "BulletinSpec", "Config", "ConfigError",
            "ReminderPolicy"]
@@ -115,6 +114,9 @@ class Config:
 
     def redacted(self) -> str:
         """For logs: never the token, nor a password in the database URL."""
+        # Lazy: SQLAlchemy (URL parsing) only when a line is logged, not for `duban deadline`.
+        from storage.health import masked
+
         return (f"api={self.api_root} db={masked(self.db)} admins={list(self.admins)} "
                 f"token={'set' if self.token else 'none'} proxy={'set' if self.proxy else 'none'}")
 
