@@ -273,7 +273,7 @@ async def test_nightly_backups_keep_the_newest(seed: Seed, tmp_path: Path) -> No
         written.append(await nightly_backup(url_for(seed.path), spec, now))
     left = sorted(p.name for p in (tmp_path / "nightly").iterdir())
     assert left == sorted([written[1].name, written[2].name, "notes.txt"])
-    assert read_manifest(written[2])["tables"][0]["name"] == "offices"
+    assert "offices" in {t["name"] for t in read_manifest(written[2])["tables"]}
 
 
 async def test_only_the_scheduler_lock_holder_writes_the_nightly_backup(

@@ -77,9 +77,13 @@ async def county(tmp_path: Path) -> AsyncIterator[County]:
 
 
 async def start_bot(c: County) -> asyncio.subprocess.Process:
+    # The bot runs on the real clock: no quiet hours and no rest days, so that its notices
+    # go out whatever the hour and day the suite runs at.
+    config = c.directory / "duban.toml"
+    config.write_text('[reminders]\nquiet_start = "00:00"\nquiet_end = "00:00"\n'
+                      "workdays_only = false\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_TOKEN": c.token,
-           "DUBAN_API_URL": c.root, "DUBAN_DB": c.url}
-    env.pop("DUBAN_CONFIG", None)
+           "DUBAN_API_URL": c.root, "DUBAN_DB": c.url, "DUBAN_CONFIG": str(config)}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", cwd=c.directory,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env)

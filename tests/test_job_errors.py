@@ -87,7 +87,7 @@ class _FailingService:
     def __init__(self) -> None:
         self.clock = FixedClock(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
         self.settings = scheduler.Settings(sweep_seconds=30.0)
-        self.stopping = asyncio.Event()  # the real service's clean-stop flag (not set)
+        self.stopping = asyncio.Event()  # never stopped here
 
     async def tick(self) -> None:
         raise RuntimeError("a pass failed")
