@@ -31,8 +31,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/duban demo
 
+# lint-imports: the layers and forbidden imports in pyproject's [tool.importlinter]
+# (docs/architecture.md); a broken contract fails `make test` with its name.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

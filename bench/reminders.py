@@ -206,12 +206,13 @@ async def run_scheduler(db: Path, clock: Clock, n_persons: int, specs_fn: Any,
     from telegram.ext import ApplicationBuilder, ContextTypes
     from telegram.request import HTTPXRequest
 
+    from bot import reminder_jobs
     from bot.config import Config
-    from bot.context import App, BotData, Ctx, Deps
-    from bot.render import Renderer
+    from handlers.delivery import PlainSender
+    from handlers.deps import App, BotData, Ctx, Deps
+    from handlers.ratelimit import TelegramRateLimiter
+    from presentation.render import Renderer
     from reminders import scheduler
-    from reminders.ratelimit import TelegramRateLimiter
-    from reminders.worker import PlainSender
     from sandbox.limits import FloodLimits as SandboxFlood
     from sandbox.server import SandboxConfig, SandboxServer
 
@@ -242,7 +243,7 @@ async def run_scheduler(db: Path, clock: Clock, n_persons: int, specs_fn: Any,
         started = loop.time()
         async with app:
             await app.start()
-            scheduler.start(app, settings, service)
+            reminder_jobs.start(app, settings, service)
             while True:
                 rows = await _sent(engine)
                 if sum(1 for r in rows if r[3] == "sent") >= until_sent:

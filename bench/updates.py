@@ -34,12 +34,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bot.harness import CountingApplication, Harness, running_bot
 from bot.http import AiohttpRequest
 from ledger.clock import LOCAL_TZ, OffsetClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Source
 from ledger.ports import Notice
-from sandbox.harness import CountingApplication, Harness, running_bot
 
 START = datetime(2026, 11, 23, 9, 30, tzinfo=LOCAL_TZ)
 BATCH = 5_000

@@ -12,11 +12,20 @@ from typing import Any
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.backup_job import schedule_backups
+from bot.bulletin_jobs import schedule_bulletins
 from bot.config import Config
-from bot.context import App, BotData, Ctx, Deps
 from bot.http import AiohttpRequest
-from bot.inbox import DurableUpdateProcessor
-from reminders.ratelimit import TelegramRateLimiter
+from bot.inbox import DurableUpdateProcessor, quiet_if_already_handled
+from bot.reminder_jobs import dispatch_job, schedule_dispatcher
+from bot.reminder_jobs import stop as stop_reminders
+from handlers import register_handlers
+from handlers.deps import App, BotData, Ctx, Deps
+from handlers.holidays import start_calendar
+from handlers.menus import set_command_menus
+from handlers.public import schedule_public, start_web, stop_web
+from handlers.ratelimit import TelegramRateLimiter
+from handlers.special import schedule_recurring
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +55,6 @@ def build_application(config: Config, deps: Deps,
                       = Application, rate_limited: bool = True) -> App:
     """An Application talking to `config.api_root` (Telegram, a self-hosted Bot API server,
     or the sandbox), with every handler registered and the outbox dispatcher scheduled."""
-    from handlers import register_handlers
-    from reminders.outbox import schedule_dispatcher
-
     if not config.token:
         raise ValueError("build_application needs a token")
     root = config.api_root
@@ -70,19 +76,13 @@ def build_application(config: Config, deps: Deps,
             await on_start(app)
         me = await app.bot.get_me()
         log.info("bot @%s started; %s", me.username, config.redacted())
-        from handlers.menus import set_command_menus
         await set_command_menus(app.bot)
-        from handlers.holidays import start_calendar
         await start_calendar(app)  # entered holiday years from storage; next-year warning
         schedule_dispatcher(app)
-        from reports.jobs import schedule_bulletins
         schedule_bulletins(app, config.bulletins)  # [[bulletins]] cron schedules
-        from handlers.public import schedule_public, start_web
         schedule_public(app)  # 公示: the public channel, when configured
         await start_web(app)  # …and the public page, when [public] web_in_bot
-        from handlers.special import schedule_recurring
         schedule_recurring(app)  # 专项督查 monthly asks, 重点企业 月回访
-        from bot.backup_job import schedule_backups
         schedule_backups(app)  # [backup]: nightly, on the scheduler-lock holder
         # Everything alive now (modules, handlers, templates: ~200k objects) stays for
         # the life of the process; the cyclic GC need not walk it again in every full
@@ -91,9 +91,7 @@ def build_application(config: Config, deps: Deps,
         gc.freeze()
 
     async def post_shutdown(app: App) -> None:
-        from reminders.scheduler import stop as stop_reminders
         await stop_reminders(app)  # releases the scheduler lock
-        from handlers.public import stop_web
         await stop_web(app)
         if on_shutdown is not None:
             await on_shutdown()
@@ -125,14 +123,11 @@ def build_application(config: Config, deps: Deps,
             app.job_queue.run_once(_kick_job, 0, name=f"{DISPATCH_JOB}-kick")
 
     app.bot_data.deps = replace(deps, kick=kick)
-    from bot.inbox import quiet_if_already_handled
     app.add_error_handler(quiet_if_already_handled)  # before handlers' own (it stops them)
     register_handlers(app)
     return app
 
 
 async def _kick_job(context: Ctx) -> None:
-    from reminders.outbox import dispatch_job
-
     context.bot_data.kick_pending = False  # a kick from now on schedules another run
     await dispatch_job(context)

@@ -6,59 +6,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError
+from bot.cli_backup import files_dir
+from bot.reminder_jobs import service_for
 from ledger.clock import LOCAL_TZ, to_local
+from settings import BackupSchedule
+from storage.backup import dump
+from storage.db import database_url, make_engine
 
 if TYPE_CHECKING:
-    from bot.context import App, Ctx
+    from handlers.deps import App, Ctx
 
 log = logging.getLogger(__name__)
 
 JOB_NAME = "nightly-backup"
 PREFIX = "duban-backup-"
 SUFFIX = ".zip"
-_KEYS = {"dir", "time", "keep"}
-
-
-@dataclass(frozen=True)
-class BackupSchedule:
-    dir: Path
-    at: time = time(3, 0)   # Asia/Shanghai
-    keep: int = 7
-
-
-def parse_backup(raw: Mapping[str, Any] | None, base: Path) -> BackupSchedule | None:
-    """`[backup]`: dir (relative to the config file), time ("03:00"), keep (files)."""
-    if not raw:
-        return None
-    for k in raw:
-        if k not in _KEYS:
-            raise ConfigError(f"配置项 backup.{k} 不认识；可用的有：{', '.join(sorted(_KEYS))}")
-    if not raw.get("dir"):
-        raise ConfigError("配置项 backup.dir 缺失：写上备份文件存放的目录，如 \"/var/backups/duban\"")
-    d = BackupSchedule(Path())
-    try:
-        at = time.fromisoformat(str(raw.get("time", d.at.strftime("%H:%M"))))
-    except ValueError:
-        raise ConfigError(f"配置项 backup.time 应为时刻，如 \"03:00\"，实际为 {raw['time']!r}") from None
-    keep = raw.get("keep", d.keep)
-    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        raise ConfigError(f"配置项 backup.keep 应为正整数（保留的备份份数），实际为 {keep!r}")
-    return BackupSchedule(dir=base / str(raw["dir"]), at=at, keep=keep)
 
 
 async def nightly_backup(url: str, spec: BackupSchedule, now: datetime,
                          files_dir: Path | None = None) -> Path:
     """One backup into `spec.dir`, then the oldest beyond `spec.keep` removed."""
-    from storage.backup import dump
-    from storage.db import make_engine
-
     await asyncio.to_thread(spec.dir.mkdir, parents=True, exist_ok=True)
     target = spec.dir / f"{PREFIX}{to_local(now):%Y%m%d-%H%M%S}{SUFFIX}"
     engine = make_engine(url)
@@ -86,10 +57,6 @@ def schedule_backups(app: App) -> None:
 
 
 async def backup_job(context: Ctx) -> None:
-    from bot.cli_backup import files_dir
-    from reminders.scheduler import service_for
-    from storage.db import database_url
-
     app = context.application
     if service_for(app) is None:   # another instance holds the scheduler lock: its job
         return

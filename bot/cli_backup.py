@@ -7,7 +7,12 @@ import asyncio
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.config import Config
+from ledger.clock import SystemClock
+from storage.backup import BackupError, dump, restore, sqlite_path
+from storage.db import SchemaError, database_url, head_revision, make_engine
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +32,6 @@ def files_dir(config: Config) -> Path | None:
 
 def display_url(url: str) -> str:
     """A database URL without its password."""
-    from sqlalchemy.engine import make_url
 
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
@@ -53,8 +57,6 @@ def unreachable(url: str, e: BaseException) -> str:
 
 
 def cmd_backup(config: Config, file: str) -> int:
-    from storage.backup import BackupError, dump, sqlite_path
-    from storage.db import SchemaError, database_url, make_engine
 
     url = database_url(config.db)
     out = Path(file)
@@ -68,7 +70,6 @@ def cmd_backup(config: Config, file: str) -> int:
         return 2
 
     async def go() -> int:
-        from ledger.clock import SystemClock
 
         engine = make_engine(url)
         try:
@@ -89,8 +90,6 @@ def cmd_backup(config: Config, file: str) -> int:
 
 
 def cmd_restore(config: Config, file: str, force: bool) -> int:
-    from storage.backup import BackupError, restore
-    from storage.db import database_url, head_revision
 
     url = database_url(config.db)
     try:

@@ -76,7 +76,7 @@ def year_status_text(cal: WorkCalendar, year: int, entry: EnteredYear | None) ->
 
 
 def _db_exists(config: Config) -> bool:
-    from storage.db import database_url
+    from storage.db import database_url  # lazy: `duban deadline` loads no DB code
 
     url = database_url(config.db)
     if url.startswith("sqlite") and ":///" in url:
@@ -89,10 +89,10 @@ async def _entered(config: Config) -> list[EnteredYear]:
     """The years entered in DUBAN_DB; none when there is no database (nothing is created)."""
     if not _db_exists(config):
         return []
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError  # lazy: `duban deadline` loads no DB code
 
-    from storage.db import database_url, make_engine
-    from storage.uow import uow_factory
+    from storage.db import database_url, make_engine  # lazy: `duban deadline` loads no DB code
+    from storage.uow import uow_factory  # lazy: `duban deadline` loads no DB code
 
     engine = make_engine(database_url(config.db))
     try:
@@ -147,10 +147,10 @@ async def _import(config: Config, data: bytes, toml_years: set[int], clock: Cloc
     except HolidayFileError as e:
         print(f"未录入：{e}", file=sys.stderr)
         return 1
-    from bot.cli import _display, _ensure_dir
-    from bot.runner import prepare_database
-    from storage.db import database_url
-    from storage.uow import uow_factory
+    from bot.paths import _display, _ensure_dir  # lazy: `duban deadline` loads no DB code
+    from bot.runner import prepare_database  # lazy: `duban deadline` loads no DB code
+    from storage.db import database_url  # lazy: `duban deadline` loads no DB code
+    from storage.uow import uow_factory  # lazy: `duban deadline` loads no DB code
 
     url = database_url(config.db)
     _ensure_dir(url)

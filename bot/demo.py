@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.harness import Harness, running_bot
+from bot.paths import _ensure_dir
+from bot.preflight import check_start
 from ledger.clock import LOCAL_TZ, FixedClock
-from sandbox.harness import Harness, running_bot
+from ledger.ports import MatterQuery
+from storage.db import database_url
+from storage.health import masked
 
 # A fixed Monday morning, so the demo reads the same on any day.
 DEMO_NOW = datetime(2026, 11, 23, 9, 30, tzinfo=LOCAL_TZ)
@@ -131,7 +136,6 @@ async def play(h: Harness, out: Any = print) -> None:
 
 
 async def _latest_number(h: Harness) -> str:
-    from ledger.ports import MatterQuery
 
     async with h.deps.uow() as u:
         latest = await u.matters.list(MatterQuery(office_id=h.county.office_id, limit=1))
@@ -147,15 +151,11 @@ async def run_demo(config: Config, out: Any = print) -> int:
     with tempfile.TemporaryDirectory(prefix="duban-demo-") as tmp:
         db_url = None
         if os.environ.get("DUBAN_DB"):
-            from bot.cli import _ensure_dir
-            from bot.preflight import check_start
-            from storage.db import database_url
             await check_start(config, api=False)
             db_url = database_url(config.db)
             _ensure_dir(db_url)
         async with running_bot(Path(tmp), clock=clock, config=cfg, db_url=db_url) as h:
             await play(h, out)
             if db_url:
-                from storage.health import masked
                 out(f"台账已写入：{masked(db_url)}")
     return 0

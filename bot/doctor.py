@@ -8,6 +8,7 @@ write probe rewrites one header field with its own value and rolls back).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,9 +16,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from telegram.error import TelegramError
+
+from bot.cli_holidays import entered_schedules
+from bot.config import ConfigError, load_config
+from bot.logs import configure_logging, redact
 from bot.preflight import StartupProblem, api_where, bot_api_line, database_line, make_bot
 from ledger.clock import Clock, SystemClock, to_local
+from ledger.workcalendar import ScheduleError, WorkCalendar
+from reminders.lock import DEFAULT_STALE_AFTER
 from storage import health
+from storage.db import make_engine
+from storage.locks import scheduler_lock_holder
 
 if TYPE_CHECKING:
     from telegram import Bot, User
@@ -42,7 +52,6 @@ class Check:
 # ---- single checks (each small, so the next engineer can adapt one alone) ----
 
 def check_config(load: Any) -> tuple[Check, Config | None]:
-    from bot.config import ConfigError
 
     try:
         config: Config = load()
@@ -91,8 +100,6 @@ def calendar_year(cal: WorkCalendar, year: int) -> Check:
 
 
 async def check_calendar(config: Config, today: date) -> list[Check]:
-    from bot.cli_holidays import entered_schedules
-    from ledger.workcalendar import ScheduleError, WorkCalendar
 
     try:
         cal = WorkCalendar.from_toml(config.schedule)
@@ -103,9 +110,6 @@ async def check_calendar(config: Config, today: date) -> list[Check]:
 
 
 async def check_lock(config: Config, now: datetime) -> Check:
-    from reminders.lock import DEFAULT_STALE_AFTER
-    from storage.db import make_engine
-    from storage.locks import scheduler_lock_holder
 
     engine = make_engine(config.db)
     try:
@@ -123,7 +127,6 @@ async def check_lock(config: Config, now: datetime) -> Check:
 
 
 async def check_channel(config: Config, bot: Bot | None, me: User | None) -> Check:
-    from telegram.error import TelegramError
 
     channel = config.public_channel_id
     if channel is None:
@@ -217,21 +220,17 @@ def report(checks: Sequence[Check]) -> tuple[list[str], int]:
 
 
 def doctor(load: Any = None, clock: Clock | None = None) -> tuple[list[str], int]:
-    from bot.config import load_config
 
     checks = asyncio.run(run_checks(load or load_config, clock or SystemClock()))
     return report(checks)
 
 
 def cli_doctor(debug: bool = False) -> int:
-    import logging
 
-    from bot.logs import configure_logging
 
     configure_logging("text", "WARNING", debug=debug)
     logging.getLogger("telegram").setLevel(logging.DEBUG if debug else logging.ERROR)
     lines, code = doctor()
-    from bot.logs import redact
 
     for line in lines:
         print(redact(line))

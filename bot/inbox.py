@@ -25,12 +25,12 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext
 
-from bot.batch import Batcher
-from bot.context import App
 from bot.updates import KeyedUpdateProcessor
+from handlers.batch import Batcher
+from handlers.deps import App
+from handlers.ratelimit import retry_seconds
 from ledger.clock import Clock
 from ledger.ports import UnitOfWorkFactory
-from reminders.ratelimit import retry_seconds
 from storage import inbox as store
 from storage.inbox import HANDLING, AlreadyHandled, Handling
 from storage.uow import connection_of

@@ -11,7 +11,14 @@ import asyncio
 import re
 from typing import TYPE_CHECKING
 
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.http import AiohttpRequest
+from bot.logs import redact
 from storage import health
+from storage.db import SchemaError
 
 if TYPE_CHECKING:
     from telegram import Bot, User
@@ -91,7 +98,6 @@ def api_where(config: Config) -> str:
 
 def bot_api_line(e: BaseException, config: Config) -> str | None:
     """The operator's line for a Bot API failure; None when `e` is not one."""
-    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     if isinstance(e, InvalidToken):
         if "not found" in str(e).lower():
@@ -109,7 +115,6 @@ def bot_api_line(e: BaseException, config: Config) -> str | None:
 
 def startup_line(e: BaseException, config: Config | None) -> str | None:
     """Any start-up failure we know, as its one line; None: a real bug (keep traceback)."""
-    from storage.db import SchemaError
 
     if isinstance(e, StartupProblem):
         return e.line
@@ -124,7 +129,6 @@ def startup_line(e: BaseException, config: Config | None) -> str | None:
 
 def mask_secrets(text: str, config: Config | None = None) -> str:
     """Text safe to print: passwords in URLs masked, the bot token removed."""
-    from bot.logs import redact
 
     return redact(text, config.token if config is not None else None)
 
@@ -134,10 +138,7 @@ def mask_secrets(text: str, config: Config | None = None) -> str:
 def make_bot(config: Config) -> Bot:
     """A Bot talking to the configured API root, through the configured proxy; the same
     transport choice as bot.app (aiohttp, or httpx for SOCKS)."""
-    from telegram import Bot
-    from telegram.request import BaseRequest, HTTPXRequest
 
-    from bot.http import AiohttpRequest
 
     assert config.token
     request: BaseRequest

@@ -9,13 +9,17 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import build_application
 from bot.config import Config
-from bot.context import App, Deps
-from bot.render import Renderer
+from bot.paths import _ensure_dir
+from bot.preflight import run_checks
+from bot.serve import serve
+from handlers.deps import App, Deps
 from ledger import services
 from ledger.clock import Clock, SystemClock
 from ledger.lights import LightPolicy
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from storage.db import SchemaBehind, check_schema, database_url, make_engine, upgrade
 from storage.uow import uow_factory
 
@@ -46,9 +50,6 @@ def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
 
 
 def run_bot(config: Config, webhook: bool = False) -> int:
-    from bot.app import build_application
-    from bot.cli import _ensure_dir
-    from bot.preflight import run_checks
 
     run_checks(config)  # a bad token, API URL or database: one line, not a traceback
     url = database_url(config.db)
@@ -73,7 +74,6 @@ def run_bot(config: Config, webhook: bool = False) -> int:
     if webhook and not config.webhook_url:
         print("配置错误：使用 --webhook 需要配置 webhook.url（或 DUBAN_WEBHOOK_URL）")
         return 2
-    from bot.serve import serve
     with suppress(KeyboardInterrupt):
         return asyncio.run(serve(app, config, webhook))
     return 0

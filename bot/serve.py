@@ -23,9 +23,11 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.config import Config
-from bot.context import App
 from bot.inbox import DurableIntake, DurableUpdateProcessor, Polling, bot_id_of
-from reminders.ratelimit import TelegramRateLimiter
+from bot.reminder_jobs import halt
+from bot.webhook import WebhookServer
+from handlers.deps import App
+from handlers.ratelimit import TelegramRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,6 @@ def make_intake(app: App, config: Config) -> DurableIntake:
 
 def make_source(app: App, config: Config, intake: DurableIntake, webhook: bool) -> Source:
     if webhook:
-        from bot.webhook import WebhookServer
         return WebhookServer(app, intake, config)
     return Polling(app, intake)
 
@@ -68,8 +69,6 @@ async def begin(app: App, config: Config, webhook: bool) -> tuple[DurableIntake,
 async def wind_down(app: App, source: Source | None,
                     handling_bound: float = HANDLING_BOUND_S) -> None:
     """Steps 1-4 of the module docstring (everything but shutdown)."""
-    from reminders.scheduler import halt
-
     if source is not None:
         await source.stop()
     halt(app)

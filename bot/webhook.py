@@ -21,8 +21,10 @@ from aiohttp import web
 from telegram import Update
 
 from bot.config import Config
-from bot.context import App
 from bot.inbox import DurableIntake
+from handlers.deps import App
+from storage.inbox import counts
+from storage.uow import connection_of
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +113,6 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:
-        from storage.inbox import counts
-        from storage.uow import connection_of
 
         try:
             async with self.intake.uow() as u:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import App, Ctx
 from handlers import (
     actions,
     holidays,
@@ -21,6 +20,7 @@ from handlers import (
     views,
 )
 from handlers.common import line
+from handlers.deps import App, Ctx
 from handlers.errors import on_error
 
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edits are not new reports

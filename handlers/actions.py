@@ -7,8 +7,8 @@ import logging
 
 from telegram import Message, Update
 
-from bot.context import Ctx
 from handlers.common import ALERT_MAX, is_group, line, remember, require_person
+from handlers.deps import Ctx
 from handlers.keys import MatterPress, parse_list_key, parse_matter_key
 from handlers.refresh import origin_of, refresh
 from handlers.replies import PROMPT_KINDS, ask, clear_prompt

@@ -14,8 +14,8 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.context import Deps
 from handlers.common import fit, today, with_dates
+from handlers.deps import Deps
 from handlers.keys import card_key, matter_key
 from ledger import permissions as perm
 from ledger.errors import NotFound
@@ -36,7 +36,6 @@ from ledger.model import (
     Unit,
 )
 from ledger.ports import Notice, UnitOfWork
-from ledger.special import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
 
 OFFICE_FEED_KINDS = frozenset({"office_progress", "office_completion_requested",
                                "office_extension_requested", "office_unreachable"})
@@ -234,9 +233,6 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
             m = None
     payload = with_dates(notice.payload)
     kind = notice.kind
-    if kind in SPECIAL_NOTICE_KINDS:  # projects, enterprises, meetings, inspections
-        from handlers.special import compose_special
-        return await compose_special(deps, uow, notice, viewer, names, m)
     base: dict[str, Any] = {"kind": kind, "p": payload, "names": names, "viewer": viewer}
     if m is None:
         text = deps.render("notice_other.j2", m=None, row=None, **base)

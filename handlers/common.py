@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Chat, Message, Update
 from telegram.constants import MessageLimit
 
-from bot.context import Ctx, Deps
+from handlers.deps import Ctx, Deps
 from ledger.clock import local_today
 from ledger.errors import InvalidInput, PermissionDenied
 from ledger.model import Person

@@ -9,8 +9,8 @@ import traceback
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.context import Ctx
 from handlers.common import ALERT_MAX, MAX_TEXT, fit, line
+from handlers.deps import Ctx
 from ledger.errors import DomainError
 
 log = logging.getLogger(__name__)

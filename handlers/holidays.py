@@ -16,8 +16,8 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot.context import App, Ctx, Deps
 from handlers.common import ALERT_MAX, fit, line, require_person, today
+from handlers.deps import App, Ctx, Deps
 from ledger import permissions as perm
 from ledger.calendar_entry import enter_year, load_entered
 from ledger.errors import InvalidInput

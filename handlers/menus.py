@@ -15,9 +15,9 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot.context import Deps
-from bot.render import Renderer
+from handlers.deps import Deps
 from ledger.model import Person, Role
+from presentation.render import Renderer
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,25 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import Ctx, Deps
 from handlers.cards import Directory, labels, matter_card
 from handlers.common import args_text, is_group, line, reply_about, require_person, today, usage
+from handlers.deps import Ctx, Deps
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
 from ledger import services as svc
 from ledger.dateparse import DateParseError, ParsedDeadline, parse_deadline_counted
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
 from ledger.errors import DomainError, InvalidInput
-from ledger.model import CLASS_LABELS, SOURCE_LABELS, Matter, Person, Role, Source, Unit
+from ledger.model import (
+    CLASS_LABELS,
+    ROLE_LABELS,
+    SOURCE_LABELS,
+    Matter,
+    Person,
+    Role,
+    Source,
+    Unit,
+)
 
 TITLE, INSTRUCTION, SOURCE, CLASS, UNITS, DEADLINE, SECRET, CONFIRM = range(8)
 DRAFT_KEY = "new"
@@ -89,7 +98,6 @@ async def teams(deps: Deps, office_id: int, unit_ids: list[int]) -> list[Team]:
 
 
 def check_teams(deps: Deps, found: list[Team]) -> None:
-    from ledger.model import ROLE_LABELS
 
     gaps = [(t.unit.name, "、".join(t.missing(ROLE_LABELS))) for t in found if t.missing(
         ROLE_LABELS)]

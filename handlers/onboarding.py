@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from telegram import Update
 
-from bot.context import Ctx
 from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
+from handlers.deps import Ctx
 from handlers.menus import help_text, set_person_menu
 from ledger import services as svc
 from ledger.errors import InvalidInput

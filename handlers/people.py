@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import Ctx
 from handlers.common import args_text, chunks, require_person, usage
+from handlers.deps import Ctx
 from handlers.menus import clear_person_menu, set_person_menu
 from ledger import people
 

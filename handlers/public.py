@@ -16,13 +16,14 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 from telegram import Bot
-from telegram.error import BadRequest, RetryAfter, TelegramError
 
-from bot.context import App, Ctx, Deps
 from handlers.common import fit
+from handlers.delivery import SendRefused, post_or_edit
+from handlers.deps import App, Ctx, Deps
 from ledger.model import MatterStatus
 from ledger.ports import PublicPost
 from ledger.publicview import is_public, public_row
+from public.web import serve
 
 log = logging.getLogger(__name__)
 
@@ -95,25 +96,21 @@ async def sync_channel(bot: Bot, deps: Deps) -> SyncStats:
                 continue
             now = deps.clock.now()
             try:
-                if post is None:
-                    msg = await bot.send_message(channel, text)
-                    new = PublicPost(matter_id, msg.chat_id, msg.message_id, digest, now)
-                    stats.posted += 1
-                else:
-                    try:
-                        await bot.edit_message_text(text, chat_id=post.chat_id,
-                                                    message_id=post.message_id)
-                    except BadRequest as e:
-                        if "not modified" not in e.message.lower():
-                            raise
-                    new = replace(post, digest=digest, edited_at=now)
-                    stats.edited += 1
-            except RetryAfter:
-                log.info("public channel: flood limit, the rest waits for the next run")
-                break
-            except TelegramError as e:
+                chat_id, message_id = await post_or_edit(
+                    bot, channel, text,
+                    None if post is None else (post.chat_id, post.message_id))
+            except SendRefused as e:
+                if e.retry:
+                    log.info("public channel: flood limit, the rest waits for the next run")
+                    break
                 log.warning("public channel: could not post matter %s: %s", matter_id, e)
                 continue
+            if post is None:
+                new = PublicPost(matter_id, chat_id, message_id, digest, now)
+                stats.posted += 1
+            else:
+                new = replace(post, digest=digest, edited_at=now)
+                stats.edited += 1
             async with deps.uow() as uow:
                 await uow.posts.put(new)
                 await uow.commit()
@@ -154,7 +151,6 @@ async def start_web(app: App) -> None:
     cfg = deps.config
     if not cfg.web_in_bot or id(app) in _web:
         return
-    from public.web import serve
 
     _web[id(app)] = await serve(deps.uow, deps.clock, cfg.web_host, cfg.web_port,
                                 cfg.web_title)

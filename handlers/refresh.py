@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
-from bot.context import Ctx
 from handlers.cards import Directory, card_buttons, card_text, feed_buttons, mark_card
+from handlers.deps import Ctx
 from ledger.model import Matter, Person
 
 log = logging.getLogger(__name__)

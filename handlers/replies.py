@@ -10,8 +10,9 @@ from typing import Any
 from telegram import ForceReply, Message, Update
 from telegram.ext import ConversationHandler
 
-from bot.context import Ctx, Deps
 from handlers.common import fit, is_group, line, remember, require_person, today
+from handlers.deps import Ctx, Deps
+from handlers.figures import maybe_figures, say
 from handlers.refresh import Origin, refresh
 from ledger import services as svc
 from ledger.dateparse import ParsedDeadline, parse_deadline_counted
@@ -91,7 +92,6 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
     assert msg is not None
     text, atts = content(msg)
     if text and not atts:
-        from handlers.special import maybe_figures, say
         figures = await maybe_figures(deps, actor, matter_id, no, text)
         if figures is not None:  # a project's monthly figures (专项督查)
             fm, f = figures

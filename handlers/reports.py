@@ -10,8 +10,8 @@ from typing import Any
 
 from telegram import Document, InputFile, Message, Update
 
-from bot.context import Ctx, Deps
 from handlers.common import args_text, line, require_person, today
+from handlers.deps import Ctx, Deps
 from ledger import permissions as perm
 from ledger.appraisal import FACTORS, Appraisal, Factor
 from ledger.bulletins import BulletinKind

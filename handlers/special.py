@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.context import App, Ctx, Deps
 from handlers.cards import Directory, button, labels, matter_card
 from handlers.common import (
     ALERT_MAX,
@@ -21,6 +20,8 @@ from handlers.common import (
     require_person,
     today,
 )
+from handlers.deps import App, Ctx, Deps
+from handlers.figures import say
 from handlers.keys import parse_record_key, record_key
 from handlers.office import Draft, check_teams, read_deadline, register_and_assign, teams
 from handlers.replies import content
@@ -30,7 +31,7 @@ from ledger.clock import LOCAL_TZ, to_local
 from ledger.dateparse import parse_deadline
 from ledger.deadlines import MatterClass
 from ledger.errors import InvalidInput, NotFound
-from ledger.model import PROJECT_LABELS, Attachment, Matter, Person, ProjectKind, Source
+from ledger.model import Attachment, Matter, Person, ProjectKind, Source
 from ledger.ports import Notice, Record, UnitOfWork
 
 _BAR = re.compile(r"[|｜]")
@@ -43,10 +44,6 @@ _PROJECT_WORDS = {"项目建设": ProjectKind.CONSTRUCTION, "项目": ProjectKin
                   "招商引资": ProjectKind.INVESTMENT, "招商": ProjectKind.INVESTMENT}
 _OFF_WORDS = ("取消", "撤销", "否", "off")
 _ITEM_NO = re.compile(r"^\s*\d{1,2}\s*[.、)）]\s*")
-
-
-def say(deps: Deps, key: str, /, **values: Any) -> str:
-    return deps.render("special.j2", k=key, PROJECT=PROJECT_LABELS, **values)
 
 
 def _usage(deps: Deps, name: str) -> InvalidInput:
@@ -133,20 +130,6 @@ async def figures_command(update: Update, context: Ctx) -> None:
     m = await sp.report_figures(deps.uow(), deps.clock, actor.id, m.id, None, figs)
     deps.kick()
     await reply_about(update, context, say(deps, "figures_recorded", m=m, f=figs), m.id)
-
-
-async def maybe_figures(deps: Deps, actor: Person, matter_id: int, no: int | None,
-                        text: str) -> tuple[Matter, sp.Figures] | None:
-    """A reply about a project that carries a percentage is its monthly figures."""
-    figs = sp.parse_figures(text) if "%" in text or "％" in text else None
-    if figs is None:
-        return None
-    _, m = await svc.get_matter(deps.uow(), actor.id, matter_id)
-    if m.project is None:
-        return None
-    m = await sp.report_figures(deps.uow(), deps.clock, actor.id, matter_id, no, figs)
-    deps.kick()
-    return m, figs
 
 
 # ---------------------------------------------------------------- 责任追究: judgements

@@ -8,7 +8,6 @@ from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.context import Ctx, Deps
 from handlers.cards import Directory, assignment_view, button, labels, matter_card
 from handlers.common import (
     args_text,
@@ -23,6 +22,7 @@ from handlers.common import (
     usage,
     with_dates,
 )
+from handlers.deps import Ctx, Deps
 from handlers.keys import list_key
 from ledger import services as svc
 from ledger.dateparse import parse_deadline

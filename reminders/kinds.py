@@ -1,4 +1,4 @@
-"""Notice kinds the reminders queue. `handlers.cards.compose_notice` renders each from its
+"""Notice kinds the reminders queue. `handlers.notices.compose_notice` renders each from its
 payload (see docs/reminders.md for the payload of every kind)."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from ledger import services
 from ledger.clock import Clock
@@ -35,9 +35,6 @@ from ledger.workcalendar import CalendarYearUnknown
 from reminders import kinds
 from reminders.planner import OfficeTargets, Planner, Target, UnassignedMatter
 from reminders.ratelimit import FloodLimits
-
-if TYPE_CHECKING:
-    from bot.context import App, Ctx
 
 log = logging.getLogger(__name__)
 
@@ -352,20 +349,3 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
             for _ in range(workers):
                 tg.create_task(worker())
     return stats
-
-
-# ---- the bot's JobQueue wiring (see reminders.scheduler) ----
-
-async def dispatch_job(context: Ctx) -> None:
-    """JobQueue callback (also the `Deps.kick` after each use case): plan what changed,
-    deliver everything due, schedule the next wake-up."""
-    from reminders.scheduler import run_job
-
-    await run_job(context)
-
-
-def schedule_dispatcher(app: App) -> None:
-    """Start the reminder scheduler if this process may (the scheduler lock), else say why."""
-    from reminders.scheduler import start
-
-    start(app)

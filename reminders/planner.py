@@ -35,7 +35,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.config import ReminderPolicy
 from ledger.clock import to_local
 from ledger.deadlines import MatterClass, ServiceLevel, service_level_due
 from ledger.model import AssignmentStatus, Source
@@ -43,6 +42,7 @@ from ledger.ports import AssignmentRow, Notice
 from ledger.workcalendar import CalendarYearUnknown, WorkCalendar
 from reminders import kinds
 from reminders.timeline import DayTimes, Timeline, slot_key, utc
+from settings import ReminderPolicy
 
 DEFAULT_HORIZON = timedelta(minutes=15)
 

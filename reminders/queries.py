@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config import ReminderPolicy
 from ledger.clock import Clock
 from ledger.errors import PermissionDenied
 from ledger.permissions import load_actor
 from ledger.ports import UnitOfWork
 from ledger.workcalendar import WorkCalendar
 from reminders.planner import Planner
+from settings import ReminderPolicy
 
 
 @dataclass(frozen=True)

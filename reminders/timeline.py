@@ -13,9 +13,9 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.config import ReminderPolicy
 from ledger.clock import LOCAL_TZ
 from ledger.workcalendar import CalendarYearUnknown, WorkCalendar
+from settings import ReminderPolicy
 
 DAY = 86_400.0
 

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.render import Renderer
 from ledger.bulletins import (
     Bulletin,
     BulletinKind,
@@ -29,6 +28,7 @@ from ledger.lights import LightPolicy
 from ledger.ports import BulletinRecord, UnitOfWork, UnitOfWorkFactory
 from ledger.reporting import load_snapshot, publish_bulletin
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from reports.chart import bulletin_chart_png
 from reports.documents import bulletin_docx
 

@@ -73,7 +73,7 @@ class CjkFont:
 
 def _covers(path: Path, index: int = 0) -> bool:
     """Whether the face has every probe glyph."""
-    from matplotlib.ft2font import FT2Font
+    from matplotlib.ft2font import FT2Font  # lazy: optional heavy (matplotlib)
 
     try:
         font = FT2Font(str(path), face_index=index)

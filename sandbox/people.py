@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.errors import SandboxUsageError
 from sandbox.formatting import detect_entities
@@ -23,10 +23,19 @@ from sandbox.world import (
     ChatState,
     MessageRecord,
     UserAccount,
+    World,
 )
 
-if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+
+class SandboxHost(Protocol):
+    """What people need of the server (sandbox.server.SandboxServer): so that the server
+    may import this module and not the other way round."""
+
+    world: World
+
+    def bot(self, token: str | None = None) -> BotAccount: ...
+
+    def person_by_id(self, user_id: int) -> Person: ...
 
 MessageRef = Mapping[str, Any] | MessageRecord
 FileSource = bytes | str | os.PathLike[str]
@@ -50,7 +59,7 @@ async def _load(source: FileSource) -> tuple[bytes, str | None]:
 class _ChatUser:
     """Shared lookups for Person and Group."""
 
-    def __init__(self, server: SandboxServer) -> None:
+    def __init__(self, server: SandboxHost) -> None:
         self.server = server
         self.world = server.world
 
@@ -79,7 +88,7 @@ class _ChatUser:
 class Person(_ChatUser):
     """A Telegram user. `chat=None` means the private chat with the (default) bot."""
 
-    def __init__(self, server: SandboxServer, account: UserAccount) -> None:
+    def __init__(self, server: SandboxHost, account: UserAccount) -> None:
         super().__init__(server)
         self.account = account
         # last message this person sent per chat: default start of wait_for_reply
@@ -327,7 +336,7 @@ def _first_bot_message(chat: ChatState, after: int, bot_id: int | None) -> dict[
 class Group(_ChatUser):
     """A group chat (negative id). Every bot of the server is a member."""
 
-    def __init__(self, server: SandboxServer, state: ChatState) -> None:
+    def __init__(self, server: SandboxHost, state: ChatState) -> None:
         super().__init__(server)
         self.state = state
 

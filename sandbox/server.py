@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import aiohttp
@@ -41,11 +41,9 @@ from sandbox.errors import (
 from sandbox.faults import Fault, FaultKind, FaultPlan
 from sandbox.limits import FloodLimiter, FloodLimits, is_message_method
 from sandbox.methods import HANDLERS, CallContext
+from sandbox.people import Group, Person
 from sandbox.spec import BotApiSpec, MethodSpec, UploadedFile
 from sandbox.world import BotAccount, CallbackRecord, ChatState, MessageRecord, World
-
-if TYPE_CHECKING:
-    from sandbox.people import Group, Person
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -228,8 +226,6 @@ class SandboxServer:
     ) -> Person:
         """A new Telegram user. started=False: has never opened a chat with any bot, so the
         bot gets 403 "bot can't initiate conversation" until the person writes to it."""
-        from sandbox.people import Person
-
         account = self.world.create_user(first_name, last_name, username, language_code, started)
         person = Person(self, account)
         self._people[account.id] = person
@@ -244,16 +240,12 @@ class SandboxServer:
         username: str | None = None,
     ) -> Group:
         """A group chat (negative id) with these people; every bot is in it."""
-        from sandbox.people import Group
-
         chat = self.world.create_group(title, [p.id for p in members], supergroup, username)
         return Group(self, chat)
 
     def channel(self, title: str, *, username: str | None = None) -> Group:
         """A channel (-100… id) every bot may post to and edit in, e.g. a public notice
         board. Read it with `.messages()`."""
-        from sandbox.people import Group
-
         return Group(self, self.world.create_channel(title, username))
 
     def people(self) -> list[Person]:

@@ -20,7 +20,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from storage.db import SchemaBehind, SchemaTooNew, check_schema, database_url, make_engine
+from storage.db import (
+    SchemaBehind,
+    SchemaTooNew,
+    check_schema,
+    current_revision,
+    database_url,
+    make_engine,
+)
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _ASYNC_DRIVERS = ("aiosqlite", "asyncpg")
@@ -228,7 +235,6 @@ async def check_database(url: str, *, write: bool = True, must_exist: bool = Fal
 
 async def schema_state(url: str, where: str) -> str | None:
     """The current revision; TooNew/Behind when it is not the code's head."""
-    from storage.db import current_revision
 
     engine = make_engine(url)
     try:

@@ -39,7 +39,7 @@ class Handling:
     @classmethod
     def merge(cls, handlings: Iterable[Handling | None]) -> Handling | None:
         """One Handling for a batch that runs the calls of several updates together
-        (bot.batch): its commit marks them all."""
+        (handlers.batch): its commit marks them all."""
         live = [h for h in dict.fromkeys(handlings) if h is not None and not h.done]
         if not live:
             return None

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.harness import Harness, running_bot
 from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.model import Matter
-from sandbox.harness import Harness, running_bot
 from sandbox.world import CallbackAnswer, CallbackRecord
 from tests.dbs import url_for
 

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
+from bot.cli_reports import cli_export
 from bot.config import Config
 from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.model import Role
 from ledger.ports import GroupChat
-from reports.cli import cli_export
 from storage.backup import BackupError, TargetNotEmpty, dump, read_manifest, restore
 from storage.db import head_revision, make_engine, upgrade
 from storage.tables import matters, metadata
@@ -278,9 +278,9 @@ async def test_nightly_backups_keep_the_newest(seed: Seed, tmp_path: Path) -> No
 
 async def test_only_the_scheduler_lock_holder_writes_the_nightly_backup(
         tmp_path: Path) -> None:
+    from bot import reminder_jobs
     from bot.backup_job import JOB_NAME, BackupSchedule
-    from reminders import scheduler
-    from sandbox.harness import running_bot
+    from bot.harness import running_bot
     from tests.bot_e2e import START
 
     spec = BackupSchedule(dir=tmp_path / "nightly")
@@ -290,14 +290,14 @@ async def test_only_the_scheduler_lock_holder_writes_the_nightly_backup(
         assert jq is not None
         (job,) = jq.get_jobs_by_name(JOB_NAME)
         for _ in range(100):
-            if scheduler.service_for(h.app) is not None:
+            if reminder_jobs.service_for(h.app) is not None:
                 break
             await asyncio.sleep(0.02)
         context = h.app.context_types.context.from_job(job, h.app)
         await job.callback(context)
         assert len(list(spec.dir.glob("duban-backup-*.zip"))) == 1
         # Not the holder (another instance runs the scheduler): no file.
-        await scheduler.stop(h.app)
+        await reminder_jobs.stop(h.app)
         h.clock.set(START + timedelta(days=1))
         await job.callback(context)
         assert len(list(spec.dir.glob("duban-backup-*.zip"))) == 1

@@ -9,10 +9,9 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from bot.config import Config
-from bot.context import Deps
-from bot.render import Renderer
-from handlers import cards
+from handlers import cards, notices
 from handlers.common import chunks, fit
+from handlers.deps import Deps
 from handlers.keys import list_key, matter_key, parse_list_key, parse_matter_key
 from handlers.menus import OFFICE, commands, commands_for, help_text
 from handlers.onboarding import parse_roles
@@ -21,6 +20,7 @@ from ledger.clock import FixedClock
 from ledger.model import Attachment, Office, Person, Role, Unit
 from ledger.ports import GroupChat, Notice
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from tests.fakes import FakeUnitOfWork, Store
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -168,7 +168,7 @@ async def test_every_notice_kind_composes(w: W) -> None:
     for n in [*w.store.outbox, *extra]:
         viewer = w.person(n.person_id) if n.person_id else None
         async with w.deps.uow() as uow:
-            text, _ = await cards.compose_notice(w.deps, uow, n, viewer)
+            text, _ = await notices.compose_notice(w.deps, uow, n, viewer)
         assert text.strip() and len(text) <= 4096, n.kind
         assert "None" not in text and "{" not in text, text
         kinds.add(n.kind)
@@ -191,8 +191,8 @@ async def test_office_feed_lines(w: W) -> None:
     feed = [n for n in w.store.outbox if n.kind.startswith("office_")]
     assert [n.chat_id for n in feed] == [-100, -100]
     async with w.deps.uow() as uow:
-        progress, pb = await cards.compose_notice(w.deps, uow, feed[0], None)
-        done, db = await cards.compose_notice(w.deps, uow, feed[1], None)
+        progress, pb = await notices.compose_notice(w.deps, uow, feed[0], None)
+        done, db = await notices.compose_notice(w.deps, uow, feed[1], None)
     assert "孙干事报送进展：已进场（含1张照片）" in progress
     assert _labels(pb) == ["🔎 查看", "📎 附件"]
     assert "申请办结" in done and _labels(db) == ["✅ 销号", "↩️ 退回", "🔎 查看"]

@@ -9,11 +9,11 @@ from typing import Any
 
 from telegram import Chat, Message, Update, User
 
-from bot.batch import Batcher
+from bot.harness import running_bot
 from bot.updates import KeyedUpdateProcessor
+from handlers.batch import Batcher
 from ledger.clock import FixedClock
 from ledger.errors import InvalidInput
-from sandbox.harness import running_bot
 from tests.bot_e2e import START, quick_matter, text
 from tests.dbs import url_for
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
+from bot.harness import Harness, running_bot
 from handlers.keys import MATTER_ACTIONS
 from handlers.menus import LEADER, LIAISON, OFFICE, UNIT_ROLES
 from ledger.clock import FixedClock
 from ledger.model import Event, Role
-from sandbox.harness import Harness, running_bot
 from tests.bot_e2e import START, forge, quick_matter, say, text
 
 APOLOGY = "出错了"

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.harness import Harness
+from bot.harness import Harness
 from sandbox.media import tiny_png
 from tests.bot_e2e import forge, quick_matter, text
 from tests.test_bot_every_command import (

@@ -10,12 +10,12 @@ from typing import Any
 import openpyxl
 
 from bot.config import Config
+from bot.harness import Harness, running_bot
 from ledger.appraisal import AppraisalWeights
 from ledger.clock import FixedClock
 from ledger.model import MatterStatus
 from ledger.ports import MatterQuery
 from reports.appraisal import DETAIL_SHEET, SCORE_SHEET
-from sandbox.harness import Harness, running_bot
 from tests.bot_e2e import START, bot, quick_matter, reply, say, text
 from tests.dbs import url_for
 

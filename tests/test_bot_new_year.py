@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.sender import TelegramSender
+from bot.harness import Harness, running_bot
+from handlers.delivery import TelegramSender
 from ledger.clock import FixedClock
 from ledger.model import Assignment, Matter
 from reminders.scheduler import ReminderService, Settings
-from sandbox.harness import Harness, running_bot
 from tests.bot_e2e import find, last, reply, say, tap, text
 
 NOTICE = (Path(__file__).resolve().parent / "data" / "notice_2027.txt").read_bytes()

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.harness import Harness
 from ledger.model import Role
-from sandbox.harness import Harness
 from tests.bot_e2e import bot, find, last, matter, quick_matter, reply, say, text
 
 

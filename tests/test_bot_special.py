@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Config
+from bot.harness import Harness, running_bot
 from handlers.public import sync_channel
 from ledger import services as svc
 from ledger import special as sp
@@ -18,7 +19,6 @@ from ledger.clock import FixedClock
 from ledger.model import Event, ProjectKind, Role, Source
 from public.web import make_app
 from reports.bulletin import build_bulletin, render_bulletin_text
-from sandbox.harness import Harness, running_bot
 from sandbox.media import tiny_png
 from tests.bot_e2e import (
     START,
@@ -331,9 +331,9 @@ def test_public_config_keys(tmp_path: Path) -> None:
 
 async def test_monthly_asks_are_topped_up_once_the_calendar_knows_the_year(
         tmp_path: Path) -> None:
+    from bot.demo_county import seed_sample_county
     from bot.runner import prepare_database
     from ledger.workcalendar import WorkCalendar
-    from sandbox.county import seed_sample_county
     from storage.tables import outbox
     from storage.uow import uow_factory
 

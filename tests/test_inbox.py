@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.batch import Batcher
+from handlers.batch import Batcher
 from ledger.clock import FixedClock
 from storage import inbox as store
 from storage.inbox import HANDLING, Handling

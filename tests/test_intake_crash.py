@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
+from bot.demo_county import PEOPLE, seed_sample_county
 from bot.runner import make_deps, prepare_database
 from ledger.model import Event
 from ledger.ports import GroupChat
-from sandbox.county import PEOPLE, seed_sample_county
 from sandbox.limits import FloodLimits
 from sandbox.server import SandboxConfig, SandboxServer
 from storage.inbox import counts

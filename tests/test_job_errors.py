@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from bot import reminder_jobs
 from bot.config import Config
-from bot.context import BotData
-from bot.render import Renderer
+from handlers.deps import BotData
 from handlers.errors import on_error
 from ledger.clock import FixedClock
+from presentation.render import Renderer
 from reminders import scheduler
 
 
@@ -98,5 +99,5 @@ class _FailingService:
 async def test_wake_up_waits_a_sweep_after_a_failed_pass() -> None:
     jobs, service = _Jobs(), _FailingService()
     with pytest.raises(RuntimeError):
-        await scheduler._run(service, jobs)  # type: ignore[arg-type]
+        await reminder_jobs._run(service, jobs)  # type: ignore[arg-type]
     assert jobs.scheduled == [30.0]  # not 0: it would fail again at once, ~80 times a second

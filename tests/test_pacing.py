@@ -13,7 +13,8 @@ from dataclasses import replace
 
 from telegram.ext import ExtBot
 
-from reminders.ratelimit import FloodLimits, TelegramRateLimiter
+from handlers.ratelimit import TelegramRateLimiter
+from reminders.ratelimit import FloodLimits
 from sandbox.limits import FloodLimits as SandboxFlood
 from sandbox.server import SandboxConfig, SandboxServer
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from public.screenshot import find_chromium, take
+from bot.screenshot import find_chromium, take
 
 
 async def test_public_page_renders_in_headless_chromium(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ BLOCKED = 3            # people who blocked the bot: Forbidden
 
 async def _worker(db: str, root: str, token: str, offset: float) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "reminders.worker", "--db", str(db), "--api-url", root,
+        sys.executable, "-m", "bot.worker", "--db", str(db), "--api-url", root,
         "--token", token, "--clock-offset", f"{offset:.3f}", "--rate", "150",
         "--concurrency", str(CONCURRENCY), "--read-timeout", "1.5", "--sweep", "3",
         "--log-level", "ERROR",

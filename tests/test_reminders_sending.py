@@ -19,18 +19,19 @@ from telegram import Bot
 from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bench.reminders import County, Spec, add_matters, local, open_db, seed_people
+from bot import reminder_jobs
 from bot.config import Config, ReminderPolicy
-from bot.context import App, BotData, Ctx, Deps
-from bot.render import Renderer
+from handlers.delivery import PlainSender
+from handlers.deps import App, BotData, Ctx, Deps
+from handlers.ratelimit import TelegramRateLimiter
 from ledger.clock import FixedClock, OffsetClock, SystemClock
 from ledger.deadlines import MatterClass
 from ledger.ports import Notice, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from reminders import scheduler
 from reminders.lock import SchedulerLock
 from reminders.outbox import deliver_due
-from reminders.ratelimit import TelegramRateLimiter
-from reminders.worker import PlainSender
 from sandbox.limits import FloodLimits as SandboxFlood
 from sandbox.people import Person
 from sandbox.server import SandboxConfig, SandboxServer
@@ -208,17 +209,17 @@ async def test_jobqueue_wakes_at_the_next_due_moment_and_one_scheduler_per_db(
         caplog.set_level(logging.ERROR, logger="reminders.scheduler")
         async with first, second:
             await first.start()
-            scheduler.start(first, settings, svc_a)
+            reminder_jobs.start(first, settings, svc_a)
             await asyncio.sleep(0.5)
             await second.start()
-            scheduler.start(second, settings, svc_b)
+            reminder_jobs.start(second, settings, svc_b)
             await asyncio.sleep(5.0)
-            assert scheduler.service_for(first) is svc_a
-            assert scheduler.service_for(second) is None
+            assert reminder_jobs.service_for(first) is svc_a
+            assert reminder_jobs.service_for(second) is None
             assert "另一个实例" in caplog.text and lock_a.holder in caplog.text
             await first.stop()
             await second.stop()
-        await scheduler.stop(first)
+        await reminder_jobs.stop(first)
         async with led.engine.connect() as conn:
             rows = (await conn.execute(select(outbox.c.due_at, outbox.c.sent_at).where(
                 outbox.c.status == "sent"))).all()

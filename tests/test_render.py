@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render import Renderer
+from presentation.render import Renderer
 
 
 def test_a_value_called_name_does_not_collide_with_the_template() -> None:

@@ -1,4 +1,4 @@
-"""`duban export` / `duban import` (bot.cli → reports.cli) and the appraisal file."""
+"""`duban export` / `duban import` (bot.cli → bot.cli_reports) and the appraisal file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 
 from bot.cli import main
+from bot.cli_reports import cli_appraisal
 from bot.config import Config
 from ledger.clock import FixedClock
-from reports.cli import cli_appraisal
 from storage.db import upgrade
 from tests.dbs import copy_db, url_for
 from tests.test_reports_helpers import Seed, seed_once

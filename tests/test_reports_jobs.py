@@ -11,21 +11,21 @@ from typing import Any
 import pytest
 from telegram.ext import ContextTypes
 
+from bot.bulletin_jobs import post_bulletin, schedule_bulletins
 from bot.config import Config, ConfigError
-from bot.context import BotData, Ctx, Deps
-from bot.render import Renderer
-from ledger.appraisal import AppraisalWeights
-from ledger.bulletins import BulletinKind
-from ledger.clock import LOCAL_TZ
-from ledger.model import Role
-from reports.config import (
+from bot.config_sections import (
     BulletinSpec,
     cron_trigger,
     parse_appraisal,
     parse_bulletins,
     parse_reports,
 )
-from reports.jobs import post_bulletin, schedule_bulletins
+from handlers.deps import BotData, Ctx, Deps
+from ledger.appraisal import AppraisalWeights
+from ledger.bulletins import BulletinKind
+from ledger.clock import LOCAL_TZ
+from ledger.model import Role
+from presentation.render import Renderer
 from sandbox.server import SandboxServer
 from sandbox.testing import application_builder
 from tests.conftest_sandbox import *  # noqa: F403

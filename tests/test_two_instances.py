@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
+from bot import reminder_jobs
 from bot.app import build_application
+from bot.harness import running_bot
 from bot.runner import make_deps
 from ledger import services as svc
 from ledger.clock import FixedClock
-from reminders import scheduler
-from sandbox.harness import running_bot
 from storage.db import make_engine
 from storage.locks import scheduler_lock_holder
 from storage.tables import outbox
@@ -46,8 +46,8 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
         await app_b.post_init(app_b)
         await app_b.start()
         try:
-            await _until(lambda: scheduler.service_for(a.app) is not None)
-            service_a = scheduler.service_for(a.app)
+            await _until(lambda: reminder_jobs.service_for(a.app) is not None)
+            service_a = reminder_jobs.service_for(a.app)
             assert service_a is not None and service_a.lock is not None
             # B's start job ran and was refused (its retry waits for the lock to go stale).
             jq_b = app_b.job_queue
@@ -56,9 +56,9 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
             def b_refused() -> bool:
                 later = datetime.now(UTC) + timedelta(seconds=30)
                 return any(j.next_t is not None and j.next_t > later
-                           for j in jq_b.get_jobs_by_name(scheduler.START_JOB))
+                           for j in jq_b.get_jobs_by_name(reminder_jobs.START_JOB))
             await _until(b_refused)
-            assert scheduler.service_for(app_b) is None
+            assert reminder_jobs.service_for(app_b) is None
             holder, _ = await scheduler_lock_holder(engine_b)
             assert holder == service_a.lock.holder
 
@@ -78,11 +78,11 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
                 await a.settle()
 
             # A stops (its process ends): the lock is released; B's retry takes over.
-            await scheduler.stop(a.app)
+            await reminder_jobs.stop(a.app)
             a.clock.set(datetime(2026, 12, 8, 1, 1, tzinfo=UTC))   # the next day: overdue
-            scheduler.start(app_b)
-            await _until(lambda: scheduler.service_for(app_b) is not None)
-            service_b = scheduler.service_for(app_b)
+            reminder_jobs.start(app_b)
+            await _until(lambda: reminder_jobs.service_for(app_b) is not None)
+            service_b = reminder_jobs.service_for(app_b)
             assert service_b is not None and service_b.lock is not None
             assert (await scheduler_lock_holder(engine_b))[0] == service_b.lock.holder
 
@@ -120,7 +120,7 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
                 checked += len(got)
             assert checked > 10
         finally:
-            await scheduler.stop(app_b)
+            await reminder_jobs.stop(app_b)
             if app_b.running:
                 await app_b.stop()
             await app_b.shutdown()
@@ -129,7 +129,7 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
 
 async def test_two_scheduler_processes_on_one_database_send_each_notice_once(
         tmp_path: Path) -> None:
-    """Two real processes (`python -m reminders.worker`, the bot's scheduler without its
+    """Two real processes (`python -m bot.worker`, the bot's scheduler without its
     chat handlers) start together on one database: one takes the lock and sends, the other
     waits; every notice reaches its person exactly once."""
     from datetime import date

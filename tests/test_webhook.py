@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import Config, ConfigError, load_config
+from bot.harness import running_bot
 from bot.webhook import SECRET_HEADER, webhook_secret
-from sandbox.harness import running_bot
 from storage.inbox import counts
 from storage.uow import connection_of
 from tests.bot_e2e import START, text

@@ -1,6 +1,6 @@
-"""A process that only runs the reminder scheduler: `python -m reminders.worker`.
+"""A process that only runs the reminder scheduler: `python -m bot.worker`.
 
-    python -m reminders.worker --db var/duban.db --api-url http://127.0.0.1:8081 \\
+    python -m bot.worker --db var/duban.db --api-url http://127.0.0.1:8081 \\
         --token 123:ABC [--sender plain|telegram] [--clock-offset SECONDS]
 
 It builds a PTB Application without update polling, so the scheduler runs through the
@@ -22,63 +22,32 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.config import Config, ReminderPolicy
-from bot.context import App, BotData, Ctx, Deps
-from bot.render import Renderer
-from bot.sender import TelegramSender
+from bot import reminder_jobs
+from handlers.delivery import PlainSender, TelegramSender
+from handlers.deps import App, BotData, Ctx, Deps
+from handlers.errors import on_error
+from handlers.ratelimit import TelegramRateLimiter
 from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, OffsetClock, SystemClock
-from ledger.errors import NotFound
-from ledger.ports import Notice, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
+from presentation.render import Renderer
 from reminders import scheduler
 from reminders.lock import SchedulerLock
-from reminders.outbox import NoticeSender, Unreachable
-from reminders.ratelimit import FloodLimits, TelegramRateLimiter, outbox_errors
+from reminders.outbox import NoticeSender
+from reminders.ratelimit import FloodLimits
+from settings import Config, ReminderPolicy
 from storage.db import database_url, make_engine
 from storage.uow import uow_factory
 
-log = logging.getLogger("reminders.worker")
-
-
-class PlainSender:
-    """Sends "[key] kind" to the person's private chat (or the group)."""
-
-    def __init__(self, bot: Bot, uow: UnitOfWorkFactory) -> None:
-        self.bot = bot
-        self.uow = uow
-        self._chats: dict[int, int | None] = {}
-
-    async def _chat(self, notice: Notice) -> int:
-        if notice.person_id is None:
-            if notice.chat_id is None:
-                raise Unreachable(None, "notice has no recipient")
-            return notice.chat_id
-        pid = notice.person_id
-        if pid not in self._chats:
-            async with self.uow() as u:
-                try:
-                    self._chats[pid] = (await u.people.get_person(pid)).telegram_id
-                except NotFound:
-                    self._chats[pid] = None
-        chat = self._chats[pid]
-        if chat is None:
-            raise Unreachable(pid, "未绑定 Telegram")
-        return chat
-
-    async def send(self, notice: Notice) -> None:
-        chat_id = await self._chat(notice)
-        with outbox_errors(notice.person_id, min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6))):
-            await self.bot.send_message(chat_id, f"[{notice.key}] {notice.kind}")
+log = logging.getLogger("bot.worker")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m reminders.worker", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m bot.worker", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db", required=True, help="database URL or SQLite file path")
     p.add_argument("--api-url", required=True, help="Bot API root, e.g. the sandbox")
@@ -124,7 +93,6 @@ async def run(args: argparse.Namespace) -> int:
     config = Config(token=args.token, api_url=args.api_url, db=args.db, reminders=policy)
     deps = Deps(uow=uow, clock=clock, cal=cal, config=config, render=Renderer())
     app.bot_data.deps = deps
-    from handlers.errors import on_error
     app.add_error_handler(on_error)  # a failed job: logged with its traceback, reported
     sender: NoticeSender = (PlainSender(app.bot, uow) if args.sender == "plain"
                             else TelegramSender(app.bot, deps))
@@ -147,11 +115,11 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt))
     async with app:
         await app.start()
-        scheduler.start(app, settings, service)
+        reminder_jobs.start(app, settings, service)
         print("worker started", flush=True)
         await stop.wait()
         await app.stop()
-    await scheduler.stop(app)
+    await reminder_jobs.stop(app)
     await engine.dispose()
     return 0
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Config
 from ledger import services
 from ledger.appraisal import AppraisalWeights
+from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, SystemClock, local_today
 from ledger.errors import DomainError
 from ledger.model import Role
@@ -44,7 +45,6 @@ async def _engine(config: Config) -> AsyncEngine | None:
 
 async def _calendar(config: Config, engine: AsyncEngine) -> WorkCalendar:
     """schedule.toml and the package, plus the years the office entered in this database."""
-    from ledger.calendar_entry import load_entered
 
     cal = WorkCalendar.from_toml(config.schedule)
     await load_entered(uow_factory(engine, read_only=True), cal)

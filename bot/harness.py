@@ -1,4 +1,5 @@
-"""The whole bot against the local Bot API server: for end-to-end tests and the demo.
+"""The whole bot against the local Bot API server (sandbox/, a fake Telegram that knows
+nothing of supervision), seeded with the demo county: for end-to-end tests and the demo.
 
 A real SQLite file (migrated by Alembic), the real Application with every handler, long
 polling through python-telegram-bot's HTTP stack, and simulated people on phones.
@@ -17,12 +18,20 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
+from bot.app import build_application
 from bot.config import Config
-from bot.context import App, Deps
+from bot.demo_county import PEOPLE, SampleCounty, seed_sample_county
 from bot.runner import make_deps, prepare_database
+from bot.serve import begin
+from handlers.delivery import TelegramSender
+from handlers.deps import App, Deps
 from ledger.clock import Clock
+from ledger.model import Event
+from ledger.ports import GroupChat
 from ledger.workcalendar import WorkCalendar
-from sandbox.county import PEOPLE, SampleCounty, seed_sample_county
+from reminders.outbox import deliver_due
+from sandbox.limits import FloodLimits
+from sandbox.server import SandboxConfig, SandboxServer
 
 BOT_USERNAME = "duban_demo_bot"
 
@@ -71,9 +80,6 @@ class Harness:
 
     async def deliver(self) -> int:
         """Deliver every due outbox notice now (as the dispatcher job would)."""
-        from bot.sender import TelegramSender
-        from reminders.outbox import deliver_due
-
         sent = 0
         async with self.app.bot_data.dispatch_lock:
             sender = TelegramSender(self.app.bot, self.deps)
@@ -113,10 +119,6 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
                       cal: WorkCalendar | None = None, flood_limits: bool = False,
                       config: Config | None = None, db_url: str | None = None,
                       rate_limited: bool = True) -> AsyncIterator[Harness]:
-    from bot.app import build_application
-    from sandbox.limits import FloodLimits
-    from sandbox.server import SandboxConfig, SandboxServer
-
     server = SandboxServer(SandboxConfig(flood=FloodLimits(enabled=flood_limits)))
     root = await server.start()
     token = server.create_bot(username=BOT_USERNAME, first_name="督办助手")
@@ -136,8 +138,6 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
                                           {k: p.id for k, p in people.items()})
         group = server.group(title="示例县督查工作群",
                              members=[people["admin"], people["leader"]])
-        from ledger.model import Event
-        from ledger.ports import GroupChat
         async with deps.uow() as u:
             await u.chats.bind(GroupChat(chat_id=group.id, office_id=county.office_id,
                                          unit_id=None, title="示例县督查工作群",
@@ -156,7 +156,6 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
         await app.start()
         # Durable intake (bot.inbox), as `duban run` takes updates: long polling, or the
         # webhook when cfg.webhook_url is set.
-        from bot.serve import begin
         _, source = await begin(app, cfg, webhook=cfg.webhook_url is not None)
         h = Harness(server=server, app=app, deps=app.bot_data.deps, clock=deps.clock,
                     county=county, people=people, office_group=group, root=root, token=token)

@@ -6,20 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from handlers.intake import Intake
 from ledger.clock import Clock
 from ledger.lights import LightPolicy
 from ledger.model import Person
 from ledger.ports import UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
-
-if TYPE_CHECKING:
-    from bot.config import Config
-    from bot.intake import Intake
-    from bot.render import Renderer
+from presentation.render import Renderer
+from reminders.scheduler import ReminderService
+from settings import Config
 
 
 @dataclass
@@ -36,13 +35,11 @@ class Deps:
     kick: Callable[[], None] = lambda: None
     # Units of work that only read (on SQLite they do not take the write lock); None: uow.
     read: UnitOfWorkFactory | None = None
-    # Batched lookups and progress reports (bot.intake), built from uow/read/clock; a copy
+    # Batched lookups and progress reports (handlers.intake), built from uow/read/clock; a copy
     # made with dataclasses.replace (at start-up) builds its own.
     intake: Intake = field(init=False)
 
     def __post_init__(self) -> None:
-        from bot.intake import Intake
-
         self.intake = Intake(self.uow, self.clock, self.read)
 
 
@@ -57,6 +54,9 @@ class BotData:
         self.kick_pending = False
         # Causes of failed scheduled jobs already reported (handlers.errors): once each.
         self.reported_causes: set[str] = set()
+        # The reminder scheduler running in this process (bot.reminder_jobs); None: not
+        # started, or another instance holds the scheduler lock.
+        self.reminders: ReminderService | None = None
 
     @property
     def deps(self) -> Deps:

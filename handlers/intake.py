@@ -1,4 +1,4 @@
-"""What the handlers ask of the ledger on every message, batched (see bot.batch).
+"""What the handlers ask of the ledger on every message, batched (see handlers.batch).
 
 One `Intake` per application: who a Telegram account is, which matter a message is about,
 remembering the bot's messages, and recording progress reports. Under load the calls of
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from bot.batch import Batcher
+from handlers.batch import Batcher
 from ledger import services as svc
 from ledger.clock import Clock
 from ledger.model import Assignment, Matter, Person

@@ -1,4 +1,4 @@
-"""The public page in headless Chromium, at a phone's width: `python -m public.screenshot
+"""The public page in headless Chromium, at a phone's width: `python -m bot.screenshot
 docs/public_page.png`. Seeds the sample county (示例县, demo data) in a temporary ledger,
 serves the page on a free local port and has Chromium take the screenshot.
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.demo_county import seed_sample_county
 from bot.runner import prepare_database
 from ledger import services as svc
 from ledger import special as sp
@@ -24,7 +25,6 @@ from ledger.clock import FixedClock
 from ledger.ports import UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
 from public.web import make_app
-from sandbox.county import seed_sample_county
 from storage.uow import uow_factory
 
 # Monday 2026-11-23, 09:00 in Shanghai, as in the demo.

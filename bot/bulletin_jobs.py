@@ -5,10 +5,9 @@ as a photo and the .docx as a document. A chat already posted to (the job ran ag
 process restarted mid-way) is skipped; a chat that fails is logged and the others still get
 it.
 
-Wiring, in bot/app.py's post_init (in the process that holds the scheduler lock):
-
-    from reports.jobs import schedule_bulletins
-    schedule_bulletins(app, config.bulletins)
+Sent through the chat layer's delivery adapter (handlers.delivery.send_bulletin): the
+same rate limiter and the same reading of Telegram's refusals as every outbox notice.
+Scheduled from bot/app.py's post_init (in the process that holds the scheduler lock).
 """
 
 from __future__ import annotations
@@ -16,20 +15,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from telegram import Bot
-from telegram.error import TelegramError
 from telegram.ext import Job
 
+from bot.config_sections import BulletinSpec, cron_trigger
+from bot.reminder_jobs import START_JOB, service_for
+from handlers.delivery import SendRefused, send_bulletin
+from handlers.deps import App, Ctx, Deps
 from ledger.bulletins import current_period, previous_period
 from ledger.clock import local_today
 from ledger.model import Role
 from reports.bulletin import Bulletin, bulletin_files, publish
-from reports.config import BulletinSpec, cron_trigger
-
-if TYPE_CHECKING:
-    from bot.context import App, Ctx, Deps
 
 __all__ = ["BulletinJob", "Posted", "bulletin_job", "post_bulletin", "schedule_bulletins"]
 
@@ -66,7 +63,6 @@ def schedule_bulletins(app: App, specs: Sequence[BulletinSpec], office_id: int |
 async def bulletin_job(context: Ctx) -> None:
     job = context.job
     assert job is not None and isinstance(job.data, BulletinJob)
-    from reminders.scheduler import START_JOB, service_for
 
     jq = context.application.job_queue
     waiting = jq is not None and bool(jq.get_jobs_by_name(START_JOB))
@@ -111,13 +107,10 @@ async def post_bulletin(bot: Bot, deps: Deps, spec: BulletinSpec, office_id: int
             posted.skipped.append(chat_id)
             continue
         try:
-            for text in files.texts:
-                await bot.send_message(chat_id, text)
-            await bot.send_photo(chat_id, files.chart_png,
-                                 caption=f"{b.name}　各单位按时办结与超期情况")
-            await bot.send_document(chat_id, files.docx, filename=files.docx_name,
-                                    caption=f"{b.name}（{b.doc_number}）")
-        except TelegramError as e:
+            await send_bulletin(bot, chat_id, files.texts, files.chart_png,
+                                f"{b.name}　各单位按时办结与超期情况", files.docx,
+                                files.docx_name, f"{b.name}（{b.doc_number}）")
+        except SendRefused as e:
             log.warning("bulletin %s to chat %s failed: %s", b.name, chat_id, e)
             posted.failed[chat_id] = str(e)
             continue

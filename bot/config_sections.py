@@ -1,4 +1,4 @@
-"""The reports' part of the config file: `[[bulletins]]` schedules and `[appraisal]` weights.
+"""The config file's sections: `[[bulletins]]` schedules, `[appraisal]` weights, `[backup]`.
 
     [[bulletins]]
     kind = "regular"            # regular《督察》| project《项目建设督查专报》| quarterly | leaders
@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
@@ -35,15 +37,15 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import KIND_INFO, BulletinKind
 from ledger.clock import LOCAL_TZ
+from settings import BackupSchedule, BulletinSpec, ConfigError
 
-__all__ = ["BulletinSpec", "ReportsConfig", "cron_trigger", "parse_appraisal", "parse_bulletins",
-           "parse_reports"]
+__all__ = ["BulletinSpec", "ReportsConfig", "cron_trigger", "parse_appraisal", "parse_backup",
+           "parse_bulletins", "parse_reports"]
+
+_BACKUP_KEYS = {"dir", "time", "keep"}
 
 
 def _error(message: str) -> Exception:
-    """bot.config.ConfigError, imported late: bot/config.py may import this module."""
-    from bot.config import ConfigError
-
     return ConfigError(message)
 
 _KIND_NAMES: dict[str, BulletinKind] = {
@@ -53,20 +55,6 @@ _KIND_NAMES: dict[str, BulletinKind] = {
     "季度通报": BulletinKind.QUARTERLY, "领导专报": BulletinKind.LEADERS,
 }
 _SPEC_KEYS = {"kind", "cron", "chats", "leaders", "recipients", "period", "enabled"}
-
-
-@dataclass(frozen=True)
-class BulletinSpec:
-    kind: BulletinKind
-    cron: str
-    chats: tuple[int, ...] = ()
-    leaders: bool = False
-    recipients: str = "各乡镇，县直各部门"
-    period: str = "previous"   # previous | current
-
-    @property
-    def name(self) -> str:
-        return f"bulletin-{self.kind.value}"
 
 
 def cron_trigger(expr: str) -> CronTrigger:
@@ -159,3 +147,23 @@ def parse_appraisal(raw: object) -> AppraisalWeights:
         else:
             values[k] = float(v)
     return AppraisalWeights(**values)
+
+
+def parse_backup(raw: Mapping[str, Any] | None, base: Path) -> BackupSchedule | None:
+    """`[backup]`: dir (relative to the config file), time ("03:00"), keep (files)."""
+    if not raw:
+        return None
+    for k in raw:
+        if k not in _BACKUP_KEYS:
+            raise ConfigError(f"配置项 backup.{k} 不认识；可用的有：{', '.join(sorted(_BACKUP_KEYS))}")
+    if not raw.get("dir"):
+        raise ConfigError("配置项 backup.dir 缺失：写上备份文件存放的目录，如 \"/var/backups/duban\"")
+    d = BackupSchedule(Path())
+    try:
+        at = time.fromisoformat(str(raw.get("time", d.at.strftime("%H:%M"))))
+    except ValueError:
+        raise ConfigError(f"配置项 backup.time 应为时刻，如 \"03:00\"，实际为 {raw['time']!r}") from None
+    keep = raw.get("keep", d.keep)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ConfigError(f"配置项 backup.keep 应为正整数（保留的备份份数），实际为 {keep!r}")
+    return BackupSchedule(dir=base / str(raw["dir"]), at=at, keep=keep)

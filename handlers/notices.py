@@ -1,0 +1,36 @@
+"""One place for a notice's text: every outbox notice (reminders, notices to people,
+office feed lines) is rendered here for the delivery adapter (handlers.delivery).
+
+The ledger's kinds are rendered by handlers.cards, the special systems' kinds
+(ledger.special.NOTICE_KINDS: projects, enterprises, meetings, inspections) by
+handlers.special; this module picks, so neither of those imports the other.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup
+
+from handlers import cards, special
+from handlers.cards import Directory
+from handlers.deps import Deps
+from ledger.errors import NotFound
+from ledger.model import Matter, Person
+from ledger.ports import Notice, UnitOfWork
+from ledger.special import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
+
+__all__ = ["compose_notice"]
+
+
+async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
+                         ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Text and buttons for one outbox notice (any kind the use cases or reminders queue)."""
+    if notice.kind not in SPECIAL_NOTICE_KINDS:
+        return await cards.compose_notice(deps, uow, notice, viewer)
+    names = await Directory.load(uow, notice.office_id)
+    m: Matter | None = None
+    if notice.matter_id is not None:
+        try:
+            m = await uow.matters.get(notice.matter_id)
+        except NotFound:
+            m = None
+    return await special.compose_special(deps, uow, notice, viewer, names, m)
