@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +72,18 @@ def test_db_upgrade_creates_schema_and_refuses_newer(tmp_path: object,
 
     with pytest.raises(SchemaTooNew):
         asyncio.run(check())
+
+
+def test_output_cut_short_by_a_pipe_is_no_error(tmp_path: Path) -> None:
+    # `duban holidays show 2027 | head -1`: the reader leaves; no traceback, exit 0.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env["DUBAN_DB"] = str(tmp_path / "none.db")
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "holidays", "show", "2027"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().decode().startswith("2027年：暂定")
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
