@@ -248,6 +248,14 @@ class Assignment:
     def is_open(self) -> bool:
         return self.status in OPEN_ASSIGNMENT
 
+    def in_time_for_extension(self, today: date) -> bool:
+        """延期 is asked before the deadline passes; the deadline day itself still counts."""
+        return today <= self.effective_deadline
+
+    def may_request_extension(self, today: date) -> bool:
+        """Open, no request under way, and in time: the one rule, for use cases and cards."""
+        return self.is_open and self.extension is None and self.in_time_for_extension(today)
+
     def persons(self) -> tuple[int, int, int]:
         return (self.principal_id, self.responsible_id, self.handler_id)
 
@@ -555,7 +563,7 @@ class Matter:
         a = self._open_assignment(no)
         if a.extension is not None:
             raise InvalidTransition("已有一份延期申请在办理中。")
-        if today > a.effective_deadline:
+        if not a.in_time_for_extension(today):
             raise InvalidTransition("延期须在时限届满前申请；已超期的事项请尽快办结。")
         if new_deadline <= a.effective_deadline:
             raise InvalidInput(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from ledger import permissions as perm
+from ledger import policy
 from ledger.clock import Clock, local_today
 from ledger.deadlines import (
     MAX_DAYS_AHEAD,
@@ -41,6 +42,7 @@ from ledger.model import (
     Unit,
     parse_reference,
 )
+from ledger.policy import office_hears
 from ledger.ports import GroupChat, Invite, MatterQuery, Notice, UnitOfWork
 from ledger.workcalendar import WorkCalendar
 
@@ -52,18 +54,8 @@ INVITE_TTL = timedelta(days=3)
 _actor = perm.load_actor
 
 
-async def _office_targets(uow: UnitOfWork, office_id: int, private: bool = False,
-                         ) -> list[tuple[int | None, int | None]]:
-    """Where the office hears news: its bound group chats, else each admin privately.
-    `private`: admins only, never a group (confidential matters, RULES 5)."""
-    chats = [c for c in await uow.chats.for_office(office_id) if c.unit_id is None]
-    if chats and not private:
-        return [(None, c.chat_id) for c in chats]
-    return [(p.id, None) for p in await uow.people.persons(office_id) if p.is_office]
-
-
 async def _tell_office(uow: UnitOfWork, m: Matter, e: Event, at: datetime) -> None:
-    targets = await _office_targets(uow, m.office_id, m.confidential)
+    targets = await office_hears(uow, m.office_id, m.confidential)
     for n in _office_notices(m, e, at, targets):
         await uow.outbox.add(n)
 
@@ -248,7 +240,7 @@ async def mark_unreachable(uow: UnitOfWork, clock: Clock, person_id: int, reason
                                       office_id=person.office_id, person_id=person.id,
                                       before={"reachable": True},
                                       after={"reachable": False, "reason": reason}))
-        for target_person, chat_id in await _office_targets(uow, person.office_id):
+        for target_person, chat_id in await office_hears(uow, person.office_id):
             tgt = f"p{target_person}" if target_person is not None else f"c{chat_id}"
             await uow.outbox.add(Notice(
                 key=f"unreachable:{person.id}:{clock.now().isoformat()}:{tgt}",
@@ -507,7 +499,7 @@ async def report_progress_many(uow: UnitOfWork, clock: Clock,
             touched[m.id] = m
             key = (m.office_id, m.confidential)
             if key not in targets:
-                targets[key] = await _office_targets(uow, m.office_id, m.confidential)
+                targets[key] = await office_hears(uow, m.office_id, m.confidential)
             notices += _office_notices(m, m.last_event, now, targets[key])
             outcomes.append((m, a))
         await uow.matters.save_many(list(touched.values()))
@@ -541,7 +533,7 @@ async def request_extension(uow: UnitOfWork, clock: Clock, actor_id: int, matter
         m = await uow.matters.get(matter_id)
         a = _pick(actor, m, no)
         perm.require_work_on(actor, a)
-        by_principal = actor.id == a.principal_id or perm.is_unit_principal(actor, a)
+        by_principal = perm.is_principal(actor, a)
         now = clock.now()
         m.request_extension(at=now, actor_id=actor.id, no=a.no, reason=reason,
                             new_deadline=new_deadline, today=local_today(clock),
@@ -716,7 +708,7 @@ async def flag_for_criticism(uow: UnitOfWork, clock: Clock, matter_id: int, no: 
         m.criticize(at=now, actor_id=None, no=no,
                     reason=f"{CRITICISM_FLAG_REASON}（催办限期 {limit:%Y-%m-%d}）")
         await _save(uow, m)
-        for person_id, chat_id in await _office_targets(uow, m.office_id, m.confidential):
+        for person_id, chat_id in await office_hears(uow, m.office_id, m.confidential):
             target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
             await uow.outbox.add(Notice(
                 key=f"critflag:{m.id}:{no}:{target}", office_id=m.office_id,
@@ -861,7 +853,8 @@ async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilt
     """What the actor may see, filtered; returns a page and the total count."""
     async with uow:
         actor = await _actor(uow, actor_id)
-        sees_all = actor.is_office or actor.has(Role.LEADER) or actor.has(Role.LIAISON)
+        place = policy.place_of(f.public_only)
+        sees_all = policy.sees_whole_office(actor)
         statuses: frozenset[MatterStatus] | None = None
         if f.status is not None:
             statuses = frozenset({f.status})
@@ -879,14 +872,14 @@ async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilt
                 raise PermissionDenied("只能查看本单位的事项。")
         q = MatterQuery(office_id=actor.office_id, statuses=statuses, unit_id=unit_id,
                         person_id=person_id,
-                        include_confidential=actor.is_office and not f.public_only,
+                        include_confidential=policy.sees_confidential(actor, place),
                         overdue_on=local_today(clock) if f.overdue else None, text=f.text,
                         limit=limit, offset=offset)
         total = await uow.matters.count(q)
         page = await uow.matters.list(q)
         if not actor.is_office and person_id is None:
             # Confidential matters the actor is named on are fetched separately by /mine.
-            page = [m for m in page if perm.can_view(actor, m)]
+            page = policy.filter_shown(actor, place, page)
         return page, total
 
 

@@ -37,6 +37,7 @@ from ledger.model import (
     ProjectKind,
     Role,
 )
+from ledger.policy import office_hears, publishable
 from ledger.ports import FiguresRow, MatterQuery, Notice, Record, UnitOfWork
 from ledger.recurrence import (
     first_workdays_of_months,
@@ -64,18 +65,10 @@ def _require_inspector(actor: Person) -> None:
         raise PermissionDenied("只有督查室和督查联络员可以这样做。")
 
 
-async def _office_targets(uow: UnitOfWork, office_id: int, private: bool = False,
-                          ) -> list[tuple[int | None, int | None]]:
-    chats = [c for c in await uow.chats.for_office(office_id) if c.unit_id is None]
-    if chats and not private:
-        return [(None, c.chat_id) for c in chats]
-    return [(p.id, None) for p in await uow.people.persons(office_id) if p.is_office]
-
-
 async def _tell_office(uow: UnitOfWork, office_id: int, kind: str, key: str, at: datetime,
                        payload: dict[str, Any], matter_id: int | None = None,
                        private: bool = False) -> None:
-    for person_id, chat_id in await _office_targets(uow, office_id, private):
+    for person_id, chat_id in await office_hears(uow, office_id, private):
         target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
         await uow.outbox.add(Notice(
             key=f"{key}:{target}", office_id=office_id, kind=kind, due_at=at,
@@ -269,7 +262,7 @@ async def project_figures(uow: UnitOfWork, office_id: int, since: datetime | Non
             keep: list[FiguresRow] = []
             for r in rows:
                 m = await uow.matters.get(r.matter_id)
-                if not m.confidential:
+                if publishable(m):
                     keep.append(r)
             rows = keep
         return rows
