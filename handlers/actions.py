@@ -8,7 +8,7 @@ import logging
 from telegram import Message, Update
 
 from bot.context import Ctx
-from handlers.common import ALERT_MAX, is_group, line, remember, require_person
+from handlers.common import ALERT_MAX, line, remember, require_person, require_shown
 from handlers.keys import MatterPress, parse_list_key, parse_matter_key
 from handlers.refresh import origin_of, refresh
 from handlers.replies import PROMPT_KINDS, ask, clear_prompt
@@ -70,8 +70,7 @@ async def _prompt(update: Update, context: Ctx, actor: Person, press: MatterPres
     query = update.callback_query
     assert query is not None
     _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
-    if is_group(update.effective_chat) and m.confidential:
-        raise InvalidInput(line(deps, "confidential_group", m=m))
+    require_shown(deps, update, actor, m)
     m.require_open()
     values: dict[str, object] = {}
     if press.action == "ret":

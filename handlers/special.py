@@ -11,7 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.context import App, Ctx, Deps
-from handlers.cards import Directory, button, labels, matter_card
+from handlers.cards import Directory, button, labels, matter_card, notice_place
 from handlers.common import (
     ALERT_MAX,
     args_text,
@@ -31,6 +31,7 @@ from ledger.dateparse import parse_deadline
 from ledger.deadlines import MatterClass
 from ledger.errors import InvalidInput, NotFound
 from ledger.model import PROJECT_LABELS, Attachment, Matter, Person, ProjectKind, Source
+from ledger.policy import may_register, may_show
 from ledger.ports import Notice, Record, UnitOfWork
 
 _BAR = re.compile(r"[|｜]")
@@ -236,7 +237,7 @@ async def visit_command(update: Update, context: Ctx) -> None:
     assert ent.id is not None
     problems = _ITEMS.split(parts[1]) if len(parts) > 1 else []
     r = await sp.record_visit(deps.uow(), deps.clock, actor.id, ent.id, problems)
-    markup = _register_buttons(deps, r, r.data["problems"]) if actor.is_office else None
+    markup = _register_buttons(deps, r, r.data["problems"]) if may_register(actor) else None
     await _answer(update, say(deps, "visit_recorded", r=r), markup)
 
 
@@ -435,7 +436,7 @@ async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: P
     p = dict(notice.payload)
     if "at" in p and isinstance(p["at"], str):
         p["at"] = to_local(datetime.fromisoformat(p["at"]))
-    if viewer is None and m is not None and m.confidential:
+    if m is not None and not may_show(viewer, notice_place(viewer), m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
     actor = names.person(p["actor_id"]) if isinstance(p.get("actor_id"), int) else ""
     text = fit(deps.render("notice_special.j2", kind=notice.kind, p=p, m=m, names=names,

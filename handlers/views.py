@@ -19,6 +19,7 @@ from handlers.common import (
     remember,
     reply_about,
     require_person,
+    require_shown,
     today,
     usage,
     with_dates,
@@ -29,6 +30,7 @@ from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
 from ledger.lights import matter_light, matter_provisional, workdays_left
 from ledger.model import MATTER_STATUS_LABELS, Light, Matter, MatterStatus, Person
+from ledger.policy import may_show, place_of
 from reminders.queries import upcoming_reminders
 
 PAGE = 10
@@ -181,10 +183,8 @@ async def show_matter(update: Update, context: Ctx, actor: Person, m: Matter) ->
     """Send the card of `m` into the update's chat (not in a group if confidential)."""
     deps = context.deps
     assert m.id is not None
-    group = is_group(update.effective_chat)
-    text, markup = await matter_card(deps, m, actor, group)
-    if group and m.confidential:
-        raise InvalidInput(text)
+    require_shown(deps, update, actor, m)
+    text, markup = await matter_card(deps, m, actor, is_group(update.effective_chat))
     return await reply_about(update, context, text, m.id, None, reply_markup=markup)
 
 
@@ -215,8 +215,7 @@ async def history_texts(deps: Deps, actor: Person, m: Matter) -> list[str]:
 
 async def send_history(update: Update, context: Ctx, actor: Person, m: Matter) -> None:
     assert m.id is not None
-    if is_group(update.effective_chat) and m.confidential:
-        raise InvalidInput(line(context.deps, "confidential_group", m=m))
+    require_shown(context.deps, update, actor, m)
     for text in await history_texts(context.deps, actor, m):
         await reply_about(update, context, text, m.id)
 
@@ -229,8 +228,7 @@ async def send_files(update: Update, context: Ctx, actor: Person, m: Matter) -> 
     deps = context.deps
     chat = update.effective_chat
     assert m.id is not None and chat is not None
-    if is_group(chat) and m.confidential:
-        raise InvalidInput(line(deps, "confidential_group", m=m))
+    require_shown(deps, update, actor, m)
     events = await svc.history(deps.uow(), actor.id, m.id)
     names = await Directory.fetch(deps, m.office_id)
     found = [(e, a) for e in reversed(events) if e.kind in ("progress", "completion_requested")
@@ -264,8 +262,8 @@ async def mine_command(update: Update, context: Ctx) -> None:
     actor = await require_person(update, context)
     work = await svc.my_assignments(deps.uow(), actor.id)
     group = is_group(update.effective_chat)
-    if group:
-        work = [(m, a) for m, a in work if not m.confidential]
+    place = place_of(group)
+    work = [(m, a) for m, a in work if may_show(actor, place, m)]
     names = await Directory.fetch(deps, actor.office_id)
     day = today(deps)
     rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work]

@@ -187,3 +187,31 @@ async def office_hears(uow: UnitOfWork, office_id: int, confidential: bool = Fal
     chats = [c.chat_id for c in await uow.chats.for_office(office_id) if c.unit_id is None]
     admins = [p.id for p in await uow.people.persons(office_id) if p.is_office]
     return office_audience(chats, admins, confidential)
+
+
+# ---------------------------------------------------------------- menus and help
+
+
+def menu_of(roles: frozenset[Role]) -> str:
+    """Which command menu a person's private chat shows: office, liaison, leader or unit."""
+    if Role.ADMIN in roles:
+        return "office"
+    if Role.LIAISON in roles:
+        return "liaison"
+    if Role.LEADER in roles:
+        return "leader"
+    return "unit"
+
+
+def help_sections(person: Person | None) -> dict[str, bool]:
+    """The parts of /help a person is shown (a deactivated person: none)."""
+    roles = person.roles if person is not None and person.active else frozenset()
+    return {"office": Role.ADMIN in roles,
+            "leader": bool(roles & {Role.LEADER, Role.LIAISON}),
+            "unit": bool(roles & {Role.PRINCIPAL, Role.RESPONSIBLE, Role.HANDLER}),
+            "principal": Role.PRINCIPAL in roles, "liaison": Role.LIAISON in roles}
+
+
+def may_register(person: Person) -> bool:
+    """立项 (registering a matter, e.g. from a visit's problems) is the office's."""
+    return person.is_office
