@@ -17,8 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.context import Deps
 from handlers.common import fit, today, with_dates
 from handlers.keys import card_key, matter_key
-from ledger import policy
-from ledger.errors import NotFound
+from ledger import policy, queries
 from ledger.lights import (
     assignment_light,
     assignment_provisional,
@@ -48,8 +47,7 @@ class Directory:
 
     @classmethod
     async def load(cls, uow: UnitOfWork, office_id: int) -> Directory:
-        persons = {p.id: p for p in await uow.people.persons(office_id)}
-        units = {u.id: u for u in await uow.people.units(office_id)}
+        persons, units = await queries.office_directory(uow, office_id)
         return cls(persons, units)
 
     @classmethod
@@ -186,10 +184,7 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     day = today(deps)
     m: Matter | None = None
     if notice.matter_id is not None:
-        try:
-            m = await uow.matters.get(notice.matter_id)
-        except NotFound:
-            m = None
+        m = await queries.matter_or_none(uow, notice.matter_id)
     payload = with_dates(notice.payload)
     kind = notice.kind
     if kind in SPECIAL_NOTICE_KINDS:  # projects, enterprises, meetings, inspections

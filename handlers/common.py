@@ -9,6 +9,7 @@ from telegram import Chat, Message, Update
 from telegram.constants import MessageLimit
 
 from bot.context import Ctx, Deps
+from ledger import queries
 from ledger.clock import local_today
 from ledger.errors import InvalidInput, PermissionDenied
 from ledger.model import Matter, Person
@@ -74,7 +75,7 @@ def is_group(chat: Chat | None) -> bool:
 
 async def lookup_person(deps: Deps, telegram_id: int) -> Person | None:
     async with (deps.read or deps.uow)() as uow:
-        return await uow.people.by_telegram(telegram_id)
+        return await queries.person_by_telegram(uow, telegram_id)
 
 
 async def require_person(update: Update, context: Ctx) -> Person:

@@ -22,11 +22,14 @@ from handlers.cards import Directory, labels, matter_card
 from handlers.common import args_text, is_group, line, reply_about, require_person, today, usage
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
+from ledger import queries
 from ledger import services as svc
 from ledger.dateparse import DateParseError, parse_deadline
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
-from ledger.errors import DomainError, InvalidInput
-from ledger.model import CLASS_LABELS, SOURCE_LABELS, Matter, Person, Role, Source, Unit
+from ledger.errors import InvalidInput
+from ledger.model import CLASS_LABELS, ROLE_LABELS, SOURCE_LABELS, Matter, Person, Source
+from ledger.usecases import ledger_mgmt as mgmt
+from ledger.usecases.ledger_mgmt import Team
 
 TITLE, INSTRUCTION, SOURCE, CLASS, UNITS, DEADLINE, SECRET, CONFIRM = range(8)
 DRAFT_KEY = "new"
@@ -50,70 +53,27 @@ class Draft:
     origin: dict[str, object] | None = None  # see svc.RegisterMatter.origin
 
 
-@dataclass(frozen=True)
-class Team:
-    """A unit's default persons for a new assignment: principal, first responsible person,
-    first handler."""
-
-    unit: Unit
-    principal: Person | None
-    responsible: Person | None
-    handler: Person | None
-
-    def missing(self, role_labels: dict[Role, str]) -> list[str]:
-        return [role_labels[r] for r, p in ((Role.PRINCIPAL, self.principal),
-                                            (Role.RESPONSIBLE, self.responsible),
-                                            (Role.HANDLER, self.handler)) if p is None]
-
-    def spec(self, lead: bool) -> svc.AssignSpec:
-        assert self.principal and self.responsible and self.handler
-        return svc.AssignSpec(unit_id=self.unit.id, principal_id=self.principal.id,
-                              responsible_id=self.responsible.id, handler_id=self.handler.id,
-                              lead=lead)
-
-
 async def teams(deps: Deps, office_id: int, unit_ids: list[int]) -> list[Team]:
-    out: list[Team] = []
     async with deps.uow() as uow:
-        for uid in unit_ids:
-            unit = await uow.people.get_unit(uid)
-            members = [p for p in await uow.people.persons(office_id, uid) if p.active]
-
-            def first(role: Role, members: list[Person] = members) -> Person | None:
-                return next((p for p in members if p.has(role)), None)
-
-            out.append(Team(unit, first(Role.PRINCIPAL), first(Role.RESPONSIBLE),
-                            first(Role.HANDLER)))
-    return out
+        return await mgmt.teams(uow, office_id, unit_ids)
 
 
 def check_teams(deps: Deps, found: list[Team]) -> None:
-    from ledger.model import ROLE_LABELS
-
-    gaps = [(t.unit.name, "、".join(t.missing(ROLE_LABELS))) for t in found if t.missing(
-        ROLE_LABELS)]
+    gaps = [(t.unit.name, "、".join(ROLE_LABELS[r] for r in t.missing()))
+            for t in found if t.missing()]
     if gaps:
         raise InvalidInput(line(deps, "team_missing", gaps=gaps))
 
 
 async def register_and_assign(deps: Deps, actor: Person, d: Draft, found: list[Team],
                               ) -> Matter:
-    """立项 then 交办; a failed 交办 marks the fresh registration cancelled (kept in history)."""
+    """The draft as a 立项 + 交办 command (ledger.usecases.ledger_mgmt)."""
     cmd = svc.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
                              confidential=d.confidential, instruction_text=d.instruction,
                              deadline=d.deadline, origin=d.origin)
-    ahead = deps.config.max_days_ahead
-    m = await svc.register_matter(deps.uow(), deps.clock, deps.cal, actor.id, cmd, ahead)
-    mid = m.id
-    assert mid is not None
-    specs = [t.spec(lead=i == 0) for i, t in enumerate(found)]
-    try:
-        m = await svc.assign(deps.uow(), deps.clock, deps.cal, actor.id, mid, specs,
-                             max_days_ahead=ahead)
-    except DomainError:
-        await svc.cancel_matter(deps.uow(), deps.clock, actor.id, mid,
-                                line(deps, "auto_cancel_reason"))
-        raise
+    m = await mgmt.register_and_assign(deps.uow, deps.clock, deps.cal, actor.id, cmd, found,
+                                       line(deps, "auto_cancel_reason"),
+                                       deps.config.max_days_ahead)
     deps.kick()
     return m
 
@@ -150,16 +110,11 @@ async def quick_new(update: Update, context: Ctx, actor: Person, text: str) -> N
         else:
             raise InvalidInput(deps.render("usage_new.j2", bad=flag))
     d.deadline = read_deadline(deps, parts[2], d.klass)
-    unit_ids: list[int] = []
     async with deps.uow() as uow:
-        for name in (n.strip() for n in _SPLIT_UNITS.split(parts[1])):
-            if not name:
-                continue
-            unit = await uow.people.unit_by_name(actor.office_id, name)
-            if unit is None:
-                raise InvalidInput(line(deps, "unknown_unit", unit=name))
-            if unit.id not in unit_ids:
-                unit_ids.append(unit.id)
+        unit_ids, unknown = await queries.units_named(
+            uow, actor.office_id, (n for n in map(str.strip, _SPLIT_UNITS.split(parts[1])) if n))
+    if unknown is not None:
+        raise InvalidInput(line(deps, "unknown_unit", unit=unknown))
     if not unit_ids:
         raise usage(deps, "new")
     found = await teams(deps, actor.office_id, unit_ids)
@@ -274,7 +229,7 @@ async def _units_view(context: Ctx, actor_office: int, d: Draft,
                       note: str = "") -> tuple[str, InlineKeyboardMarkup]:
     deps = context.deps
     async with deps.uow() as uow:
-        all_units = await uow.people.units(actor_office)
+        all_units = await queries.units(uow, actor_office)
     names = {u.id: u.name for u in all_units}
     buttons: list[tuple[str, str]] = []
     for u in all_units[:90]:
@@ -315,7 +270,7 @@ async def new_unit_toggle(update: Update, context: Ctx) -> int:
     except ValueError:
         raise InvalidInput(line(context.deps, "bad_button")) from None
     async with context.deps.uow() as uow:
-        known = {u.id for u in await uow.people.units(actor.office_id)}
+        known = {u.id for u in await queries.units(uow, actor.office_id)}
     if uid not in known:
         raise InvalidInput(line(context.deps, "bad_button"))
     if uid in d.units:

@@ -11,9 +11,11 @@ from telegram import Update
 from bot.context import Ctx
 from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
 from handlers.menus import help_text, set_person_menu
+from ledger import queries
 from ledger import services as svc
 from ledger.errors import InvalidInput
 from ledger.model import ROLE_LABELS, Person, Role, Unit
+from ledger.usecases.ledger_mgmt import all_teams
 
 _ROLE_WORDS: dict[str, Role] = {
     **{label: role for role, label in ROLE_LABELS.items()},
@@ -39,7 +41,7 @@ def parse_roles(text: str) -> frozenset[Role] | None:
 
 async def _unit_named(context: Ctx, office_id: int, name: str) -> Unit:
     async with context.deps.uow() as uow:
-        unit = await uow.people.unit_by_name(office_id, name)
+        unit = await queries.unit_named(uow, office_id, name)
     if unit is None:
         raise InvalidInput(line(context.deps, "unknown_unit", unit=name))
     return unit
@@ -54,7 +56,7 @@ async def _unit_of(context: Ctx, person: Person) -> Unit | None:
     if person.unit_id is None:
         return None
     async with context.deps.uow() as uow:
-        return await uow.people.get_unit(person.unit_id)
+        return await queries.unit(uow, person.unit_id)
 
 
 async def invite(update: Update, context: Ctx) -> None:
@@ -130,19 +132,15 @@ async def units(update: Update, context: Ctx) -> None:
     msg = update.effective_message
     assert msg is not None
     async with deps.uow() as uow:
-        all_units = await uow.people.units(actor.office_id)
-        people = await uow.people.persons(actor.office_id)
-    rows = []
-    for u in all_units:
-        members = [p for p in people if p.unit_id == u.id and p.active]
-
-        def first(role: Role, members: list[Person] = members) -> str:
-            return next((p.name for p in members if p.has(role)), "")
-
-        rows.append(UnitRow(u, len(members), first(Role.PRINCIPAL), first(Role.RESPONSIBLE),
-                            first(Role.HANDLER)))
+        found = await all_teams(uow, actor.office_id)
+    rows = [UnitRow(u, count, _name(t.principal), _name(t.responsible), _name(t.handler))
+            for u, count, t in found]
     for text in chunks(deps.render("units.j2", rows=_tree(rows)).split("\n")):
         await msg.reply_text(text, do_quote=False)
+
+
+def _name(p: Person | None) -> str:
+    return p.name if p is not None else ""
 
 
 @dataclass

@@ -13,6 +13,7 @@ from telegram.ext import ConversationHandler
 from bot.context import Ctx, Deps
 from handlers.common import fit, is_group, line, remember, require_person, today
 from handlers.refresh import Origin, refresh
+from ledger import queries
 from ledger import services as svc
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
@@ -209,7 +210,7 @@ async def _lookup(deps: Deps, chat_id: int, message_id: int) -> MessageRef | Non
 
 async def _bound(deps: Deps, chat_id: int) -> bool:
     async with (deps.read or deps.uow)() as uow:
-        return await uow.chats.get(chat_id) is not None
+        return await queries.is_bound_chat(uow, chat_id)
 
 
 async def cancel(update: Update, context: Ctx) -> int:

@@ -24,12 +24,13 @@ from handlers.common import (
 from handlers.keys import parse_record_key, record_key
 from handlers.office import Draft, check_teams, read_deadline, register_and_assign, teams
 from handlers.replies import content
+from ledger import queries
 from ledger import services as svc
 from ledger import special as sp
 from ledger.clock import LOCAL_TZ, to_local
 from ledger.dateparse import parse_deadline
 from ledger.deadlines import MatterClass
-from ledger.errors import InvalidInput, NotFound
+from ledger.errors import InvalidInput
 from ledger.model import PROJECT_LABELS, Attachment, Matter, Person, ProjectKind, Source
 from ledger.policy import may_register, may_show
 from ledger.ports import Notice, Record, UnitOfWork
@@ -63,7 +64,7 @@ async def _answer(update: Update, text: str, markup: InlineKeyboardMarkup | None
 
 async def _unit_id(deps: Deps, office_id: int, name: str) -> int:
     async with deps.uow() as uow:
-        unit = await uow.people.unit_by_name(office_id, name.strip())
+        unit = await queries.unit_named(uow, office_id, name.strip())
     if unit is None:
         raise InvalidInput(say(deps, "unknown_unit", unit=name.strip()))
     return unit.id
@@ -266,7 +267,7 @@ async def inspect_command(update: Update, context: Ctx) -> None:
     matter_id: int | None = None
     unit_id: int | None = None
     async with deps.uow() as uow:
-        unit = await uow.people.unit_by_name(actor.office_id, target)
+        unit = await queries.unit_named(uow, actor.office_id, target)
     if unit is not None:
         unit_id = unit.id
     else:
@@ -350,12 +351,8 @@ async def _send_meeting(update: Update, context: Ctx, actor: Person, r: Record,
 
 
 async def _numbers(deps: Deps, ids: list[int | None]) -> dict[int, Matter]:
-    out: dict[int, Matter] = {}
     async with deps.uow() as uow:
-        for mid in ids:
-            if mid is not None:
-                out[mid] = await uow.matters.get(mid)
-    return out
+        return await queries.matters_by_id(uow, ids)
 
 
 def _at(r: Record) -> datetime:
@@ -445,10 +442,7 @@ async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: P
     if notice.kind == "office_proposal":
         rid = p.get("record_id")
         if isinstance(rid, int):
-            try:
-                r = await uow.records.get(rid)
-            except NotFound:
-                r = None
+            r = await queries.record_or_none(uow, rid)
             if r is not None and (r.data.get("proposal") or {}).get("matter_id") is None:
                 rows.append([InlineKeyboardButton(labels(deps)["reg"],
                                                   callback_data=record_key("reg", rid, 1))])

@@ -25,6 +25,7 @@ from handlers.common import (
     with_dates,
 )
 from handlers.keys import list_key
+from ledger import queries
 from ledger import services as svc
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
@@ -60,7 +61,7 @@ async def parse_list_args(deps: Deps, actor: Person, text: str) -> ListSpec:
     if word in {s.value for s in MatterStatus}:
         return ListSpec(f"s{word}", MATTER_STATUS_LABELS[MatterStatus(word)])
     async with deps.uow() as uow:
-        unit = await uow.people.unit_by_name(actor.office_id, word)
+        unit = await queries.unit_named(uow, actor.office_id, word)
     if unit is None:
         raise InvalidInput(deps.render("usage_list.j2", word=word))
     return ListSpec(f"u{unit.id}", unit.name)
