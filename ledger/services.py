@@ -42,6 +42,7 @@ from ledger.model import (
     Unit,
     parse_reference,
 )
+from ledger.notices import office_notices, tell_office
 from ledger.policy import office_hears
 from ledger.ports import GroupChat, Invite, MatterQuery, Notice, UnitOfWork
 from ledger.workcalendar import WorkCalendar
@@ -63,15 +64,10 @@ async def _tell_office(uow: UnitOfWork, m: Matter, e: Event, at: datetime) -> No
 def _office_notices(m: Matter, e: Event, at: datetime,
                     targets: Sequence[tuple[int | None, int | None]]) -> list[Notice]:
     assert m.id is not None
-    out = []
-    for person_id, chat_id in targets:
-        target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
-        out.append(Notice(
-            key=f"office:{m.id}:{m.version}:{target}", office_id=m.office_id,
-            kind=f"office_{e.kind}", due_at=at, person_id=person_id, chat_id=chat_id,
-            matter_id=m.id, assignment_no=e.assignment_no,
-            payload={"event": e.kind, "actor_id": e.actor_id, **e.after}))
-    return out
+    return office_notices(targets, key=f"office:{m.id}:{m.version}", office_id=m.office_id,
+                          kind=f"office_{e.kind}", at=at, matter_id=m.id,
+                          assignment_no=e.assignment_no,
+                          payload={"event": e.kind, "actor_id": e.actor_id, **e.after})
 
 
 async def _tell_persons(uow: UnitOfWork, m: Matter, kind: str, person_ids: Sequence[int],
@@ -240,13 +236,12 @@ async def mark_unreachable(uow: UnitOfWork, clock: Clock, person_id: int, reason
                                       office_id=person.office_id, person_id=person.id,
                                       before={"reachable": True},
                                       after={"reachable": False, "reason": reason}))
-        for target_person, chat_id in await office_hears(uow, person.office_id):
-            tgt = f"p{target_person}" if target_person is not None else f"c{chat_id}"
-            await uow.outbox.add(Notice(
-                key=f"unreachable:{person.id}:{clock.now().isoformat()}:{tgt}",
-                office_id=person.office_id, kind="office_unreachable", due_at=clock.now(),
-                person_id=target_person, chat_id=chat_id,
-                payload={"person_id": person.id, "name": person.name, "reason": reason}))
+        now = clock.now()
+        await tell_office(uow, office_id=person.office_id, confidential=False,
+                          key=f"unreachable:{person.id}:{now.isoformat()}",
+                          kind="office_unreachable", at=now,
+                          payload={"person_id": person.id, "name": person.name,
+                                   "reason": reason})
         await uow.commit()
 
 
@@ -708,15 +703,12 @@ async def flag_for_criticism(uow: UnitOfWork, clock: Clock, matter_id: int, no: 
         m.criticize(at=now, actor_id=None, no=no,
                     reason=f"{CRITICISM_FLAG_REASON}（催办限期 {limit:%Y-%m-%d}）")
         await _save(uow, m)
-        for person_id, chat_id in await office_hears(uow, m.office_id, m.confidential):
-            target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
-            await uow.outbox.add(Notice(
-                key=f"critflag:{m.id}:{no}:{target}", office_id=m.office_id,
-                kind="office_criticism_flag", due_at=now, person_id=person_id,
-                chat_id=chat_id, matter_id=m.id, assignment_no=no,
-                payload={"limit": limit.isoformat(), "urge_count": a.urge_count,
-                         "deadline": a.effective_deadline.isoformat(), "unit_id": a.unit_id,
-                         "reason": CRITICISM_FLAG_REASON}))
+        await tell_office(uow, office_id=m.office_id, confidential=m.confidential,
+                          key=f"critflag:{m.id}:{no}", kind="office_criticism_flag", at=now,
+                          matter_id=m.id, assignment_no=no,
+                          payload={"limit": limit.isoformat(), "urge_count": a.urge_count,
+                                   "deadline": a.effective_deadline.isoformat(),
+                                   "unit_id": a.unit_id, "reason": CRITICISM_FLAG_REASON})
         await uow.commit()
         return m
 

@@ -37,7 +37,8 @@ from ledger.model import (
     ProjectKind,
     Role,
 )
-from ledger.policy import office_hears, publishable
+from ledger.notices import tell_office
+from ledger.policy import publishable
 from ledger.ports import FiguresRow, MatterQuery, Notice, Record, UnitOfWork
 from ledger.recurrence import (
     first_workdays_of_months,
@@ -68,11 +69,8 @@ def _require_inspector(actor: Person) -> None:
 async def _tell_office(uow: UnitOfWork, office_id: int, kind: str, key: str, at: datetime,
                        payload: dict[str, Any], matter_id: int | None = None,
                        private: bool = False) -> None:
-    for person_id, chat_id in await office_hears(uow, office_id, private):
-        target = f"p{person_id}" if person_id is not None else f"c{chat_id}"
-        await uow.outbox.add(Notice(
-            key=f"{key}:{target}", office_id=office_id, kind=kind, due_at=at,
-            person_id=person_id, chat_id=chat_id, matter_id=matter_id, payload=payload))
+    await tell_office(uow, office_id=office_id, confidential=private, key=key, kind=kind,
+                      at=at, payload=payload, matter_id=matter_id)
 
 
 async def _event(uow: UnitOfWork, kind: str, at: datetime, actor: Person, record: Record,
