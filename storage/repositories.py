@@ -47,8 +47,6 @@ from ledger.model import (
     Person,
     Role,
     Unit,
-    matter_from_json,
-    matter_to_json,
 )
 from ledger.ports import (
     AssignmentRow,
@@ -65,6 +63,7 @@ from ledger.ports import (
 )
 from ledger.reporting import gc_paused
 from storage.dialect import insert_ignore, insert_ignore_many, upsert
+from storage.matter_json import matter_from_json, matter_to_json
 from storage.tables import (
     UTCDateTime,
     assignments,
