@@ -32,7 +32,7 @@ from ledger.model import (
     Unit,
 )
 from ledger.ports import Notice, UnitOfWork
-from ledger.special import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
+from ledger.usecases.records import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
 
 OFFICE_FEED_KINDS = frozenset({"office_progress", "office_completion_requested",
                                "office_extension_requested", "office_unreachable"})

@@ -23,11 +23,12 @@ from handlers.common import args_text, is_group, line, reply_about, require_pers
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
 from ledger import queries
-from ledger import services as svc
 from ledger.dateparse import DateParseError, parse_deadline
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
 from ledger.errors import InvalidInput
 from ledger.model import CLASS_LABELS, ROLE_LABELS, SOURCE_LABELS, Matter, Person, Source
+from ledger.usecases import accountability as acct
+from ledger.usecases import closing, reading
 from ledger.usecases import ledger_mgmt as mgmt
 from ledger.usecases.ledger_mgmt import Team
 
@@ -50,7 +51,7 @@ class Draft:
     units: list[int] = field(default_factory=list)  # first: the lead unit
     deadline: date | None = None
     confidential: bool = False
-    origin: dict[str, object] | None = None  # see svc.RegisterMatter.origin
+    origin: dict[str, object] | None = None  # see mgmt.RegisterMatter.origin
 
 
 async def teams(deps: Deps, office_id: int, unit_ids: list[int]) -> list[Team]:
@@ -68,7 +69,7 @@ def check_teams(deps: Deps, found: list[Team]) -> None:
 async def register_and_assign(deps: Deps, actor: Person, d: Draft, found: list[Team],
                               ) -> Matter:
     """The draft as a 立项 + 交办 command (ledger.usecases.ledger_mgmt)."""
-    cmd = svc.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
+    cmd = mgmt.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
                              confidential=d.confidential, instruction_text=d.instruction,
                              deadline=d.deadline, origin=d.origin)
     m = await mgmt.register_and_assign(deps.uow, deps.clock, deps.cal, actor.id, cmd, found,
@@ -439,9 +440,9 @@ async def close_command(update: Update, context: Ctx) -> None:
     ref, _, comment = args_text(update).partition(" ")
     if not ref:
         raise usage(deps, "close")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
     assert m.id is not None
-    m = await svc.close_matter(deps.uow(), deps.clock, actor.id, m.id, comment.strip())
+    m = await closing.close_matter(deps.uow(), deps.clock, actor.id, m.id, comment.strip())
     deps.kick()
     await confirm(update, context, line(deps, "done_close", m=m, actor=actor.name), m, None)
 
@@ -452,9 +453,9 @@ async def return_command(update: Update, context: Ctx) -> None:
     ref, _, reason = args_text(update).partition(" ")
     if not ref or not reason.strip():
         raise usage(deps, "return")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
     assert m.id is not None
-    m = await svc.return_matter(deps.uow(), deps.clock, actor.id, m.id, reason.strip())
+    m = await closing.return_matter(deps.uow(), deps.clock, actor.id, m.id, reason.strip())
     deps.kick()
     await confirm(update, context, line(deps, "returned", m=m, reason=reason.strip(),
                                         actor=actor.name), m, None)
@@ -476,9 +477,9 @@ async def urge_command(update: Update, context: Ctx) -> None:
             note = parts[2] if len(parts) > 2 else ""
         except DateParseError:
             limit = None
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None, limit, note,
+    m = await acct.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None, limit, note,
                        max_days_ahead=deps.config.max_days_ahead)
     deps.kick()
     await confirm(update, context, line(deps, "done_urge", m=m, actor=actor.name), m, None)
@@ -491,9 +492,9 @@ async def pause_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if len(parts) < 2:
         raise usage(deps, "pause")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.pause_reminders(deps.uow(), deps.clock, actor.id, m.id, parts[1])
+    m = await acct.pause_reminders(deps.uow(), deps.clock, actor.id, m.id, parts[1])
     deps.kick()
     await confirm(update, context, line(deps, "done_pause", m=m, actor=actor.name,
                                         reason=parts[1]), m, None)
@@ -506,9 +507,9 @@ async def resume_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if not parts:
         raise usage(deps, "pause")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.resume_reminders(deps.uow(), deps.clock, actor.id, m.id,
+    m = await acct.resume_reminders(deps.uow(), deps.clock, actor.id, m.id,
                                    parts[1] if len(parts) > 1 else "")
     deps.kick()
     await confirm(update, context, line(deps, "done_resume", m=m, actor=actor.name), m, None)

@@ -12,9 +12,9 @@ from bot.context import Ctx
 from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
 from handlers.menus import help_text, set_person_menu
 from ledger import queries
-from ledger import services as svc
 from ledger.errors import InvalidInput
 from ledger.model import ROLE_LABELS, Person, Role, Unit
+from ledger.usecases import people as uc_people
 from ledger.usecases.ledger_mgmt import all_teams
 
 _ROLE_WORDS: dict[str, Role] = {
@@ -72,7 +72,7 @@ async def invite(update: Update, context: Ctx) -> None:
     unit_id = None
     if unit_name not in _NO_UNIT:
         unit_id = (await _unit_named(context, actor.office_id, unit_name)).id
-    inv = await svc.create_invite(deps.uow(), deps.clock, actor.id, name, roles, unit_id,
+    inv = await uc_people.create_invite(deps.uow(), deps.clock, actor.id, name, roles, unit_id,
                                   ttl=timedelta(hours=deps.config.invite_ttl_hours))
     link = f"https://t.me/{context.bot.username}?start={inv.token}"
     msg = update.effective_message
@@ -89,7 +89,7 @@ async def start(update: Update, context: Ctx) -> None:
     assert msg is not None and user is not None and chat is not None
     token = context.args[0] if context.args else ""
     if token and chat.type == chat.PRIVATE:
-        person = await svc.accept_invite(deps.uow(), deps.clock, token, user.id)
+        person = await uc_people.accept_invite(deps.uow(), deps.clock, token, user.id)
         unit = await _unit_of(context, person)
         await msg.reply_text(deps.render("welcome.j2", new=True, **_describe(person, unit)))
         await set_person_menu(context.bot, user.id, person.roles)
@@ -121,7 +121,7 @@ async def bind_group(update: Update, context: Ctx) -> None:
         raise InvalidInput(line(deps, "bind_in_group"))
     name = args_text(update)
     unit = await _unit_named(context, actor.office_id, name) if name else None
-    await svc.bind_group(deps.uow(), deps.clock, actor.id, chat.id, chat.title or "",
+    await uc_people.bind_group(deps.uow(), deps.clock, actor.id, chat.id, chat.title or "",
                          unit.id if unit else None)
     await msg.reply_text(line(deps, "group_bound", unit=unit.name if unit else None))
 
@@ -183,7 +183,7 @@ async def add_unit(update: Update, context: Ctx) -> None:
     if not parts or len(parts) > 2:
         raise usage(deps, "addunit")
     parent = await _unit_named(context, actor.office_id, parts[1]) if len(parts) == 2 else None
-    unit = await svc.add_unit(deps.uow(), deps.clock, actor.id, parts[0],
+    unit = await uc_people.add_unit(deps.uow(), deps.clock, actor.id, parts[0],
                               parent.id if parent else None)
     await msg.reply_text(line(deps, "unit_added", unit=unit.name,
                               parent=parent.name if parent else None))
