@@ -194,7 +194,7 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     if m is None:
         text = deps.render("notice_other.j2", m=None, row=None, **base)
         return fit(text), None
-    if not policy.may_show(viewer, notice_place(viewer), m):
+    if not policy.notice_shown(viewer, m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
     a = _notice_assignment(m, notice.assignment_no)
     row = assignment_view(deps, a, names, day) if a is not None else None
@@ -216,11 +216,6 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     if viewer is None:  # a group: whoever opens it gets their own buttons
         return fit(text), action_buttons(deps, m, policy.group_notice_actions(), names)
     return fit(text), card_buttons(deps, m, viewer, names, day)
-
-
-def notice_place(viewer: Person | None) -> policy.Place:
-    """An outbox notice goes to a person privately, or (no viewer) to a group chat."""
-    return policy.Place.GROUP if viewer is None else policy.Place.PRIVATE
 
 
 def _notice_assignment(m: Matter, no: int | None) -> Assignment | None:

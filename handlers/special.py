@@ -12,7 +12,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.context import App, Ctx, Deps
-from handlers.cards import Directory, button, labels, matter_card, notice_place
+from handlers.cards import Directory, button, labels, matter_card
 from handlers.common import (
     ALERT_MAX,
     args_text,
@@ -31,7 +31,7 @@ from ledger.dateparse import parse_deadline
 from ledger.deadlines import MatterClass
 from ledger.errors import InvalidInput
 from ledger.model import PROJECT_LABELS, Attachment, Matter, Person, ProjectKind, Source
-from ledger.policy import may_register, may_show
+from ledger.policy import may_register, notice_shown
 from ledger.ports import Notice, Record, UnitOfWork
 from ledger.usecases import accountability as acct
 from ledger.usecases import liaisons, meetings, reading, records, special
@@ -434,7 +434,7 @@ async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: P
     p = dict(notice.payload)
     if "at" in p and isinstance(p["at"], str):
         p["at"] = to_local(datetime.fromisoformat(p["at"]))
-    if m is not None and not may_show(viewer, notice_place(viewer), m):
+    if m is not None and not notice_shown(viewer, m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
     actor = names.person(p["actor_id"]) if isinstance(p.get("actor_id"), int) else ""
     text = fit(deps.render("notice_special.j2", kind=notice.kind, p=p, m=m, names=names,

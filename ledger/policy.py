@@ -58,6 +58,13 @@ def may_show(person: Person | None, place: Place, m: Matter) -> bool:
     return person is not None and perm.can_view(person, m)
 
 
+def notice_shown(addressee: Person | None, m: Matter) -> bool:
+    """An outbox notice about `m`: one addressed to a person is theirs (the use case chose
+    them, e.g. the liaison who proposed it); one to a group (no addressee) follows the
+    group's rule."""
+    return addressee is not None or may_show(None, Place.GROUP, m)
+
+
 def place_of(group: bool) -> Place:
     return Place.GROUP if group else Place.PRIVATE
 

@@ -184,6 +184,15 @@ def test_feed_actions(feed: str, kind: str, files: bool, names: list[str]) -> No
     assert [a.name for a in policy.feed_actions(feed, matter(kind), files)] == names
 
 
+@pytest.mark.parametrize(("kind", "to", "shown"), [
+    ("normal", "liaison", True), ("normal", "nobody", True),
+    # Addressed to a person: theirs (the use case chose them); to a group: never.
+    ("confidential", "liaison", True), ("confidential", "admin", True),
+    ("confidential", "nobody", False)])
+def test_notice_shown(kind: str, to: str, shown: bool) -> None:
+    assert policy.notice_shown(PEOPLE[to], matter(kind)) is shown
+
+
 def test_a_group_notice_offers_the_card_and_history_only() -> None:
     assert [a.name for a in policy.group_notice_actions()] == ["show", "hist"]
 
