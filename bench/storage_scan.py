@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from ledger.deadlines import MatterClass
-from ledger.model import Matter, Source, assignment_to_json, matter_to_json
+from ledger.model import Matter, Source
 from storage.db import make_engine, upgrade
+from storage.matter_json import assignment_to_json, matter_to_json
 from storage.tables import assignments, matters, offices, persons, units
 from storage.uow import SqlUnitOfWork
 

@@ -7,16 +7,18 @@ import logging
 
 from telegram import Message, Update
 
-from handlers.common import ALERT_MAX, is_group, line, remember, require_person
+from handlers.common import ALERT_MAX, line, remember, require_person, require_shown
 from handlers.deps import Ctx
 from handlers.keys import MatterPress, parse_list_key, parse_matter_key
 from handlers.refresh import origin_of, refresh
 from handlers.replies import PROMPT_KINDS, ask, clear_prompt
 from handlers.views import list_turn, send_files, send_history, show_matter
 from ledger import permissions as perm
-from ledger import services as svc
 from ledger.errors import InvalidInput, InvalidTransition
 from ledger.model import AssignmentStatus, Person
+from ledger.usecases import accountability as acct
+from ledger.usecases import closing, reading
+from ledger.usecases import deadlines as dl
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +46,17 @@ async def on_button(update: Update, context: Ctx) -> None:
         return
     actor = await require_person(update, context)
     if press.action == "show":
-        _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
+        _, m = await reading.get_matter(deps.uow(), actor.id, press.matter_id)
         await show_matter(update, context, actor, m)
         await query.answer()
         return
     if press.action == "hist":
-        _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
+        _, m = await reading.get_matter(deps.uow(), actor.id, press.matter_id)
         await send_history(update, context, actor, m)
         await query.answer()
         return
     if press.action == "files":
-        _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
+        _, m = await reading.get_matter(deps.uow(), actor.id, press.matter_id)
         await send_files(update, context, actor, m)
         await query.answer()
         return
@@ -69,9 +71,8 @@ async def _prompt(update: Update, context: Ctx, actor: Person, press: MatterPres
     deps = context.deps
     query = update.callback_query
     assert query is not None
-    _, m = await svc.get_matter(deps.uow(), actor.id, press.matter_id)
-    if is_group(update.effective_chat) and m.confidential:
-        raise InvalidInput(line(deps, "confidential_group", m=m))
+    _, m = await reading.get_matter(deps.uow(), actor.id, press.matter_id)
+    require_shown(deps, update, actor, m)
     m.require_open()
     values: dict[str, object] = {}
     if press.action == "ret":
@@ -101,14 +102,14 @@ async def _act(update: Update, context: Ctx, actor: Person, press: MatterPress) 
     assert query is not None
     mid, no = press.matter_id, press.no
     if press.action == "cext":
-        m = await svc.confirm_extension(deps.uow(), deps.clock, actor.id, mid,
+        m = await dl.confirm_extension(deps.uow(), deps.clock, actor.id, mid,
                                         _no(context, press))
     elif press.action == "close":
-        m = await svc.close_matter(deps.uow(), deps.clock, actor.id, mid)
+        m = await closing.close_matter(deps.uow(), deps.clock, actor.id, mid)
     elif press.action == "urge":
-        m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, mid, None)
+        m = await acct.urge(deps.uow(), deps.clock, deps.cal, actor.id, mid, None)
     elif press.action == "extok":
-        m = await svc.decide_extension(deps.uow(), deps.clock, actor.id, mid,
+        m = await dl.decide_extension(deps.uow(), deps.clock, actor.id, mid,
                                        _no(context, press), True)
     else:
         await query.answer(line(deps, "bad_button")[:ALERT_MAX], show_alert=True)

@@ -17,8 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.common import fit, today, with_dates
 from handlers.deps import Deps
 from handlers.keys import card_key, matter_key
-from ledger import permissions as perm
-from ledger.errors import NotFound
+from ledger import policy, queries
 from ledger.lights import (
     assignment_light,
     assignment_provisional,
@@ -28,10 +27,7 @@ from ledger.lights import (
 )
 from ledger.model import (
     Assignment,
-    AssignmentStatus,
-    ExtensionState,
     Matter,
-    MatterStatus,
     Person,
     Unit,
 )
@@ -50,8 +46,7 @@ class Directory:
 
     @classmethod
     async def load(cls, uow: UnitOfWork, office_id: int) -> Directory:
-        persons = {p.id: p for p in await uow.people.persons(office_id)}
-        units = {u.id: u for u in await uow.people.units(office_id)}
+        persons, units = await queries.office_directory(uow, office_id)
         return cls(persons, units)
 
     @classmethod
@@ -108,62 +103,32 @@ def mark_card(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
         for b in row] for row in markup.inline_keyboard])
 
 
-def _unit_actions(deps: Deps, m: Matter, viewer: Person, day: date,
-                  ) -> list[InlineKeyboardButton]:
-    assert m.id is not None
-    out: list[InlineKeyboardButton] = []
-    mine = perm.actor_assignments(viewer, m)
-    if mine:
-        a = mine[0]
-        if a.status == AssignmentStatus.ASSIGNED:
-            out.append(button(deps, "sign", m.id, a.no))
-        out.append(button(deps, "prog", m.id, a.no))
-        if a.status != AssignmentStatus.COMPLETION_REQUESTED and perm.can_lead_assignment(
-                viewer, a):
-            out.append(button(deps, "done", m.id, a.no))
-        if a.extension is None and day <= a.effective_deadline:
-            out.append(button(deps, "ext", m.id, a.no))
-    for a in m.assignments:
-        if (a.is_open and a.extension is not None
-                and a.extension.state == ExtensionState.AWAITING_PRINCIPAL
-                and perm.is_principal(viewer, a)):
-            out.append(button(deps, "cext", m.id, a.no))
-    return out
+_NAV = frozenset({policy.HISTORY, policy.SHOW, policy.FILES})
 
 
-def _office_actions(deps: Deps, m: Matter, names: Directory, *, review: bool = True,
-                    extension: bool = True, urge: bool = True) -> list[InlineKeyboardButton]:
+def action_buttons(deps: Deps, m: Matter, actions: list[policy.Action], names: Directory,
+                   ) -> InlineKeyboardMarkup:
+    """The policy's answer as buttons: decisions two a row, then show/history/files."""
     assert m.id is not None
-    out: list[InlineKeyboardButton] = []
-    if not m.is_open:
-        return out
-    if review and m.status == MatterStatus.COMPLETION_REQUESTED:
-        out += [button(deps, "close", m.id), button(deps, "ret", m.id)]
-    if extension:
-        waiting = [a for a in m.assignments if a.is_open and a.extension is not None
-                   and a.extension.state == ExtensionState.AWAITING_OFFICE]
-        for a in waiting:
-            suffix = f"·{names.unit(a.unit_id)}" if len(waiting) > 1 else ""
-            out += [button(deps, "extok", m.id, a.no, suffix),
-                    button(deps, "extno", m.id, a.no, suffix)]
-    if urge and m.status == MatterStatus.IN_PROGRESS and any(
-            a.is_open for a in m.top_assignments):
-        out.append(button(deps, "urge", m.id))
-    return out
+    per_name: dict[str, int] = {}
+    for a in actions:
+        per_name[a.name] = per_name.get(a.name, 0) + 1
+    decide: list[InlineKeyboardButton] = []
+    nav: list[InlineKeyboardButton] = []
+    for a in actions:
+        # Several units' extension requests at once: say whose each button is.
+        suffix = (f"·{names.unit(a.unit_id)}" if a.unit_id is not None
+                  and per_name[a.name] > 1 else "")
+        (nav if a.name in _NAV else decide).append(button(deps, a.name, m.id, a.no, suffix))
+    rows = _rows(decide)
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
 
 
 def card_buttons(deps: Deps, m: Matter, viewer: Person | None, names: Directory,
                  day: date | None = None) -> InlineKeyboardMarkup:
-    assert m.id is not None
-    day = day or today(deps)
-    actions: list[InlineKeyboardButton] = []
-    if viewer is not None and m.is_open:
-        actions += _unit_actions(deps, m, viewer, day)
-        if viewer.is_office:
-            actions += _office_actions(deps, m, names)
-    rows = _rows(actions)
-    rows.append([button(deps, "hist", m.id)])
-    return InlineKeyboardMarkup(rows)
+    return action_buttons(deps, m, policy.card_actions(viewer, m, day or today(deps)), names)
 
 
 # ---------------------------------------------------------------- card text
@@ -198,7 +163,7 @@ async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_grou
     """The card of a matter for `viewer`. Pass `names` when a unit of work is open."""
     if names is None:
         names = await Directory.fetch(deps, m.office_id)
-    if chat_is_group and m.confidential:
+    if not policy.may_show(viewer, policy.place_of(chat_is_group), m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
     return card_text(deps, m, names), mark_card(card_buttons(deps, m, viewer, names))
 
@@ -208,16 +173,7 @@ async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_grou
 
 def feed_buttons(deps: Deps, kind: str, m: Matter, names: Directory, files: bool = False,
                   ) -> InlineKeyboardMarkup:
-    assert m.id is not None
-    actions = _office_actions(deps, m, names,
-                              review=kind == "office_completion_requested",
-                              extension=kind == "office_extension_requested", urge=False)
-    rows = _rows(actions)
-    last = [button(deps, "show", m.id)]
-    if files:
-        last.append(button(deps, "files", m.id))
-    rows.append(last)
-    return InlineKeyboardMarkup(rows)
+    return action_buttons(deps, m, policy.feed_actions(kind, m, files), names)
 
 
 async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
@@ -227,18 +183,14 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     day = today(deps)
     m: Matter | None = None
     if notice.matter_id is not None:
-        try:
-            m = await uow.matters.get(notice.matter_id)
-        except NotFound:
-            m = None
+        m = await queries.matter_or_none(uow, notice.matter_id)
     payload = with_dates(notice.payload)
     kind = notice.kind
     base: dict[str, Any] = {"kind": kind, "p": payload, "names": names, "viewer": viewer}
     if m is None:
         text = deps.render("notice_other.j2", m=None, row=None, **base)
         return fit(text), None
-    if viewer is None and m.confidential:
-        # A group chat never sees a confidential matter (RULES 5).
+    if not policy.notice_shown(viewer, m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
     a = _notice_assignment(m, notice.assignment_no)
     row = assignment_view(deps, a, names, day) if a is not None else None
@@ -258,9 +210,7 @@ async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Pe
     else:  # reminder_*, office_sla and kinds added later
         text = deps.render("notice_other.j2", **values)
     if viewer is None:  # a group: whoever opens it gets their own buttons
-        assert m.id is not None
-        return fit(text), InlineKeyboardMarkup([[button(deps, "show", m.id),
-                                                 button(deps, "hist", m.id)]])
+        return fit(text), action_buttons(deps, m, policy.group_notice_actions(), names)
     return fit(text), card_buttons(deps, m, viewer, names, day)
 
 

@@ -9,9 +9,11 @@ from telegram import Chat, Message, Update
 from telegram.constants import MessageLimit
 
 from handlers.deps import Ctx, Deps
+from ledger import queries
 from ledger.clock import local_today
 from ledger.errors import InvalidInput, PermissionDenied
-from ledger.model import Person
+from ledger.model import Matter, Person
+from ledger.policy import may_show, place_of
 from ledger.ports import MessageRef
 
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -73,7 +75,7 @@ def is_group(chat: Chat | None) -> bool:
 
 async def lookup_person(deps: Deps, telegram_id: int) -> Person | None:
     async with (deps.read or deps.uow)() as uow:
-        return await uow.people.by_telegram(telegram_id)
+        return await queries.person_by_telegram(uow, telegram_id)
 
 
 async def require_person(update: Update, context: Ctx) -> Person:
@@ -120,3 +122,10 @@ async def reply_about(update: Update, context: Ctx, text: str, matter_id: int | 
     msg = await context.bot.send_message(chat.id, fit(text), **kwargs)
     await remember(context.deps, msg, matter_id, no)
     return msg
+
+
+def require_shown(deps: Deps, update: Update, viewer: Person, m: Matter) -> None:
+    """Ask the policy whether `m` may be shown in this chat; if not, say so (a confidential
+    matter in a group) and stop."""
+    if not may_show(viewer, place_of(is_group(update.effective_chat)), m):
+        raise InvalidInput(line(deps, "confidential_group", m=m))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.deps import Deps
-from ledger import services as svc
-from ledger import special as sp
 from ledger.model import PROJECT_LABELS, Matter, Person
+from ledger.usecases import reading
+from ledger.usecases import special as sp
 
 __all__ = ["maybe_figures", "say"]
 
@@ -23,7 +23,7 @@ async def maybe_figures(deps: Deps, actor: Person, matter_id: int, no: int | Non
     figs = sp.parse_figures(text) if "%" in text or "％" in text else None
     if figs is None:
         return None
-    _, m = await svc.get_matter(deps.uow(), actor.id, matter_id)
+    _, m = await reading.get_matter(deps.uow(), actor.id, matter_id)
     if m.project is None:
         return None
     m = await sp.report_figures(deps.uow(), deps.clock, actor.id, matter_id, no, figs)

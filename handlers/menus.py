@@ -16,6 +16,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from handlers.deps import Deps
+from ledger import policy
 from ledger.model import Person, Role
 from presentation.render import Renderer
 
@@ -50,13 +51,8 @@ def commands(names: Iterable[str], render: Renderer | None = None) -> list[BotCo
 
 
 def commands_for(roles: frozenset[Role]) -> tuple[str, ...]:
-    if Role.ADMIN in roles:
-        return OFFICE
-    if Role.LIAISON in roles:
-        return LIAISON
-    if Role.LEADER in roles:
-        return LEADER
-    return UNIT_ROLES
+    return {"office": OFFICE, "liaison": LIAISON, "leader": LEADER,
+            "unit": UNIT_ROLES}[policy.menu_of(roles)]
 
 
 async def set_command_menus(bot: Bot) -> None:
@@ -84,8 +80,4 @@ async def clear_person_menu(bot: Bot, telegram_id: int) -> None:
 
 
 def help_text(deps: Deps, person: Person | None) -> str:
-    roles = person.roles if person is not None and person.active else frozenset()
-    return deps.render("help.j2", person=person, office=Role.ADMIN in roles,
-                       leader=bool(roles & {Role.LEADER, Role.LIAISON}),
-                       unit=bool(roles & {Role.PRINCIPAL, Role.RESPONSIBLE, Role.HANDLER}),
-                       principal=Role.PRINCIPAL in roles, liaison=Role.LIAISON in roles)
+    return deps.render("help.j2", person=person, **policy.help_sections(person))

@@ -22,20 +22,15 @@ from handlers.common import args_text, is_group, line, reply_about, require_pers
 from handlers.deps import Ctx, Deps
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
-from ledger import services as svc
+from ledger import queries
 from ledger.dateparse import DateParseError, ParsedDeadline, parse_deadline_counted
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
-from ledger.errors import DomainError, InvalidInput
-from ledger.model import (
-    CLASS_LABELS,
-    ROLE_LABELS,
-    SOURCE_LABELS,
-    Matter,
-    Person,
-    Role,
-    Source,
-    Unit,
-)
+from ledger.errors import InvalidInput
+from ledger.model import CLASS_LABELS, ROLE_LABELS, SOURCE_LABELS, Matter, Person, Source
+from ledger.usecases import accountability as acct
+from ledger.usecases import closing, reading
+from ledger.usecases import ledger_mgmt as mgmt
+from ledger.usecases.ledger_mgmt import Team
 
 TITLE, INSTRUCTION, SOURCE, CLASS, UNITS, DEADLINE, SECRET, CONFIRM = range(8)
 DRAFT_KEY = "new"
@@ -57,73 +52,31 @@ class Draft:
     deadline: date | None = None
     deadline_counted: tuple[date, int] | None = None  # typed as N个工作日: from, how many
     confidential: bool = False
-    origin: dict[str, object] | None = None  # see svc.RegisterMatter.origin
-
-
-@dataclass(frozen=True)
-class Team:
-    """A unit's default persons for a new assignment: principal, first responsible person,
-    first handler."""
-
-    unit: Unit
-    principal: Person | None
-    responsible: Person | None
-    handler: Person | None
-
-    def missing(self, role_labels: dict[Role, str]) -> list[str]:
-        return [role_labels[r] for r, p in ((Role.PRINCIPAL, self.principal),
-                                            (Role.RESPONSIBLE, self.responsible),
-                                            (Role.HANDLER, self.handler)) if p is None]
-
-    def spec(self, lead: bool) -> svc.AssignSpec:
-        assert self.principal and self.responsible and self.handler
-        return svc.AssignSpec(unit_id=self.unit.id, principal_id=self.principal.id,
-                              responsible_id=self.responsible.id, handler_id=self.handler.id,
-                              lead=lead)
+    origin: dict[str, object] | None = None  # see mgmt.RegisterMatter.origin
 
 
 async def teams(deps: Deps, office_id: int, unit_ids: list[int]) -> list[Team]:
-    out: list[Team] = []
     async with deps.uow() as uow:
-        for uid in unit_ids:
-            unit = await uow.people.get_unit(uid)
-            members = [p for p in await uow.people.persons(office_id, uid) if p.active]
-
-            def first(role: Role, members: list[Person] = members) -> Person | None:
-                return next((p for p in members if p.has(role)), None)
-
-            out.append(Team(unit, first(Role.PRINCIPAL), first(Role.RESPONSIBLE),
-                            first(Role.HANDLER)))
-    return out
+        return await mgmt.teams(uow, office_id, unit_ids)
 
 
 def check_teams(deps: Deps, found: list[Team]) -> None:
-
-    gaps = [(t.unit.name, "、".join(t.missing(ROLE_LABELS))) for t in found if t.missing(
-        ROLE_LABELS)]
+    gaps = [(t.unit.name, "、".join(ROLE_LABELS[r] for r in t.missing()))
+            for t in found if t.missing()]
     if gaps:
         raise InvalidInput(line(deps, "team_missing", gaps=gaps))
 
 
 async def register_and_assign(deps: Deps, actor: Person, d: Draft, found: list[Team],
                               ) -> Matter:
-    """立项 then 交办; a failed 交办 marks the fresh registration cancelled (kept in history)."""
-    cmd = svc.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
+    """The draft as a 立项 + 交办 command (ledger.usecases.ledger_mgmt)."""
+    cmd = mgmt.RegisterMatter(title=d.title, body=d.body, source=d.source, klass=d.klass,
                              confidential=d.confidential, instruction_text=d.instruction,
                              deadline=d.deadline, origin=d.origin,
                              deadline_counted=d.deadline_counted if d.deadline else None)
-    ahead = deps.config.max_days_ahead
-    m = await svc.register_matter(deps.uow(), deps.clock, deps.cal, actor.id, cmd, ahead)
-    mid = m.id
-    assert mid is not None
-    specs = [t.spec(lead=i == 0) for i, t in enumerate(found)]
-    try:
-        m = await svc.assign(deps.uow(), deps.clock, deps.cal, actor.id, mid, specs,
-                             max_days_ahead=ahead)
-    except DomainError:
-        await svc.cancel_matter(deps.uow(), deps.clock, actor.id, mid,
-                                line(deps, "auto_cancel_reason"))
-        raise
+    m = await mgmt.register_and_assign(deps.uow, deps.clock, deps.cal, actor.id, cmd, found,
+                                       line(deps, "auto_cancel_reason"),
+                                       deps.config.max_days_ahead)
     deps.kick()
     return m
 
@@ -160,16 +113,11 @@ async def quick_new(update: Update, context: Ctx, actor: Person, text: str) -> N
         else:
             raise InvalidInput(deps.render("usage_new.j2", bad=flag))
     set_deadline(d, read_deadline_counted(deps, parts[2], d.klass))
-    unit_ids: list[int] = []
     async with deps.uow() as uow:
-        for name in (n.strip() for n in _SPLIT_UNITS.split(parts[1])):
-            if not name:
-                continue
-            unit = await uow.people.unit_by_name(actor.office_id, name)
-            if unit is None:
-                raise InvalidInput(line(deps, "unknown_unit", unit=name))
-            if unit.id not in unit_ids:
-                unit_ids.append(unit.id)
+        unit_ids, unknown = await queries.units_named(
+            uow, actor.office_id, (n for n in map(str.strip, _SPLIT_UNITS.split(parts[1])) if n))
+    if unknown is not None:
+        raise InvalidInput(line(deps, "unknown_unit", unit=unknown))
     if not unit_ids:
         raise usage(deps, "new")
     found = await teams(deps, actor.office_id, unit_ids)
@@ -295,7 +243,7 @@ async def _units_view(context: Ctx, actor_office: int, d: Draft,
                       note: str = "") -> tuple[str, InlineKeyboardMarkup]:
     deps = context.deps
     async with deps.uow() as uow:
-        all_units = await uow.people.units(actor_office)
+        all_units = await queries.units(uow, actor_office)
     names = {u.id: u.name for u in all_units}
     buttons: list[tuple[str, str]] = []
     for u in all_units[:90]:
@@ -336,7 +284,7 @@ async def new_unit_toggle(update: Update, context: Ctx) -> int:
     except ValueError:
         raise InvalidInput(line(context.deps, "bad_button")) from None
     async with context.deps.uow() as uow:
-        known = {u.id for u in await uow.people.units(actor.office_id)}
+        known = {u.id for u in await queries.units(uow, actor.office_id)}
     if uid not in known:
         raise InvalidInput(line(context.deps, "bad_button"))
     if uid in d.units:
@@ -505,9 +453,9 @@ async def close_command(update: Update, context: Ctx) -> None:
     ref, _, comment = args_text(update).partition(" ")
     if not ref:
         raise usage(deps, "close")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
     assert m.id is not None
-    m = await svc.close_matter(deps.uow(), deps.clock, actor.id, m.id, comment.strip())
+    m = await closing.close_matter(deps.uow(), deps.clock, actor.id, m.id, comment.strip())
     deps.kick()
     await confirm(update, context, line(deps, "done_close", m=m, actor=actor.name), m, None)
 
@@ -518,9 +466,9 @@ async def return_command(update: Update, context: Ctx) -> None:
     ref, _, reason = args_text(update).partition(" ")
     if not ref or not reason.strip():
         raise usage(deps, "return")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
     assert m.id is not None
-    m = await svc.return_matter(deps.uow(), deps.clock, actor.id, m.id, reason.strip())
+    m = await closing.return_matter(deps.uow(), deps.clock, actor.id, m.id, reason.strip())
     deps.kick()
     await confirm(update, context, line(deps, "returned", m=m, reason=reason.strip(),
                                         actor=actor.name), m, None)
@@ -542,12 +490,12 @@ async def urge_command(update: Update, context: Ctx) -> None:
             note = parts[2] if len(parts) > 2 else ""
         except DateParseError:
             limit = None
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None,
-                       limit.day if limit else None, note,
-                       max_days_ahead=deps.config.max_days_ahead,
-                       limit_counted=limit.counted if limit else None)
+    m = await acct.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None,
+                        limit.day if limit else None, note,
+                        max_days_ahead=deps.config.max_days_ahead,
+                        limit_counted=limit.counted if limit else None)
     deps.kick()
     await confirm(update, context, line(deps, "done_urge", m=m, actor=actor.name), m, None)
 
@@ -559,9 +507,9 @@ async def pause_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if len(parts) < 2:
         raise usage(deps, "pause")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.pause_reminders(deps.uow(), deps.clock, actor.id, m.id, parts[1])
+    m = await acct.pause_reminders(deps.uow(), deps.clock, actor.id, m.id, parts[1])
     deps.kick()
     await confirm(update, context, line(deps, "done_pause", m=m, actor=actor.name,
                                         reason=parts[1]), m, None)
@@ -574,9 +522,9 @@ async def resume_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if not parts:
         raise usage(deps, "pause")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await svc.resume_reminders(deps.uow(), deps.clock, actor.id, m.id,
+    m = await acct.resume_reminders(deps.uow(), deps.clock, actor.id, m.id,
                                    parts[1] if len(parts) > 1 else "")
     deps.kick()
     await confirm(update, context, line(deps, "done_resume", m=m, actor=actor.name), m, None)

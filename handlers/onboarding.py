@@ -11,9 +11,11 @@ from telegram import Update
 from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
 from handlers.deps import Ctx
 from handlers.menus import help_text, set_person_menu
-from ledger import services as svc
+from ledger import queries
 from ledger.errors import InvalidInput
 from ledger.model import ROLE_LABELS, Person, Role, Unit
+from ledger.usecases import people as uc_people
+from ledger.usecases.ledger_mgmt import all_teams
 
 _ROLE_WORDS: dict[str, Role] = {
     **{label: role for role, label in ROLE_LABELS.items()},
@@ -39,7 +41,7 @@ def parse_roles(text: str) -> frozenset[Role] | None:
 
 async def _unit_named(context: Ctx, office_id: int, name: str) -> Unit:
     async with context.deps.uow() as uow:
-        unit = await uow.people.unit_by_name(office_id, name)
+        unit = await queries.unit_named(uow, office_id, name)
     if unit is None:
         raise InvalidInput(line(context.deps, "unknown_unit", unit=name))
     return unit
@@ -54,7 +56,7 @@ async def _unit_of(context: Ctx, person: Person) -> Unit | None:
     if person.unit_id is None:
         return None
     async with context.deps.uow() as uow:
-        return await uow.people.get_unit(person.unit_id)
+        return await queries.unit(uow, person.unit_id)
 
 
 async def invite(update: Update, context: Ctx) -> None:
@@ -70,7 +72,7 @@ async def invite(update: Update, context: Ctx) -> None:
     unit_id = None
     if unit_name not in _NO_UNIT:
         unit_id = (await _unit_named(context, actor.office_id, unit_name)).id
-    inv = await svc.create_invite(deps.uow(), deps.clock, actor.id, name, roles, unit_id,
+    inv = await uc_people.create_invite(deps.uow(), deps.clock, actor.id, name, roles, unit_id,
                                   ttl=timedelta(hours=deps.config.invite_ttl_hours))
     link = f"https://t.me/{context.bot.username}?start={inv.token}"
     msg = update.effective_message
@@ -87,7 +89,7 @@ async def start(update: Update, context: Ctx) -> None:
     assert msg is not None and user is not None and chat is not None
     token = context.args[0] if context.args else ""
     if token and chat.type == chat.PRIVATE:
-        person = await svc.accept_invite(deps.uow(), deps.clock, token, user.id)
+        person = await uc_people.accept_invite(deps.uow(), deps.clock, token, user.id)
         unit = await _unit_of(context, person)
         await msg.reply_text(deps.render("welcome.j2", new=True, **_describe(person, unit)))
         await set_person_menu(context.bot, user.id, person.roles)
@@ -119,7 +121,7 @@ async def bind_group(update: Update, context: Ctx) -> None:
         raise InvalidInput(line(deps, "bind_in_group"))
     name = args_text(update)
     unit = await _unit_named(context, actor.office_id, name) if name else None
-    await svc.bind_group(deps.uow(), deps.clock, actor.id, chat.id, chat.title or "",
+    await uc_people.bind_group(deps.uow(), deps.clock, actor.id, chat.id, chat.title or "",
                          unit.id if unit else None)
     await msg.reply_text(line(deps, "group_bound", unit=unit.name if unit else None))
 
@@ -130,19 +132,15 @@ async def units(update: Update, context: Ctx) -> None:
     msg = update.effective_message
     assert msg is not None
     async with deps.uow() as uow:
-        all_units = await uow.people.units(actor.office_id)
-        people = await uow.people.persons(actor.office_id)
-    rows = []
-    for u in all_units:
-        members = [p for p in people if p.unit_id == u.id and p.active]
-
-        def first(role: Role, members: list[Person] = members) -> str:
-            return next((p.name for p in members if p.has(role)), "")
-
-        rows.append(UnitRow(u, len(members), first(Role.PRINCIPAL), first(Role.RESPONSIBLE),
-                            first(Role.HANDLER)))
+        found = await all_teams(uow, actor.office_id)
+    rows = [UnitRow(u, count, _name(t.principal), _name(t.responsible), _name(t.handler))
+            for u, count, t in found]
     for text in chunks(deps.render("units.j2", rows=_tree(rows)).split("\n")):
         await msg.reply_text(text, do_quote=False)
+
+
+def _name(p: Person | None) -> str:
+    return p.name if p is not None else ""
 
 
 @dataclass
@@ -185,7 +183,7 @@ async def add_unit(update: Update, context: Ctx) -> None:
     if not parts or len(parts) > 2:
         raise usage(deps, "addunit")
     parent = await _unit_named(context, actor.office_id, parts[1]) if len(parts) == 2 else None
-    unit = await svc.add_unit(deps.uow(), deps.clock, actor.id, parts[0],
+    unit = await uc_people.add_unit(deps.uow(), deps.clock, actor.id, parts[0],
                               parent.id if parent else None)
     await msg.reply_text(line(deps, "unit_added", unit=unit.name,
                               parent=parent.name if parent else None))

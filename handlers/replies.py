@@ -14,11 +14,13 @@ from handlers.common import fit, is_group, line, remember, require_person, today
 from handlers.deps import Ctx, Deps
 from handlers.figures import maybe_figures, say
 from handlers.refresh import Origin, refresh
-from ledger import services as svc
+from ledger import queries
 from ledger.dateparse import ParsedDeadline, parse_deadline_counted
 from ledger.errors import InvalidInput
 from ledger.model import Attachment, Matter, Person
 from ledger.ports import MessageRef
+from ledger.usecases import closing
+from ledger.usecases import deadlines as dl
 
 PROMPT_KEY = "prompt"
 PROMPT_KINDS = frozenset({"sign", "prog", "done", "ext", "ret", "extno"})
@@ -97,7 +99,7 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
             fm, f = figures
             await confirm(update, context, say(deps, "figures_recorded", m=fm, f=f), fm, no)
             return
-    report = svc.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
+    report = closing.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
     m, a = await deps.intake.report(report)
     deps.kick()
     await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts), m, a.no)
@@ -118,29 +120,29 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
         if not text:
             raise InvalidInput(line(deps, "need_date"))
         parsed = parse_deadline_counted(text, today(deps), deps.cal)
-        m = await svc.sign(deps.uow(), deps.clock, actor.id, mid, no, parsed.day,
-                           parsed.counted)
+        m = await dl.sign(deps.uow(), deps.clock, actor.id, mid, no, parsed.day,
+                          parsed.counted)
         reply = line(deps, "signed", m=m, committed=parsed.day)
     elif prompt.kind == "done":
-        m = await svc.request_completion(deps.uow(), deps.clock, actor.id, mid, no, text, atts)
+        m = await closing.request_completion(deps.uow(), deps.clock, actor.id, mid, no, text, atts)
         reply = line(deps, "completion_requested", m=m, atts=atts)
     elif prompt.kind == "ext":
         asked, reason = _extension_text(deps, text)
         new_deadline = asked.day
-        m = await svc.request_extension(deps.uow(), deps.clock, actor.id, mid, no, reason,
-                                        new_deadline, deps.config.max_days_ahead,
-                                        asked.counted)
+        m = await dl.request_extension(deps.uow(), deps.clock, actor.id, mid, no, reason,
+                                       new_deadline, deps.config.max_days_ahead,
+                                       asked.counted)
         a = m.assignment(no) if no is not None else None
         to_office = a is not None and a.extension is not None and a.extension.confirmed_by
         reply = line(deps, "extension_requested", m=m, new=new_deadline,
                      to_office=bool(to_office))
     elif prompt.kind == "ret":
-        m = await svc.return_matter(deps.uow(), deps.clock, actor.id, mid, text)
+        m = await closing.return_matter(deps.uow(), deps.clock, actor.id, mid, text)
         reply = line(deps, "returned", m=m, reason=text, actor=actor.name)
     elif prompt.kind == "extno":
         if no is None:
             raise InvalidInput(line(deps, "bad_button"))
-        m = await svc.decide_extension(deps.uow(), deps.clock, actor.id, mid, no, False,
+        m = await dl.decide_extension(deps.uow(), deps.clock, actor.id, mid, no, False,
                                        reason=text)
         reply = line(deps, "extension_rejected", m=m, reason=text, actor=actor.name)
     else:
@@ -212,7 +214,7 @@ async def _lookup(deps: Deps, chat_id: int, message_id: int) -> MessageRef | Non
 
 async def _bound(deps: Deps, chat_id: int) -> bool:
     async with (deps.read or deps.uow)() as uow:
-        return await uow.chats.get(chat_id) is not None
+        return await queries.is_bound_chat(uow, chat_id)
 
 
 async def cancel(update: Update, context: Ctx) -> int:

@@ -1,6 +1,7 @@
-"""Commands for the office's other systems (ledger.special): /priority, /project, /figures,
-/enterprise(s), /visit, /inspect, /propose, /inspections, /meeting(s), /decisions; the
-one-tap 立项 button on records; and the notices those use cases queue."""
+"""Commands for the office's other systems (ledger.usecases: special, liaisons, meetings):
+/priority, /project, /figures, /enterprise(s), /visit, /inspect, /propose, /inspections,
+/meeting(s), /decisions; the one-tap 立项 button on records; and the notices those use
+cases queue."""
 
 from __future__ import annotations
 
@@ -25,21 +26,23 @@ from handlers.figures import say
 from handlers.keys import parse_record_key, record_key
 from handlers.office import Draft, check_teams, read_deadline, register_and_assign, teams
 from handlers.replies import content
-from ledger import services as svc
-from ledger import special as sp
+from ledger import queries
 from ledger.clock import LOCAL_TZ, to_local
 from ledger.dateparse import parse_deadline
 from ledger.deadlines import MatterClass
-from ledger.errors import InvalidInput, NotFound
+from ledger.errors import InvalidInput
 from ledger.model import Attachment, Matter, Person, ProjectKind, Source
+from ledger.policy import may_register, notice_shown
 from ledger.ports import Notice, Record, UnitOfWork
+from ledger.usecases import accountability as acct
+from ledger.usecases import liaisons, meetings, reading, records, special
 
 _BAR = re.compile(r"[|｜]")
 _UNITS = re.compile(r"[,，、;；]+")
 _ITEMS = re.compile(r"[；;\n]+")
 _TIME = re.compile(r"\s*(\d{1,2})[:：点](\d{2})?分?\s*$")
-_SOURCES = {sp.VISIT: Source.ENTERPRISE, sp.MEETING: Source.MEETING,
-            sp.INSPECTION: Source.INSPECTION}
+_SOURCES = {records.VISIT: Source.ENTERPRISE, records.MEETING: Source.MEETING,
+            records.INSPECTION: Source.INSPECTION}
 _PROJECT_WORDS = {"项目建设": ProjectKind.CONSTRUCTION, "项目": ProjectKind.CONSTRUCTION,
                   "招商引资": ProjectKind.INVESTMENT, "招商": ProjectKind.INVESTMENT}
 _OFF_WORDS = ("取消", "撤销", "否", "off")
@@ -59,7 +62,7 @@ async def _answer(update: Update, text: str, markup: InlineKeyboardMarkup | None
 
 async def _unit_id(deps: Deps, office_id: int, name: str) -> int:
     async with deps.uow() as uow:
-        unit = await uow.people.unit_by_name(office_id, name.strip())
+        unit = await queries.unit_named(uow, office_id, name.strip())
     if unit is None:
         raise InvalidInput(say(deps, "unknown_unit", unit=name.strip()))
     return unit.id
@@ -85,11 +88,11 @@ async def priority_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if not parts:
         raise _usage(deps, "priority")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     rest = parts[1].strip() if len(parts) > 1 else ""
     on = rest not in _OFF_WORDS
     assert m.id is not None
-    m = await sp.set_priority(deps.uow(), deps.clock, actor.id, m.id, on, rest)
+    m = await special.set_priority(deps.uow(), deps.clock, actor.id, m.id, on, rest)
     deps.kick()
     await reply_about(update, context, say(deps, "priority_set", m=m), m.id)
 
@@ -108,9 +111,9 @@ async def project_command(update: Update, context: Ctx) -> None:
         kind = _PROJECT_WORDS[word]
     else:
         raise _usage(deps, "project")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m, days = await sp.set_project(deps.uow(), deps.clock, deps.cal, actor.id, m.id, kind)
+    m, days = await special.set_project(deps.uow(), deps.clock, deps.cal, actor.id, m.id, kind)
     deps.kick()
     await reply_about(update, context, say(deps, "project_set", m=m, days=days), m.id)
 
@@ -122,12 +125,12 @@ async def figures_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if len(parts) < 2:
         raise _usage(deps, "figures")
-    figs = sp.parse_figures(parts[1])
+    figs = special.parse_figures(parts[1])
     if figs is None:
         raise _usage(deps, "figures")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    m = await sp.report_figures(deps.uow(), deps.clock, actor.id, m.id, None, figs)
+    m = await special.report_figures(deps.uow(), deps.clock, actor.id, m.id, None, figs)
     deps.kick()
     await reply_about(update, context, say(deps, "figures_recorded", m=m, f=figs), m.id)
 
@@ -141,9 +144,9 @@ async def _judge(update: Update, context: Ctx, kind: str) -> None:
     parts = args_text(update).split(maxsplit=1)
     if len(parts) < 2 or not parts[1].strip():
         raise _usage(deps, kind)
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, parts[0])
     assert m.id is not None
-    use_case = {"commend": svc.commend, "criticize": svc.criticize, "refer": svc.refer}[kind]
+    use_case = {"commend": acct.commend, "criticize": acct.criticize, "refer": acct.refer}[kind]
     m = await use_case(deps.uow(), deps.clock, actor.id, m.id, None, parts[1].strip())
     deps.kick()
     await reply_about(update, context, say(deps, "judged", m=m, kind=kind,
@@ -178,14 +181,14 @@ async def enterprise_command(update: Update, context: Ctx) -> None:
     parts = [p.strip() for p in _BAR.split(text)]
     if len(parts) >= 2:
         uid = await _unit_id(deps, actor.office_id, parts[1])
-        r = await sp.add_enterprise(deps.uow(), deps.clock, deps.cal, actor.id, parts[0], uid)
+        r = await special.add_enterprise(deps.uow(), deps.clock, deps.cal, actor.id, parts[0], uid)
         deps.kick()
         names = await Directory.fetch(deps, actor.office_id)
         await _answer(update, say(deps, "enterprise_added", r=r, names=names))
         return
-    r = await sp.find_enterprise(deps.uow(), actor.id, parts[0])
+    r = await special.find_enterprise(deps.uow(), actor.id, parts[0])
     assert r.id is not None
-    story = await sp.enterprise_story(deps.uow(), actor.id, r.id)
+    story = await special.enterprise_story(deps.uow(), actor.id, r.id)
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "enterprise_story", s=story, names=names,
                               today=today(deps)))
@@ -194,7 +197,7 @@ async def enterprise_command(update: Update, context: Ctx) -> None:
 async def enterprises_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
-    found = await sp.enterprises(deps.uow(), actor.id)
+    found = await special.enterprises(deps.uow(), actor.id)
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "enterprises", rows=found, names=names))
 
@@ -215,18 +218,18 @@ async def visit_command(update: Update, context: Ctx) -> None:
     parts = [p.strip() for p in _BAR.split(args_text(update), maxsplit=1)]
     if not parts or not parts[0]:
         raise _usage(deps, "visit")
-    ent = await sp.find_enterprise(deps.uow(), actor.id, parts[0])
+    ent = await special.find_enterprise(deps.uow(), actor.id, parts[0])
     assert ent.id is not None
     problems = _ITEMS.split(parts[1]) if len(parts) > 1 else []
-    r = await sp.record_visit(deps.uow(), deps.clock, actor.id, ent.id, problems)
-    markup = _register_buttons(deps, r, r.data["problems"]) if actor.is_office else None
+    r = await special.record_visit(deps.uow(), deps.clock, actor.id, ent.id, problems)
+    markup = _register_buttons(deps, r, r.data["problems"]) if may_register(actor) else None
     await _answer(update, say(deps, "visit_recorded", r=r), markup)
 
 
 # ---------------------------------------------------------------- 聘员督办: inspections
 
 
-_MODES = {"明查": sp.ANNOUNCED, "暗访": sp.UNANNOUNCED}
+_MODES = {"明查": records.ANNOUNCED, "暗访": records.UNANNOUNCED}
 
 
 async def inspect_command(update: Update, context: Ctx) -> None:
@@ -248,18 +251,18 @@ async def inspect_command(update: Update, context: Ctx) -> None:
     matter_id: int | None = None
     unit_id: int | None = None
     async with deps.uow() as uow:
-        unit = await uow.people.unit_by_name(actor.office_id, target)
+        unit = await queries.unit_named(uow, actor.office_id, target)
     if unit is not None:
         unit_id = unit.id
     else:
-        m = await svc.find_matter(deps.uow(), deps.clock, actor.id, target)
+        m = await reading.find_matter(deps.uow(), deps.clock, actor.id, target)
         matter_id = m.id
-    r = await sp.record_inspection(deps.uow(), deps.clock, actor.id, mode, findings,
+    r = await liaisons.record_inspection(deps.uow(), deps.clock, actor.id, mode, findings,
                                    tuple(atts), matter_id=matter_id, unit_id=unit_id)
     deps.kick()
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "inspection_recorded", r=r, names=names,
-                              mode=sp.MODE_LABELS[mode], atts=atts))
+                              mode=records.MODE_LABELS[mode], atts=atts))
 
 
 async def propose_command(update: Update, context: Ctx) -> None:
@@ -269,7 +272,7 @@ async def propose_command(update: Update, context: Ctx) -> None:
     parts = args_text(update).split(maxsplit=1)
     if not parts or not parts[0].lstrip("#").isdigit():
         raise _usage(deps, "propose")
-    r = await sp.propose_matter(deps.uow(), deps.clock, actor.id, int(parts[0].lstrip("#")),
+    r = await liaisons.propose_matter(deps.uow(), deps.clock, actor.id, int(parts[0].lstrip("#")),
                                 parts[1] if len(parts) > 1 else "")
     deps.kick()
     await _answer(update, say(deps, "proposed", r=r))
@@ -278,10 +281,10 @@ async def propose_command(update: Update, context: Ctx) -> None:
 async def inspections_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
-    found = await sp.inspections(deps.uow(), actor.id)
+    found = await liaisons.inspections(deps.uow(), actor.id)
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "inspections", rows=found[-20:], names=names,
-                              modes=sp.MODE_LABELS))
+                              modes=records.MODE_LABELS))
 
 
 # ---------------------------------------------------------------- 联席会议
@@ -309,14 +312,14 @@ async def meeting_command(update: Update, context: Ctx) -> None:
     text = args_text(update)
     parts = [p.strip() for p in _BAR.split(text)]
     if len(parts) == 1 and parts[0].lstrip("#").isdigit():
-        r = await sp.get_meeting(deps.uow(), actor.id, int(parts[0].lstrip("#")))
+        r = await meetings.get_meeting(deps.uow(), actor.id, int(parts[0].lstrip("#")))
         await _send_meeting(update, context, actor, r, "meeting")
         return
     if len(parts) < 3:
         raise _usage(deps, "meeting")
     at = read_moment(deps, parts[1])
     unit_ids = await _unit_ids(deps, actor.office_id, parts[2])
-    r = await sp.schedule_meeting(deps.uow(), deps.clock, deps.cal, actor.id, parts[0], at,
+    r = await meetings.schedule_meeting(deps.uow(), deps.clock, deps.cal, actor.id, parts[0], at,
                                   unit_ids, parts[3] if len(parts) > 3 else "")
     deps.kick()
     await _send_meeting(update, context, actor, r, "meeting_scheduled")
@@ -332,12 +335,8 @@ async def _send_meeting(update: Update, context: Ctx, actor: Person, r: Record,
 
 
 async def _numbers(deps: Deps, ids: list[int | None]) -> dict[int, Matter]:
-    out: dict[int, Matter] = {}
     async with deps.uow() as uow:
-        for mid in ids:
-            if mid is not None:
-                out[mid] = await uow.matters.get(mid)
-    return out
+        return await queries.matters_by_id(uow, ids)
 
 
 def _at(r: Record) -> datetime:
@@ -347,7 +346,7 @@ def _at(r: Record) -> datetime:
 async def meetings_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
-    found = await sp.meetings(deps.uow(), actor.id)
+    found = await meetings.meetings(deps.uow(), actor.id)
     await _answer(update, say(deps, "meetings", rows=found[-20:], at=_at))
 
 
@@ -364,15 +363,15 @@ async def decisions_command(update: Update, context: Ctx) -> None:
              if ln.strip()]
     if not lines:
         raise _usage(deps, "decisions")
-    decisions: list[sp.Decision] = []
+    decisions: list[meetings.Decision] = []
     for ln in lines:
         parts = [p.strip() for p in _BAR.split(_ITEM_NO.sub("", ln.strip()))]
         units = tuple(await _unit_ids(deps, actor.office_id, parts[1])) if len(parts) > 1 \
             else ()
         deadline = read_deadline(deps, parts[2], MatterClass.NORMAL) if len(parts) > 2 \
             else None
-        decisions.append(sp.Decision(parts[0], units, deadline))
-    r = await sp.record_decisions(deps.uow(), deps.clock, actor.id,
+        decisions.append(meetings.Decision(parts[0], units, deadline))
+    r = await meetings.record_decisions(deps.uow(), deps.clock, actor.id,
                                   int(head_parts[0].lstrip("#")), decisions)
     await _send_meeting(update, context, actor, r, "decisions_recorded")
 
@@ -391,16 +390,16 @@ async def on_record_button(update: Update, context: Ctx) -> None:
         await query.answer(say(deps, "bad_button")[:ALERT_MAX], show_alert=True)
         return
     actor = await require_person(update, context)
-    item = await sp.item_to_register(deps.uow(), actor.id, press.record_id, press.item)
+    item = await records.item_to_register(deps.uow(), actor.id, press.record_id, press.item)
     found = await teams(deps, actor.office_id, list(item.unit_ids))
     check_teams(deps, found)
     draft = Draft(title=item.title[:200], source=_SOURCES[item.record.kind],
                   deadline=item.deadline, origin=item.origin)
-    if item.record.kind == sp.INSPECTION:
+    if item.record.kind == records.INSPECTION:
         draft.body = item.record.data.get("findings", "")
     m = await register_and_assign(deps, actor, draft, found)
     assert m.id is not None
-    await sp.link_item(deps.uow(), deps.clock, actor.id, press.record_id, press.item, m.id)
+    await records.link_item(deps.uow(), deps.clock, actor.id, press.record_id, press.item, m.id)
     await query.answer(say(deps, "registered_short", m=m)[:ALERT_MAX])
     chat = update.effective_chat
     text, markup = await matter_card(deps, m, actor, is_group(chat))
@@ -414,23 +413,20 @@ async def on_record_button(update: Update, context: Ctx) -> None:
 async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
                           names: Directory, m: Matter | None,
                           ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Text and buttons of the kinds in ledger.special.NOTICE_KINDS."""
+    """Text and buttons of the kinds in ledger.usecases.records.NOTICE_KINDS."""
     p = dict(notice.payload)
     if "at" in p and isinstance(p["at"], str):
         p["at"] = to_local(datetime.fromisoformat(p["at"]))
-    if viewer is None and m is not None and m.confidential:
+    if m is not None and not notice_shown(viewer, m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
     actor = names.person(p["actor_id"]) if isinstance(p.get("actor_id"), int) else ""
     text = fit(deps.render("notice_special.j2", kind=notice.kind, p=p, m=m, names=names,
-                           actor=actor, modes=sp.MODE_LABELS))
+                           actor=actor, modes=records.MODE_LABELS))
     rows: list[list[InlineKeyboardButton]] = []
     if notice.kind == "office_proposal":
         rid = p.get("record_id")
         if isinstance(rid, int):
-            try:
-                r = await uow.records.get(rid)
-            except NotFound:
-                r = None
+            r = await queries.record_or_none(uow, rid)
             if r is not None and (r.data.get("proposal") or {}).get("matter_id") is None:
                 rows.append([InlineKeyboardButton(labels(deps)["reg"],
                                                   callback_data=record_key("reg", rid, 1))])
@@ -450,7 +446,7 @@ PLAN_JOB = "special-plan-recurring"
 
 async def plan_job(context: Ctx) -> None:
     deps = context.deps
-    await sp.plan_recurring(deps.uow(), deps.clock, deps.cal)
+    await special.plan_recurring(deps.uow(), deps.clock, deps.cal)
     deps.kick()
 
 

@@ -18,17 +18,20 @@ from handlers.common import (
     remember,
     reply_about,
     require_person,
+    require_shown,
     today,
     usage,
     with_dates,
 )
 from handlers.deps import Ctx, Deps
 from handlers.keys import list_key
-from ledger import services as svc
+from ledger import queries
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
 from ledger.lights import matter_light, matter_provisional, workdays_left
 from ledger.model import MATTER_STATUS_LABELS, Light, Matter, MatterStatus, Person
+from ledger.policy import may_show, place_of
+from ledger.usecases import reading
 from reminders.queries import upcoming_reminders
 
 PAGE = 10
@@ -58,25 +61,25 @@ async def parse_list_args(deps: Deps, actor: Person, text: str) -> ListSpec:
     if word in {s.value for s in MatterStatus}:
         return ListSpec(f"s{word}", MATTER_STATUS_LABELS[MatterStatus(word)])
     async with deps.uow() as uow:
-        unit = await uow.people.unit_by_name(actor.office_id, word)
+        unit = await queries.unit_named(uow, actor.office_id, word)
     if unit is None:
         raise InvalidInput(deps.render("usage_list.j2", word=word))
     return ListSpec(f"u{unit.id}", unit.name)
 
 
-def _filter(token: str, group: bool) -> svc.ListFilter:
+def _filter(token: str, group: bool) -> reading.ListFilter:
     if token == "m":
-        return svc.ListFilter(mine=True, public_only=group)
+        return reading.ListFilter(mine=True, public_only=group)
     if token == "o":
-        return svc.ListFilter(overdue=True, public_only=group)
+        return reading.ListFilter(overdue=True, public_only=group)
     if token == "all":
-        return svc.ListFilter(open_only=False, public_only=group)
+        return reading.ListFilter(open_only=False, public_only=group)
     if token.startswith("s"):
         status = MatterStatus(token[1:])  # the callback pattern admits known statuses only
-        return svc.ListFilter(status=status, open_only=False, public_only=group)
+        return reading.ListFilter(status=status, open_only=False, public_only=group)
     if token.startswith("u"):
-        return svc.ListFilter(unit_id=int(token[1:]), public_only=group)
-    return svc.ListFilter(public_only=group)
+        return reading.ListFilter(unit_id=int(token[1:]), public_only=group)
+    return reading.ListFilter(public_only=group)
 
 
 async def list_page(deps: Deps, actor: Person, token: str, label: str, page: int, group: bool,
@@ -85,7 +88,7 @@ async def list_page(deps: Deps, actor: Person, token: str, label: str, page: int
     f = _filter(token, group)
     if token in ("y", "r"):
         want = Light.YELLOW if token == "y" else Light.RED
-        everything, _ = await svc.list_matters(deps.uow(), deps.clock, actor.id, f,
+        everything, _ = await reading.list_matters(deps.uow(), deps.clock, actor.id, f,
                                                limit=_ALL_ROWS)
         lit = [m for m in everything
                if matter_light(m, deps.cal, day, deps.light_policy) == want]
@@ -94,12 +97,12 @@ async def list_page(deps: Deps, actor: Person, token: str, label: str, page: int
         page = min(max(page, 0), pages - 1)
         items = lit[page * PAGE:(page + 1) * PAGE]
     else:
-        items, total = await svc.list_matters(deps.uow(), deps.clock, actor.id, f, limit=PAGE,
+        items, total = await reading.list_matters(deps.uow(), deps.clock, actor.id, f, limit=PAGE,
                                               offset=max(page, 0) * PAGE)
         pages = max(1, math.ceil(total / PAGE))
         if page >= pages and total:
             page = pages - 1
-            items, total = await svc.list_matters(deps.uow(), deps.clock, actor.id, f,
+            items, total = await reading.list_matters(deps.uow(), deps.clock, actor.id, f,
                                                   limit=PAGE, offset=page * PAGE)
     names = await Directory.fetch(deps, actor.office_id)
     rows = [_list_row(deps, m, names, day) for m in items]
@@ -181,10 +184,8 @@ async def show_matter(update: Update, context: Ctx, actor: Person, m: Matter) ->
     """Send the card of `m` into the update's chat (not in a group if confidential)."""
     deps = context.deps
     assert m.id is not None
-    group = is_group(update.effective_chat)
-    text, markup = await matter_card(deps, m, actor, group)
-    if group and m.confidential:
-        raise InvalidInput(text)
+    require_shown(deps, update, actor, m)
+    text, markup = await matter_card(deps, m, actor, is_group(update.effective_chat))
     return await reply_about(update, context, text, m.id, None, reply_markup=markup)
 
 
@@ -194,13 +195,13 @@ async def show_command(update: Update, context: Ctx) -> None:
     ref = args_text(update)
     if not ref:
         raise usage(deps, "show")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
     await show_matter(update, context, actor, m)
 
 
 async def history_texts(deps: Deps, actor: Person, m: Matter) -> list[str]:
     assert m.id is not None
-    events = await svc.history(deps.uow(), actor.id, m.id)
+    events = await reading.history(deps.uow(), actor.id, m.id)
     names = await Directory.fetch(deps, m.office_id)
     unit_of_no = {e.after.get("no"): e.after.get("unit_id")
                   for e in events if e.kind == "assigned"}
@@ -215,8 +216,7 @@ async def history_texts(deps: Deps, actor: Person, m: Matter) -> list[str]:
 
 async def send_history(update: Update, context: Ctx, actor: Person, m: Matter) -> None:
     assert m.id is not None
-    if is_group(update.effective_chat) and m.confidential:
-        raise InvalidInput(line(context.deps, "confidential_group", m=m))
+    require_shown(context.deps, update, actor, m)
     for text in await history_texts(context.deps, actor, m):
         await reply_about(update, context, text, m.id)
 
@@ -229,9 +229,8 @@ async def send_files(update: Update, context: Ctx, actor: Person, m: Matter) -> 
     deps = context.deps
     chat = update.effective_chat
     assert m.id is not None and chat is not None
-    if is_group(chat) and m.confidential:
-        raise InvalidInput(line(deps, "confidential_group", m=m))
-    events = await svc.history(deps.uow(), actor.id, m.id)
+    require_shown(deps, update, actor, m)
+    events = await reading.history(deps.uow(), actor.id, m.id)
     names = await Directory.fetch(deps, m.office_id)
     found = [(e, a) for e in reversed(events) if e.kind in ("progress", "completion_requested")
              for a in e.after.get("attachments") or []]
@@ -255,17 +254,17 @@ async def history_command(update: Update, context: Ctx) -> None:
     ref = args_text(update)
     if not ref:
         raise usage(deps, "history")
-    m = await svc.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
     await send_history(update, context, actor, m)
 
 
 async def mine_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
-    work = await svc.my_assignments(deps.uow(), actor.id)
+    work = await reading.my_assignments(deps.uow(), actor.id)
     group = is_group(update.effective_chat)
-    if group:
-        work = [(m, a) for m, a in work if not m.confidential]
+    place = place_of(group)
+    work = [(m, a) for m, a in work if may_show(actor, place, m)]
     names = await Directory.fetch(deps, actor.office_id)
     day = today(deps)
     rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work]

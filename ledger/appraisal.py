@@ -29,6 +29,7 @@ from ledger.clock import to_local
 from ledger.errors import InvalidInput
 from ledger.lights import workdays_left
 from ledger.model import Assignment, AssignmentStatus, Event, Matter
+from ledger.policy import publishable
 from ledger.workcalendar import WorkCalendar
 
 __all__ = [
@@ -194,7 +195,7 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
     for m in matters:
         if m.id is None or m.cancelled_at is not None:
             continue
-        if m.confidential and not include_confidential:
+        if not include_confidential and not publishable(m):
             continue
         scoped[m.id] = m
         closed_on = to_local(m.closed_at).date() if m.closed_at is not None else None

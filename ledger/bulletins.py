@@ -21,8 +21,9 @@ from enum import StrEnum
 
 from ledger.clock import LOCAL_TZ, to_local
 from ledger.errors import InvalidInput
-from ledger.lights import LightPolicy, stagnant_for, workdays_left
+from ledger.lights import LightPolicy, Standing, stagnant_for, standing, workdays_left
 from ledger.model import Assignment, AssignmentStatus, Event, Matter, Source, format_number
+from ledger.policy import Place, may_show
 from ledger.workcalendar import WorkCalendar
 
 __all__ = [
@@ -330,7 +331,7 @@ class Bulletin:
 
 def in_scope(m: Matter, kind: BulletinKind) -> bool:
     """Whether a matter may appear in this kind of bulletin at all."""
-    if m.confidential or m.cancelled_at is not None:
+    if not may_show(None, Place.BULLETIN, m):
         return False
     sources = KIND_INFO[kind].sources
     return sources is None or m.source in sources
@@ -430,20 +431,21 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
             t(a.unit_id).open += 1
             left = workdays_left(cal, today, a.effective_deadline)
             prov = cal.provisional_years(today, a.effective_deadline)
-            if today > a.effective_deadline:
+            why = standing(a, cal, today, policy)
+            if why is Standing.OVERDUE:
                 t(a.unit_id).overdue += 1
                 overdue.setdefault(a.unit_id, []).append(OverdueLine(
                     mid, m.number, _title(m), unit, a.lead, a.effective_deadline,
                     max(0, -left), a.urge_count, a.urge_limit, bool(prov)))
                 provisional.update(prov)
                 continue
-            if left <= policy.near_workdays:
+            if why is Standing.DUE_SOON:
                 due_soon.append(DueLine(mid, m.number, _title(m), unit, a.effective_deadline,
                                         left, bool(prov)))
                 provisional.update(prov)
                 continue
-            idle = stagnant_for(cal, today, a)
-            if idle >= policy.stagnant_workdays:
+            if why is Standing.STAGNANT:
+                idle = stagnant_for(cal, today, a)
                 since = to_local(a.last_progress_at or a.assigned_at).date()
                 stagnating.append(StagnantLine(mid, m.number, _title(m), unit, since, idle))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from ledger.clock import to_local
 from ledger.model import Assignment, Light, Matter
@@ -12,8 +13,20 @@ from ledger.workcalendar import WorkCalendar
 
 @dataclass(frozen=True)
 class LightPolicy:
-    near_workdays: int = 2       # yellow when this few working days are left
+    """The light's thresholds, declared here only; configuration reads values into it."""
+
+    near_workdays: int = 2       # yellow when this few working days are left (or fewer)
     stagnant_workdays: int = 5   # yellow after this many working days without progress
+
+
+class Standing(StrEnum):
+    """Why an assignment has its light: the classification bulletins list it under."""
+
+    DONE = "done"            # green: not open any more
+    OVERDUE = "overdue"      # red
+    DUE_SOON = "due_soon"    # yellow: the deadline is near
+    STAGNANT = "stagnant"    # yellow: no progress for a while
+    ON_TRACK = "on_track"    # green
 
 
 def workdays_left(cal: WorkCalendar, today: date, deadline: date) -> int:
@@ -46,17 +59,27 @@ def stagnant_for(cal: WorkCalendar, today: date, a: Assignment) -> int:
     return max(0, workdays_left(cal, last, today))
 
 
+def standing(a: Assignment, cal: WorkCalendar, today: date, policy: LightPolicy) -> Standing:
+    """The one traffic-light classification (cards, lists, bulletins, reminders ask it)."""
+    if not a.is_open:
+        return Standing.DONE
+    if today > a.effective_deadline:
+        return Standing.OVERDUE
+    if workdays_left(cal, today, a.effective_deadline) <= policy.near_workdays:
+        return Standing.DUE_SOON
+    if stagnant_for(cal, today, a) >= policy.stagnant_workdays:
+        return Standing.STAGNANT
+    return Standing.ON_TRACK
+
+
+_LIGHT = {Standing.DONE: Light.GREEN, Standing.OVERDUE: Light.RED,
+          Standing.DUE_SOON: Light.YELLOW, Standing.STAGNANT: Light.YELLOW,
+          Standing.ON_TRACK: Light.GREEN}
+
+
 def assignment_light(a: Assignment, cal: WorkCalendar, today: date,
                      policy: LightPolicy) -> Light:
-    if not a.is_open:
-        return Light.GREEN
-    if today > a.effective_deadline:
-        return Light.RED
-    if workdays_left(cal, today, a.effective_deadline) <= policy.near_workdays:
-        return Light.YELLOW
-    if stagnant_for(cal, today, a) >= policy.stagnant_workdays:
-        return Light.YELLOW
-    return Light.GREEN
+    return _LIGHT[standing(a, cal, today, policy)]
 
 
 _ORDER = {Light.GREEN: 0, Light.YELLOW: 1, Light.RED: 2}

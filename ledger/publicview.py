@@ -10,10 +10,8 @@ from datetime import date
 
 from ledger.clock import to_local
 from ledger.model import MATTER_STATUS_LABELS, Matter, MatterStatus, Person, Unit
+from ledger.policy import PUBLIC_STATUSES, Place, may_show
 from ledger.ports import MatterQuery, UnitOfWork
-
-PUBLIC_STATUSES = frozenset({MatterStatus.IN_PROGRESS, MatterStatus.COMPLETION_REQUESTED,
-                             MatterStatus.CLOSED})
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class PublicRow:
 def is_public(m: Matter) -> bool:
     """Posted: assigned (so there are names and a deadline), not confidential, not
     cancelled."""
-    return not m.confidential and m.status in PUBLIC_STATUSES and m.lead is not None
+    return may_show(None, Place.PUBLIC, m)
 
 
 def public_row(m: Matter, units: Mapping[int, Unit], persons: Mapping[int, Person],

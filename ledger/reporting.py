@@ -30,6 +30,7 @@ from ledger.model import (
     Source,
     Unit,
 )
+from ledger.policy import publishable
 from ledger.ports import BulletinRecord, MatterQuery, UnitOfWork
 from ledger.workcalendar import WorkCalendar
 
@@ -137,7 +138,7 @@ async def load_snapshot(uow: UnitOfWork, office_id: int, since: datetime, until:
                 if matter_id is None or matter_id in found:
                     continue
                 m = await uow.matters.get(matter_id)
-                if include_confidential or not m.confidential:
+                if include_confidential or publishable(m):
                     found[matter_id] = m
             matters = list(found.values())
         record = None

@@ -31,6 +31,7 @@ from ledger.calendar_entry import next_year_warnings
 from ledger.clock import Clock
 from ledger.errors import DomainError
 from ledger.model import MatterStatus
+from ledger.policy import office_audience
 from ledger.ports import AssignmentRow, MatterQuery, Notice, UnitOfWork, UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
 from reminders import kinds
@@ -92,13 +93,10 @@ class OfficeTargets:
     async def load(cls, u: UnitOfWork, office_ids: Iterable[int]) -> OfficeTargets:
         out = cls()
         for office_id in office_ids:
-            admins: list[Target] = [(p.id, None) for p in await u.people.persons(office_id)
-                                    if p.is_office]
-            chats: list[Target] = [(None, c.chat_id)
-                                   for c in await u.chats.for_office(office_id)
-                                   if c.unit_id is None]
-            out.private[office_id] = admins
-            out.public[office_id] = chats or admins
+            admins = [p.id for p in await u.people.persons(office_id) if p.is_office]
+            chats = [c.chat_id for c in await u.chats.for_office(office_id) if c.unit_id is None]
+            out.private[office_id] = office_audience(chats, admins, confidential=True)
+            out.public[office_id] = office_audience(chats, admins, confidential=False)
         return out
 
 

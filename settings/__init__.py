@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
+from ledger.lights import LightPolicy
 
 __all__ = ["DEFAULT_API_URL", "BackupSchedule", "BulletinSpec", "Config", "ConfigError",
            "ReminderPolicy"]
@@ -48,7 +49,8 @@ class ReminderPolicy:
     on_due_day: bool = True
     overdue_every_workday: bool = True
     urgent_every_hours: int = 1
-    stagnant_workdays: int = 5                  # no progress for N working days → ask
+    # No progress for N working days → ask; the default is the light's, declared once.
+    stagnant_workdays: int = LightPolicy.stagnant_workdays
     auto_urge_after_workdays: int = 3           # overdue this long → automatic 催办 (0: off)
     urge_limit_workdays: int = 3                # the new limit an urging notice gives
     send_at: time = time(9, 0)                  # when the day's reminders go out
@@ -79,7 +81,7 @@ class Config:
     webhook_secret: str | None = None
     # Durable intake: handled updates are kept this long in the inbox, then forgotten.
     inbox_keep_days: int = 7
-    near_workdays: int = 2
+    near_workdays: int = LightPolicy.near_workdays  # yellow from here (ledger.lights)
     invite_ttl_hours: int = 72
     # A deadline, urging limit or extension at most this many days ahead (ledger.deadlines).
     max_days_ahead: int = 365

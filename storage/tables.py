@@ -1,7 +1,7 @@
 """The schema, as SQLAlchemy Core tables. Migrations in storage/migrations must match it.
 
 Matters are event-sourced: `events` is the history (append only), `matters.state` is the
-snapshot (`ledger.model.matter_to_json`) and `assignments` is a flat projection of the
+snapshot (`storage.matter_json.matter_to_json`) and `assignments` is a flat projection of the
 snapshot that reminders scan without decoding JSON.
 """
 
@@ -171,7 +171,7 @@ matters = Table(
     Column("priority", Boolean, nullable=False, server_default=false()),
     # How many events the matter has; the optimistic-concurrency token.
     Column("version", Integer, nullable=False),
-    Column("state", JSON, nullable=False),  # ledger.model.matter_to_json
+    Column("state", JSON, nullable=False),  # storage.matter_json.matter_to_json
     UniqueConstraint("office_id", "year", "seq"),
     Index(None, "office_id", "status"),
 )

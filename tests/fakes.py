@@ -22,8 +22,6 @@ from ledger.model import (
     Person,
     Role,
     Unit,
-    matter_from_json,
-    matter_to_json,
 )
 from ledger.ports import (
     AssignmentRow,
@@ -33,6 +31,7 @@ from ledger.ports import (
     MessageRef,
     Notice,
 )
+from storage.matter_json import matter_from_json, matter_to_json
 
 
 class Store:

@@ -183,3 +183,37 @@ def test_split_keeps_every_line_and_the_limit() -> None:
     long = "长" * 5000
     assert "".join(split_text(long, 4096)) == long
     assert split_text("", 4096) == [] and split_text("a\n\n\nb", 4096) == ["a\n\n\nb"]
+
+
+# ---- the bulletin's own confidentiality filter (not the query's)
+
+
+def test_compute_bulletin_leaves_out_a_confidential_matter_it_is_handed() -> None:
+    """compute_bulletin is handed a confidential matter directly (no query filtered it):
+    it must appear in no line and no figure."""
+    from datetime import UTC, datetime
+
+    from ledger.bulletins import compute_bulletin
+    from ledger.deadlines import MatterClass
+    from ledger.model import Matter, Source
+    from ledger.workcalendar import WorkCalendar
+
+    at = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+    matters = []
+    for i, (title, secret) in enumerate((("公开的事项", False), ("机密的事项", True)), 1):
+        m = Matter.register(
+            office_id=1, year=2026, seq=i, prefix="督", title=title, body=title,
+            source=Source.INSTRUCTION, klass=MatterClass.NORMAL, confidential=secret,
+            tags=(), received_at=at, at=at, actor_id=1, instruction_text=None,
+            instruction_author=None, deadline=None)
+        m.id = i
+        m.assign(at=at, actor_id=1, unit_id=1, lead=True, principal_id=2, responsible_id=3,
+                 handler_id=4, deadline=date(2026, 11, 18))  # overdue by the 22nd
+        matters.append(m)
+    b = compute_bulletin(kind=BulletinKind.REGULAR, matters=matters, events=[],
+                         units={1: "城关镇"}, cal=WorkCalendar(), period=WEEK,
+                         as_of=datetime(2026, 11, 23, 1, 0, tzinfo=UTC), office_name="督查室",
+                         doc_prefix="督察", number=1)
+    assert [x.title for x in b.registered] == ["公开的事项"]
+    assert (b.figures.registered, b.figures.open, b.figures.overdue) == (1, 1, 1)
+    assert [x.title for u in b.overdue_by_unit for x in u.lines] == ["公开的事项"]

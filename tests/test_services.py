@@ -24,9 +24,9 @@ from ledger.model import (
     Role,
     Source,
     Unit,
-    matter_to_json,
 )
 from ledger.workcalendar import WorkCalendar
+from storage.matter_json import matter_to_json
 from tests.fakes import FakeUnitOfWork, Store
 
 # Monday 2026-11-23, 09:00 in Shanghai.

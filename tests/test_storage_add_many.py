@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.clock import LOCAL_TZ
 from ledger.errors import Conflict
-from ledger.model import Attachment, Matter, matter_to_json
+from ledger.model import Attachment, Matter
+from storage.matter_json import matter_to_json
 from storage.repositories import SqlMatterRepository
 from storage.uow import SqlUnitOfWork
 from tests.dbs import ON_PG

@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.errors import Conflict
-from ledger.model import Matter, matter_to_json
+from ledger.model import Matter
 from ledger.ports import Notice
 from storage.db import make_engine
+from storage.matter_json import matter_to_json
 from storage.uow import SqlUnitOfWork
 from tests.dbs import ON_PG, url_for
 from tests.test_storage_helpers import (

@@ -20,9 +20,9 @@ from ledger.model import (
     Event,
     Matter,
     MatterStatus,
-    matter_to_json,
 )
 from ledger.ports import AssignmentRow, BulletinRecord, MatterQuery
+from storage.matter_json import matter_to_json
 from storage.tables import assignments, events, matters
 from storage.uow import SqlUnitOfWork
 from tests.test_storage_helpers import (

@@ -38,8 +38,6 @@ from ledger.model import (
     AssignmentStatus,
     Event,
     Matter,
-    matter_from_json,
-    matter_to_json,
 )
 from ledger.ports import (
     AssignmentRow,
@@ -47,6 +45,7 @@ from ledger.ports import (
     MatterQuery,
 )
 from ledger.reporting import gc_paused
+from storage.matter_json import matter_from_json, matter_to_json
 from storage.repositories._common import (
     _IN_CHUNK,
     _OPEN_ASSIGNMENT,

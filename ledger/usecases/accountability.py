@@ -1,0 +1,189 @@
+"""催办与问责 (§2.6): 催办 (by the office or automatic), 通报批评 flagged, 表彰, 批评,
+追究 (referral), and pausing a matter's reminders."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ledger import permissions as perm
+from ledger.clock import Clock, local_today
+from ledger.deadlines import (
+    MAX_DAYS_AHEAD,
+)
+from ledger.errors import (
+    InvalidInput,
+    InvalidTransition,
+)
+from ledger.model import (
+    AssignmentStatus,
+    Event,
+    Matter,
+)
+from ledger.notices import tell_office
+from ledger.ports import UnitOfWork
+from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
+from ledger.workcalendar import WorkCalendar
+
+
+async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int | None,
+               matter_id: int, no: int | None, limit: date | None = None, note: str = "",
+               limit_workdays: int = 3, max_days_ahead: int = MAX_DAYS_AHEAD,
+               limit_counted: tuple[date, int] | None = None) -> Matter:
+    """催办: a formal push with a new limit, to the unit's principal and responsible person.
+    `actor_id` None is the automatic escalation. `limit_counted`: the typed limit's basis
+    (N个工作日); the default limit is counted from today."""
+    async with uow:
+        if actor_id is None:
+            m = await uow.matters.get(matter_id)
+        else:
+            _, m = await _office_matter(uow, actor_id, matter_id)
+        today = local_today(clock)
+        if limit is None:
+            limit, limit_counted = cal.add_workdays(today, limit_workdays), (today, limit_workdays)
+        targets = [m.assignment(no)] if no is not None else [
+            a for a in m.top_assignments if a.is_open]
+        if not targets:
+            raise InvalidInput("这件事项没有在办的分工，无需催办。")
+        now = clock.now()
+        for a in targets:
+            m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note,
+                   max_days_ahead=max_days_ahead, counted=limit_counted)
+        await _save(uow, m)
+        for a in targets:
+            await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, a.no,
+                                {"limit": limit.isoformat(), "note": note})
+        await uow.commit()
+        return m
+
+
+async def auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id: int, no: int,
+                    after_workdays: int, limit_workdays: int) -> Matter | None:
+    """The automatic 催办 (actor None) of an assignment overdue `after_workdays` working days
+    and never urged. Checks again inside the transaction; None when it no longer applies
+    (done, urged meanwhile, paused, completion requested)."""
+    async with uow:
+        m = await uow.matters.get(matter_id)
+        a = m.assignment(no)
+        if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
+                or a.urge_count > 0 or await uow.matters.paused_ids([matter_id])):
+            return None
+        today = local_today(clock)
+        if today <= a.effective_deadline:
+            return None
+        overdue = cal.workdays_between(a.effective_deadline, today)
+        if overdue < after_workdays:
+            return None
+        limit = cal.add_workdays(today, limit_workdays)
+        note = f"已超期{overdue}个工作日，系统自动催办。"
+        now = clock.now()
+        m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
+               counted=(today, limit_workdays))
+        await _save(uow, m)
+        await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
+                            {"limit": limit.isoformat(), "note": note, "auto": True,
+                             "overdue_workdays": overdue})
+        await uow.commit()
+        return m
+
+
+CRITICISM_FLAG_REASON = "催办限期内未落实"
+
+
+async def flag_for_criticism(uow: UnitOfWork, clock: Clock, matter_id: int, no: int,
+                             ) -> Matter | None:
+    """Urged, and the urging limit passed with the assignment still open: 通报批评 in the next
+    bulletin (a `criticized` event, actor None) and the office is told (§2.10). None when
+    it no longer applies."""
+    async with uow:
+        m = await uow.matters.get(matter_id)
+        a = m.assignment(no)
+        today = local_today(clock)
+        if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
+                or a.criticized or a.urge_limit is None or today <= a.urge_limit
+                or await uow.matters.paused_ids([matter_id])):
+            return None
+        limit = a.urge_limit
+        now = clock.now()
+        m.criticize(at=now, actor_id=None, no=no,
+                    reason=f"{CRITICISM_FLAG_REASON}（催办限期 {limit:%Y-%m-%d}）")
+        await _save(uow, m)
+        await tell_office(uow, office_id=m.office_id, confidential=m.confidential,
+                          key=f"critflag:{m.id}:{no}", kind="office_criticism_flag", at=now,
+                          matter_id=m.id, assignment_no=no,
+                          payload={"limit": limit.isoformat(), "urge_count": a.urge_count,
+                                   "deadline": a.effective_deadline.isoformat(),
+                                   "unit_id": a.unit_id, "reason": CRITICISM_FLAG_REASON})
+        await uow.commit()
+        return m
+
+
+async def reminders_paused(uow: UnitOfWork, actor_id: int, matter_id: int) -> bool:
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        m = await uow.matters.get(matter_id)
+        perm.require_view(actor, m)
+        return bool(await uow.matters.paused_ids([matter_id]))
+
+
+async def _set_reminders(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
+                         paused: bool, reason: str) -> Matter:
+    async with uow:
+        actor, m = await _office_matter(uow, actor_id, matter_id)
+        m.require_open()
+        reason = reason.strip()
+        if paused and not reason:
+            raise InvalidInput("暂停提醒须写明理由。")
+        if bool(await uow.matters.paused_ids([matter_id])) == paused:
+            raise InvalidTransition(
+                f"事项 {m.number} 的提醒{'已经暂停' if paused else '没有暂停'}。")
+        assert m.id is not None
+        e = Event(kind="reminders_paused" if paused else "reminders_resumed", at=clock.now(),
+                  actor_id=actor.id, office_id=m.office_id, matter_id=m.id,
+                  before={"paused": not paused}, after={"paused": paused, "reason": reason})
+        m.apply(e)
+        m.pending.append(e)
+        await _save(uow, m)
+        await uow.matters.set_paused(m.id, paused)
+        await uow.commit()
+        return m
+
+
+async def pause_reminders(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
+                          reason: str) -> Matter:
+    """The office stops every reminder and escalation of a matter, with a reason (an event).
+    Reminders already queued are dropped when their time comes."""
+    return await _set_reminders(uow, clock, actor_id, matter_id, True, reason)
+
+
+async def resume_reminders(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
+                           reason: str = "") -> Matter:
+    """Reminders start again from their next slot (what fell due meanwhile is not sent)."""
+    return await _set_reminders(uow, clock, actor_id, matter_id, False, reason)
+
+
+async def _judge(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int, no: int | None,
+                 reason: str, kind: str) -> Matter:
+    async with uow:
+        actor, m = await _office_matter(uow, actor_id, matter_id)
+        nos = [no] if no is not None else [a.no for a in m.top_assignments if a.lead]
+        now = clock.now()
+        for n in nos:
+            getattr(m, kind)(at=now, actor_id=actor.id, no=n, reason=reason)
+        await _save(uow, m)
+        await uow.commit()
+        return m
+
+
+async def commend(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
+                  no: int | None, reason: str) -> Matter:
+    return await _judge(uow, clock, actor_id, matter_id, no, reason, "commend")
+
+
+async def criticize(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
+                    no: int | None, reason: str) -> Matter:
+    return await _judge(uow, clock, actor_id, matter_id, no, reason, "criticize")
+
+
+async def refer(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,
+                no: int | None, reason: str) -> Matter:
+    return await _judge(uow, clock, actor_id, matter_id, no, reason, "refer")

@@ -1,0 +1,197 @@
+"""People and chats: the office's first start, units, invitations, group binding,
+who cannot be reached."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from ledger import permissions as perm
+from ledger.clock import Clock
+from ledger.errors import (
+    InvalidInput,
+    NotFound,
+    check_name,
+)
+from ledger.model import (
+    Event,
+    Person,
+    Role,
+    Unit,
+)
+from ledger.notices import tell_office
+from ledger.ports import GroupChat, Invite, UnitOfWork
+from ledger.usecases._shared import _actor
+
+INVITE_TTL = timedelta(days=3)
+
+
+async def bootstrap_office(uow: UnitOfWork, clock: Clock, name: str,
+                           admin_telegram_ids: Sequence[int], doc_prefix: str = "督") -> int:
+    """First start: one office, and its admins from DUBAN_ADMINS. Idempotent."""
+    async with uow:
+        return await _bootstrap(uow, clock, name, admin_telegram_ids, doc_prefix)
+
+
+async def _bootstrap(uow: UnitOfWork, clock: Clock, name: str,
+                     admin_telegram_ids: Sequence[int], doc_prefix: str) -> int:
+    offices = await uow.people.offices()
+    office = offices[0] if offices else await uow.people.add_office(name, doc_prefix)
+    for tg in admin_telegram_ids:
+        if await uow.people.by_telegram(tg) is None:
+            p = await uow.people.add_person(office.id, f"管理员{tg}", frozenset({Role.ADMIN}),
+                                            telegram_id=tg)
+            await uow.events.append(Event(kind="person_added", at=clock.now(), actor_id=None,
+                                          office_id=office.id, person_id=p.id,
+                                          after={"name": p.name, "roles": ["admin"],
+                                                 "telegram_id": tg}))
+    await uow.commit()
+    return office.id
+
+
+async def add_unit(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
+                   parent_id: int | None = None) -> Unit:
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        perm.require_office(actor)
+        name = check_name(name, "单位名称")
+        if not name:
+            raise InvalidInput("单位名称不能为空。")
+        if await uow.people.unit_by_name(actor.office_id, name) is not None:
+            raise InvalidInput(f"单位「{name}」已存在。")
+        if parent_id is not None:
+            parent = await uow.people.get_unit(parent_id)
+            if parent.office_id != actor.office_id:
+                raise NotFound("找不到上级单位。")
+        unit = await uow.people.add_unit(actor.office_id, name, parent_id)
+        await uow.events.append(Event(kind="unit_added", at=clock.now(), actor_id=actor.id,
+                                      office_id=actor.office_id,
+                                      after={"unit_id": unit.id, "name": name,
+                                             "parent_id": parent_id}))
+        await uow.commit()
+        return unit
+
+
+def _check_roles(roles: frozenset[Role], unit_id: int | None) -> None:
+    if not roles:
+        raise InvalidInput("请至少指定一个角色。")
+    unit_roles = {Role.PRINCIPAL, Role.RESPONSIBLE, Role.HANDLER}
+    if roles & unit_roles and unit_id is None:
+        raise InvalidInput("第一责任人、责任人、承办人须属于某个单位。")
+
+
+async def create_invite(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
+                        roles: frozenset[Role], unit_id: int | None,
+                        ttl: timedelta = INVITE_TTL) -> Invite:
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        perm.require_office(actor)
+        name = check_name(name, "姓名")
+        if not name:
+            raise InvalidInput("请写被邀请人的姓名。")
+        _check_roles(roles, unit_id)
+        if unit_id is not None:
+            unit = await uow.people.get_unit(unit_id)
+            if unit.office_id != actor.office_id:
+                raise NotFound("找不到该单位。")
+        now = clock.now()
+        invite = Invite(token=secrets.token_urlsafe(16), office_id=actor.office_id, name=name,
+                        roles=roles, unit_id=unit_id, created_by=actor.id, created_at=now,
+                        expires_at=now + ttl)
+        await uow.invites.add(invite)
+        await uow.events.append(Event(kind="invited", at=now, actor_id=actor.id,
+                                      office_id=actor.office_id,
+                                      after={"name": name, "roles": sorted(roles),
+                                             "unit_id": unit_id}))
+        await uow.commit()
+        return invite
+
+
+async def accept_invite(uow: UnitOfWork, clock: Clock, token: str, telegram_id: int,
+                        ) -> Person:
+    async with uow:
+        invite = await uow.invites.get(token)
+        now = clock.now()
+        if invite is None:
+            raise InvalidInput("邀请链接无效，请向督查室重新索取。")
+        if invite.used_at is not None:
+            raise InvalidInput("这个邀请链接已经用过了，请向督查室重新索取。")
+        if now > invite.expires_at:
+            raise InvalidInput("邀请链接已过期，请向督查室重新索取。")
+        existing = await uow.people.by_telegram(telegram_id)
+        if existing is not None and existing.active:
+            raise InvalidInput(f"这个 Telegram 账号已绑定为「{existing.name}」。")
+        if existing is not None:
+            # A revoked binding (/revoke, /handover) frees the account for a new post; the
+            # old person stays in the ledger, unbound, with their history.
+            await uow.people.save_person(replace(existing, telegram_id=None))
+            await uow.events.append(Event(kind="person_unbound", at=now, actor_id=None,
+                                          office_id=existing.office_id, person_id=existing.id,
+                                          before={"telegram_id": telegram_id},
+                                          after={"telegram_id": None}))
+        person = await uow.people.add_person(invite.office_id, invite.name, invite.roles,
+                                             unit_id=invite.unit_id, telegram_id=telegram_id)
+        if not await uow.invites.mark_used(token, now, person.id):
+            raise InvalidInput("这个邀请链接已经用过了，请向督查室重新索取。")
+        await uow.events.append(Event(kind="person_bound", at=now, actor_id=person.id,
+                                      office_id=invite.office_id, person_id=person.id,
+                                      after={"name": person.name, "roles": sorted(person.roles),
+                                             "unit_id": person.unit_id,
+                                             "telegram_id": telegram_id}))
+        await uow.commit()
+        return person
+
+
+async def bind_group(uow: UnitOfWork, clock: Clock, actor_id: int, chat_id: int, title: str,
+                     unit_id: int | None) -> GroupChat:
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        perm.require_office(actor)
+        if unit_id is not None:
+            unit = await uow.people.get_unit(unit_id)
+            if unit.office_id != actor.office_id:
+                raise NotFound("找不到该单位。")
+        old = await uow.chats.get(chat_id)
+        chat = GroupChat(chat_id=chat_id, office_id=actor.office_id, unit_id=unit_id,
+                         title=title, bound_by=actor.id, bound_at=clock.now())
+        await uow.chats.bind(chat)
+        await uow.events.append(Event(
+            kind="group_bound", at=chat.bound_at, actor_id=actor.id, office_id=actor.office_id,
+            before={"unit_id": old.unit_id} if old else {},
+            after={"chat_id": chat_id, "unit_id": unit_id, "title": title}))
+        await uow.commit()
+        return chat
+
+
+async def mark_unreachable(uow: UnitOfWork, clock: Clock, person_id: int, reason: str) -> None:
+    """Telegram said Forbidden: the person blocked the bot or never started it."""
+    async with uow:
+        person = await uow.people.get_person(person_id)
+        if not person.reachable:
+            return
+        await uow.people.save_person(replace(person, reachable=False))
+        await uow.events.append(Event(kind="person_unreachable", at=clock.now(), actor_id=None,
+                                      office_id=person.office_id, person_id=person.id,
+                                      before={"reachable": True},
+                                      after={"reachable": False, "reason": reason}))
+        now = clock.now()
+        await tell_office(uow, office_id=person.office_id, confidential=False,
+                          key=f"unreachable:{person.id}:{now.isoformat()}",
+                          kind="office_unreachable", at=now,
+                          payload={"person_id": person.id, "name": person.name,
+                                   "reason": reason})
+        await uow.commit()
+
+
+async def mark_reachable(uow: UnitOfWork, clock: Clock, person_id: int) -> None:
+    async with uow:
+        person = await uow.people.get_person(person_id)
+        if person.reachable:
+            return
+        await uow.people.save_person(replace(person, reachable=True))
+        await uow.events.append(Event(kind="person_reachable", at=clock.now(), actor_id=None,
+                                      office_id=person.office_id, person_id=person.id,
+                                      before={"reachable": False}, after={"reachable": True}))
+        await uow.commit()

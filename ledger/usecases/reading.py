@@ -1,0 +1,117 @@
+"""Reading the ledger as a person may (the policy decides what is shown): find, get,
+history, lists, one's own work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger import permissions as perm
+from ledger import policy
+from ledger.clock import Clock, local_today
+from ledger.errors import (
+    NotFound,
+    PermissionDenied,
+    shown,
+)
+from ledger.model import (
+    Assignment,
+    Event,
+    Matter,
+    MatterStatus,
+    Person,
+    parse_reference,
+)
+from ledger.ports import MatterQuery, UnitOfWork
+from ledger.usecases._shared import _actor
+
+
+async def find_matter(uow: UnitOfWork, clock: Clock, actor_id: int, reference: str) -> Matter:
+    """A matter by number or short id, if the actor may see it."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        year, seq = parse_reference(reference, local_today(clock).year)
+        try:
+            m = await uow.matters.find(actor.office_id, year, seq)
+        except NotFound:
+            raise NotFound(f"找不到事项「{shown(reference)}」。") from None
+        perm.require_view(actor, m)
+        return m
+
+
+async def get_matter(uow: UnitOfWork, actor_id: int, matter_id: int) -> tuple[Person, Matter]:
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        m = await uow.matters.get(matter_id)
+        perm.require_view(actor, m)
+        return actor, m
+
+
+async def history(uow: UnitOfWork, actor_id: int, matter_id: int) -> list[Event]:
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        m = await uow.matters.get(matter_id)
+        perm.require_view(actor, m)
+        return await uow.events.for_matter(matter_id)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    mine: bool = False
+    unit_id: int | None = None
+    overdue: bool = False
+    status: MatterStatus | None = None
+    open_only: bool = True
+    text: str | None = None
+    public_only: bool = False  # a group chat is asking: never confidential matters (RULES 5)
+
+
+async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilter,
+                       limit: int = 10, offset: int = 0) -> tuple[list[Matter], int]:
+    """What the actor may see, filtered; returns a page and the total count."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        place = policy.place_of(f.public_only)
+        sees_all = policy.sees_whole_office(actor)
+        statuses: frozenset[MatterStatus] | None = None
+        if f.status is not None:
+            statuses = frozenset({f.status})
+        elif f.open_only:
+            statuses = frozenset({MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
+                                  MatterStatus.COMPLETION_REQUESTED})
+        unit_id = f.unit_id
+        person_id = actor.id if f.mine else None
+        if not sees_all and not f.mine:
+            if actor.unit_id is None:
+                person_id = actor.id
+            elif unit_id is None:
+                unit_id = actor.unit_id
+            elif unit_id != actor.unit_id:
+                raise PermissionDenied("只能查看本单位的事项。")
+        q = MatterQuery(office_id=actor.office_id, statuses=statuses, unit_id=unit_id,
+                        person_id=person_id,
+                        include_confidential=policy.sees_confidential(actor, place),
+                        overdue_on=local_today(clock) if f.overdue else None, text=f.text,
+                        limit=limit, offset=offset)
+        total = await uow.matters.count(q)
+        page = await uow.matters.list(q)
+        if not actor.is_office and person_id is None:
+            # Confidential matters the actor is named on are fetched separately by /mine.
+            page = policy.filter_shown(actor, place, page)
+        return page, total
+
+
+async def my_assignments(uow: UnitOfWork, actor_id: int) -> list[tuple[Matter, Assignment]]:
+    """The actor's open work, most urgent first."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        q = MatterQuery(office_id=actor.office_id, person_id=actor.id,
+                        statuses=frozenset({MatterStatus.IN_PROGRESS,
+                                            MatterStatus.COMPLETION_REQUESTED}))
+        out: list[tuple[Matter, Assignment]] = []
+        for m in await uow.matters.list(q):
+            for a in perm.actor_assignments(actor, m):
+                out.append((m, a))
+                break
+        # 三个优先 (§2.8): flagged matters first, then the nearest deadline
+        out.sort(key=lambda ma: (not ma[0].priority, ma[1].effective_deadline))
+        return out
