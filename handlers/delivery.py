@@ -23,8 +23,8 @@ from handlers.ratelimit import retry_seconds
 from ledger import services
 from ledger.errors import NotFound
 from ledger.model import Person
-from ledger.people import may_receive
 from ledger.ports import MessageRef, Notice, UnitOfWorkFactory
+from ledger.usecases.turnover import may_receive
 from reminders.outbox import RetryLater, Unreachable
 
 

@@ -1,4 +1,4 @@
-"""People come and go: /revoke 姓名 [理由], /handover 姓名 新姓名 (ledger.people)."""
+"""People come and go: /revoke 姓名 [理由], /handover 姓名 新姓名 (ledger.usecases.turnover)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from telegram import Update
 from handlers.common import args_text, chunks, require_person, usage
 from handlers.deps import Ctx
 from handlers.menus import clear_person_menu, set_person_menu
-from ledger import people
+from ledger.usecases import turnover as people
 
 
 async def revoke_command(update: Update, context: Ctx) -> None:

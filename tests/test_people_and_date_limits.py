@@ -1,5 +1,5 @@
 """Rules at their boundaries: date limits (ledger.deadlines.check_horizon and the use cases
-that apply it) and people coming and going (ledger.people), on the fake unit of work."""
+that apply it) and people coming and going (ledger.usecases.turnover), on the fake unit of work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.config import ConfigError, load_config
-from ledger import people
 from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.deadlines import (
@@ -22,6 +21,7 @@ from ledger.deadlines import (
 from ledger.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from ledger.model import Matter, Office, Person, Role, Unit
 from ledger.ports import Invite
+from ledger.usecases import turnover as people
 from ledger.workcalendar import WorkCalendar
 from tests.fakes import FakeUnitOfWork, Store
 

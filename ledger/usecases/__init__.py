@@ -8,6 +8,7 @@
 - `special`: 8 专项督查 — 三个优先, projects and figures, key enterprises' visits;
 - `meetings`: 9 联席会议 — meetings and their decisions;
 - `people`: 4 责任落实 — the office, units, invitations, groups, reachability;
+- `turnover`: 4 责任落实 — people leaving and their successors (/revoke, /handover);
 - `reading`: what a person may read (the policy decides what is shown);
 - `records`, `_shared`: helpers the modules share.
 
