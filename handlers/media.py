@@ -4,10 +4,12 @@ the sender can be told what to send instead."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from telegram import Bot, Message
+from telegram.warnings import PTBDeprecationWarning
 
 from ledger.model import Attachment
 
@@ -25,19 +27,19 @@ def attachments(msg: Message) -> list[Attachment]:
     if msg.voice is not None:
         v = msg.voice
         out.append(Attachment("voice", v.file_id, None, v.file_unique_id, v.file_size,
-                              v.mime_type, duration=_seconds(v.duration)))
+                              v.mime_type, duration=_duration(v)))
     if msg.video is not None:
         vd = msg.video
         out.append(Attachment("video", vd.file_id, vd.file_name, vd.file_unique_id,
-                              vd.file_size, vd.mime_type, duration=_seconds(vd.duration)))
+                              vd.file_size, vd.mime_type, duration=_duration(vd)))
     if msg.video_note is not None:
         n = msg.video_note
         out.append(Attachment("video_note", n.file_id, None, n.file_unique_id, n.file_size,
-                              "video/mp4", duration=_seconds(n.duration)))
+                              "video/mp4", duration=_duration(n)))
     if msg.audio is not None:
         au = msg.audio
         out.append(Attachment("audio", au.file_id, au.file_name, au.file_unique_id,
-                              au.file_size, au.mime_type, duration=_seconds(au.duration),
+                              au.file_size, au.mime_type, duration=_duration(au),
                               title=au.title))
     if msg.venue is not None:  # a venue carries its location too: one attachment
         ve = msg.venue
@@ -51,8 +53,16 @@ def attachments(msg: Message) -> list[Attachment]:
     return out
 
 
+def _duration(media: object) -> int | None:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(getattr(media, "duration", None))
+
+
 def _seconds(value: object) -> int | None:
     """PTB gives durations as int or (with its time-period setting) as a timedelta."""
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int):
         return value
     total = getattr(value, "total_seconds", None)
