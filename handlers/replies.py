@@ -124,7 +124,9 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
         reply = line(deps, "signed", m=m, committed=parsed.day)
     elif prompt.kind == "done":
         m = await closing.request_completion(deps.uow(), deps.clock, actor.id, mid, no, text, atts)
-        reply = line(deps, "completion_requested", m=m, atts=atts)
+        reply = line(deps, "completion_requested", m=m, atts=atts,
+                     big=downloads.too_big(deps.config, atts),
+                     limit_mb=deps.config.files_download_mb)
     elif prompt.kind == "ext":
         asked, reason = _extension_text(deps, text)
         new_deadline = asked.day
