@@ -11,7 +11,14 @@ from datetime import datetime
 from telegram import InputFile, Update
 
 from handlers.cards import Directory
-from handlers.common import args_text, line, require_person, usage, with_dates
+from handlers.common import (
+    args_text,
+    line,
+    require_person,
+    require_shown,
+    usage,
+    with_dates,
+)
 from handlers.deps import Ctx, Deps
 from handlers.downloads import file_store
 from ledger import evidence as ev
@@ -115,6 +122,7 @@ async def archive_command(update: Update, context: Ctx) -> None:
     if not ref:
         raise usage(deps, "archive")
     m = await reading.find_matter(deps.uow(), deps.clock, actor.id, ref)
+    require_shown(deps, update, actor, m)  # a confidential matter's files: not in a group
     archive = await archive_zip(deps, m)
     data = archive.data
     msg = update.effective_message

@@ -184,6 +184,10 @@ async def test_a_photo_lands_in_the_store_and_the_archive_holds_its_bytes(
         assert "找不到事项" in text(await say(h, admin, "/archive 99"))
         refusal = text(await say(h, handler, f"/archive {m.number}"))
         assert "督查室" in refusal and not last(handler).get("document")
+        # a confidential matter's archive is not sent to a group
+        secret = await quick_matter(h, "机密事项甲 | 城关镇 | 默认 | 机密")
+        shown = await say(h, admin, f"/archive {secret.seq}", chat=h.office_group)
+        assert "机密事项，不在群里显示" in text(shown) and not shown.get("document")
 
 
 async def test_a_file_above_20_mb_gets_asked_for_a_smaller_one(tmp_path: Path) -> None:
