@@ -29,7 +29,7 @@ LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "help", 
 LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
            "enterprises", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
-          "export", "import", "appraisal", "holidays", "history",
+          "export", "import", "appraisal", "holidays", "history", "archive",
           "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
           "inspections", "commend", "criticize", "invite", "revoke", "handover", "units", "addunit",

@@ -19,6 +19,7 @@ from ledger.model import (
     ROLE_LABELS,
     SOURCE_LABELS,
 )
+from presentation import attachments
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -50,6 +51,7 @@ class Renderer:
         )
         self.env.filters.update(
             cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time, clip=shown,
+            att_label=attachments.label, att_summary=attachments.summary,
         )
         self.env.globals.update(
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,
