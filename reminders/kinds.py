@@ -21,3 +21,10 @@ REMINDER_PREFIX = "rem:"
 SLA_PREFIX = "sla:"
 
 CRITICISM_REASON = "催办限期内未落实"
+
+# Formal notices as documents and 已阅 receipts (ledger.usecases.receipts): the .docx is
+# built when sent; a receipt's reminder and escalation are checked against it at send time.
+DOC_ASSIGNMENT = "doc_assignment"      # 交办通知单 beside the assignment card
+DOC_URGING = "doc_urging"              # 催办通知单, with 「已阅」
+RECEIPT_REMIND = "receipt_remind"      # still unread after remind_after_hours
+RECEIPT_ESCALATE = "receipt_escalate"  # still unread after the second interval: principal

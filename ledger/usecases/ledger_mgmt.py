@@ -20,6 +20,7 @@ from ledger.errors import DomainError, InvalidInput, NotFound
 from ledger.model import Assignment, Matter, Person, Role, Source, Unit
 from ledger.ports import UnitOfWork, UnitOfWorkFactory
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
+from ledger.usecases.receipts import queue_assignment_documents
 from ledger.workcalendar import WorkCalendar
 
 
@@ -147,6 +148,7 @@ async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int
         await _save(uow, m)
         for a in new:
             await _tell_persons(uow, m, "assignment", a.persons(), now, a.no)
+        await queue_assignment_documents(uow, m, new, now)
         await uow.commit()
         return m
 
