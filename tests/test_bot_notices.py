@@ -11,7 +11,9 @@ from typing import Any
 import docx
 
 from ledger import services as svc
+from handlers.delivery import TelegramSender
 from ledger.clock import FixedClock
+from reminders.scheduler import ReminderService, Settings
 from tests.bot_e2e import Msg, bot, buttons, forge, quick_matter, say, tap, text
 
 
@@ -140,3 +142,42 @@ async def test_no_reminder_once_read(tmp_path: Path) -> None:
         await h.settle()
         for p in (resp, principal):
             assert not [x for x in p.inbox() if "请阅读" in text(x) or "本单位尚未" in text(x)]
+
+
+async def test_automatic_urge_delivers_the_urging_notice(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        assert isinstance(h.clock, FixedClock)
+        m = await quick_matter(h, "老旧小区改造 | 城关镇 | 默认")  # deadline 12月7日
+        resp, principal = h.people["town_resp"], h.people["town_principal"]
+        # Thursday 12月10日 09:05: three working days overdue, the automatic 催办
+        h.clock.set(datetime(2026, 12, 10, 1, 5, tzinfo=UTC))
+        service = ReminderService(h.deps.uow, h.clock, h.deps.cal, h.deps.config.reminders,
+                                  TelegramSender(h.app.bot, h.deps), Settings(limits=None))
+        await service.tick(full=True)
+        await h.settle()
+        for person in (resp, principal):
+            [doc] = documents(person, "催办通知单")
+            body = docx_text(h, doc)
+            assert m.number in body and "已超期3个工作日" in body and "第1次催办" in body
+            assert "✅ 已阅" in buttons(doc)
+        assert not documents(h.people["town_handler"], "催办通知单")
+        listing = text(await say(h, h.people["admin"], "/unread"))
+        assert m.number in listing and "钱副镇长" in listing
+
+
+async def test_meeting_invitation_carries_a_receipt(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        admin, dept, build = (h.people["admin"], h.people["dept_principal"],
+                              h.people["build_principal"])
+        await say(h, admin, "/meeting 研究工业园区用地问题 | 12月1日 15:00 | 县发改局,县住建局")
+        invite = next(x for x in dept.inbox() if "联席会议邀请" in text(x))
+        assert "✅ 已阅" in buttons(invite)
+        listing = text(await say(h, admin, "/unread"))
+        assert "研究工业园区用地问题" in listing and "周局长" in listing and "冯局长" in listing
+        answer = await tap(h, dept, invite, "✅ 已阅")
+        assert answer is not None and "已记录：您已阅" in answer.text
+        listing = text(await say(h, admin, "/unread"))
+        assert "周局长" not in listing and "冯局长" in listing
+        await tap(h, build, next(x for x in build.inbox() if "联席会议邀请" in text(x)),
+                  "✅ 已阅")
+        assert "没有未阅的通知" in text(await say(h, admin, "/unread"))
