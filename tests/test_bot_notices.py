@@ -10,7 +10,6 @@ from typing import Any
 
 import docx
 
-from ledger import services as svc
 from handlers.delivery import TelegramSender
 from ledger.clock import FixedClock
 from reminders.scheduler import ReminderService, Settings
@@ -74,7 +73,7 @@ async def test_urge_sends_the_urging_notice_and_a_receipt_leaves_unread(tmp_path
         assert "没有未阅的通知" in text(await say(h, admin, "/unread"))
         history = text(await say(h, admin, f"/history {m.short_id}"))
         assert "钱副镇长：已阅" in history and "《催办通知单》" in history
-        kinds = [e.kind for e in await svc.history(h.deps.uow(), h.ids["admin"], m.id)]
+        kinds = [e.kind for e in await history(h.deps.uow(), h.ids["admin"], m.id)]
         assert kinds.count("receipt_read") == 2  # the second press is no new event
 
 
