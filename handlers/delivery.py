@@ -74,13 +74,15 @@ def scheduled_errors() -> Iterator[None]:
 
 async def send_bulletin(bot: Bot, chat_id: int, texts: Sequence[str], chart_png: bytes,
                         chart_caption: str, docx: bytes, docx_name: str, docx_caption: str,
-                        ) -> None:
-    """One bulletin to one chat: the text (already split at 4096), the chart, the .docx."""
+                        docx_markup: InlineKeyboardMarkup | None = None) -> Message:
+    """One bulletin to one chat: the text (already split at 4096), the chart, the .docx
+    (with `docx_markup`, e.g. 「已阅」, in a group); returns the .docx's message."""
     with scheduled_errors():
         for text in texts:
             await bot.send_message(chat_id, text)
         await bot.send_photo(chat_id, chart_png, caption=chart_caption)
-        await bot.send_document(chat_id, docx, filename=docx_name, caption=docx_caption)
+        return await bot.send_document(chat_id, docx, filename=docx_name,
+                                       caption=docx_caption, reply_markup=docx_markup)
 
 
 async def post_or_edit(bot: Bot, channel: int | str, text: str,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from ledger.clock import LOCAL_TZ
-from ledger.model import Assignment
+from ledger.model import Assignment, Person, Role
 from ledger.workcalendar import CalendarYearUnknown, WorkCalendar
 
 URGE = "urge"          # 催办通知单 of one assignment
@@ -77,6 +77,21 @@ def urge_readers(a: Assignment) -> list[Reader]:
     """A 催办通知单 is read by whom it goes to: the unit's principal and responsible person."""
     ids = dict.fromkeys((a.principal_id, a.responsible_id))
     return [Reader(pid, a.unit_id) for pid in ids]
+
+
+def bulletin_readers(unit_id: int | None, persons: Sequence[Person]) -> list[Reader]:
+    """A bulletin posted to a group is read by the group's leaders: in a unit's group its
+    principal and responsible persons, in the office's own group the county leaders."""
+    wanted = (Role.PRINCIPAL, Role.RESPONSIBLE) if unit_id is not None else (Role.LEADER,)
+    return [Reader(p.id, p.unit_id) for p in persons
+            if p.active and (unit_id is None or p.unit_id == unit_id)
+            and any(p.has(r) for r in wanted)]
+
+
+def posted_only(r: Receipt) -> bool:
+    """A group post's receipt counts once the post went out (a failed post is retried
+    with a new one)."""
+    return r.kind != BULLETIN or r.message_id is not None
 
 
 def add_working_hours(cal: WorkCalendar, start: datetime, hours: float,

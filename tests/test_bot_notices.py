@@ -10,9 +10,13 @@ from typing import Any
 
 import docx
 
+from bot.bulletin_jobs import post_bulletin
 from handlers.delivery import TelegramSender
+from ledger.bulletins import BulletinKind
 from ledger.clock import FixedClock
+from ledger.ports import GroupChat
 from reminders.scheduler import ReminderService, Settings
+from settings import BulletinSpec
 from tests.bot_e2e import Msg, bot, buttons, forge, quick_matter, say, tap, text
 
 
@@ -180,3 +184,33 @@ async def test_meeting_invitation_carries_a_receipt(tmp_path: Path) -> None:
         await tap(h, build, next(x for x in build.inbox() if "联席会议邀请" in text(x)),
                   "✅ 已阅")
         assert "没有未阅的通知" in text(await say(h, admin, "/unread"))
+
+
+async def test_bulletin_in_a_group_carries_a_receipt(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        await quick_matter(h, "老旧小区改造 | 城关镇 | 默认")
+        admin, resp, principal = (h.people["admin"], h.people["town_resp"],
+                                  h.people["town_principal"])
+        town = h.server.group("城关镇督办群", members=[resp, principal,
+                                                      h.people["town_handler"]])
+        async with h.deps.uow() as u:
+            await u.chats.bind(GroupChat(chat_id=town.id, office_id=h.county.office_id,
+                                         unit_id=h.units["城关镇"], title="城关镇督办群",
+                                         bound_by=h.ids["admin"], bound_at=h.clock.now()))
+            await u.commit()
+        spec = BulletinSpec(BulletinKind.REGULAR, "0 9 * * mon", chats=(town.id,),
+                            period="current")
+        posted = await post_bulletin(h.app.bot, h.deps, spec, h.county.office_id)
+        assert posted.sent == [town.id]
+        doc = next(x for x in town.messages() if x.get("document"))
+        assert "✅ 已阅" in buttons(doc)
+        listing = text(await say(h, admin, "/unread"))
+        assert "督查通报" in listing and "钱副镇长" in listing and "赵镇长" in listing
+        assert "孙干事" not in listing  # the handler is not expected to read it
+        answer = await tap(h, resp, doc, "✅ 已阅")
+        assert answer is not None and "已记录：您已阅" in answer.text
+        listing = text(await say(h, admin, "/unread"))
+        assert "钱副镇长" not in listing and "赵镇长" in listing
+        # a handler pressing it too is recorded, and changes nothing for the list
+        await tap(h, h.people["town_handler"], doc, "✅ 已阅")
+        assert "赵镇长" in text(await say(h, admin, "/unread"))

@@ -16,15 +16,18 @@ from datetime import datetime
 from ledger import permissions as perm
 from ledger.clock import Clock
 from ledger.errors import NotFound
-from ledger.model import Assignment, Event, Matter
+from ledger.model import Assignment, Event, Matter, Role
 from ledger.ports import Notice, UnitOfWork
 from ledger.receipts import (
+    BULLETIN,
     KIND_LABELS,
     URGE,
     Reader,
     Receipt,
     ReceiptPolicy,
+    bulletin_readers,
     escalate_at,
+    posted_only,
     remind_at,
     urge_readers,
 )
@@ -135,7 +138,7 @@ async def unread(uow: UnitOfWork, actor_id: int) -> list[Receipt]:
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        return await uow.receipts.unread(actor.office_id)
+        return [r for r in await uow.receipts.unread(actor.office_id) if posted_only(r)]
 
 
 async def still_unread(uow: UnitOfWork, notice: Notice) -> tuple[Receipt, list[Reader]] | str:
@@ -143,7 +146,7 @@ async def still_unread(uow: UnitOfWork, notice: Notice) -> tuple[Receipt, list[R
     still about, or why it is no longer due (everyone read it, the matter is closed)."""
     receipt_id = notice.payload.get("receipt_id")
     r = await uow.receipts.get(int(receipt_id)) if isinstance(receipt_id, int) else None
-    if r is None:
+    if r is None or not posted_only(r):
         return STALE_GONE
     if r.matter_id is not None:
         try:
@@ -158,3 +161,28 @@ async def still_unread(uow: UnitOfWork, notice: Notice) -> tuple[Receipt, list[R
     else:
         left = [x for x in r.unread if x.person_id == notice.person_id]
     return (r, left) if left else STALE_READ
+
+
+async def open_bulletin_receipt(uow: UnitOfWork, clock: Clock, cal: WorkCalendar,
+                                policy: ReceiptPolicy, office_id: int, record_id: int,
+                                title: str, chat_id: int) -> Receipt | None:
+    """Before a bulletin is posted to a group bound to the office: its receipt (who is
+    expected: ledger.receipts.bulletin_readers) with reminders planned. None when the
+    chat is no bound group or nobody there is expected to read it."""
+    async with uow:
+        group = await uow.chats.get(chat_id)
+        if group is None or group.office_id != office_id:
+            return None
+        persons = await uow.people.persons(office_id)
+        readers = bulletin_readers(group.unit_id, persons)
+        if not readers:
+            return None
+        unit_id = group.unit_id
+        heads = [p.id for p in persons if unit_id is not None and p.unit_id == unit_id
+                 and p.active and p.has(Role.PRINCIPAL)]
+        principal_of = {unit_id: heads[0]} if unit_id is not None and heads else {}
+        r = await open_receipt(uow, cal, policy, Receipt(
+            office_id=office_id, kind=BULLETIN, created_at=clock.now(), record_id=record_id,
+            title=title, chat_id=chat_id, readers=readers), principal_of)
+        await uow.commit()
+        return r
