@@ -75,8 +75,8 @@ async def test_urge_sends_the_urging_notice_and_a_receipt_leaves_unread(tmp_path
         assert "钱副镇长" not in listing and "赵镇长" in listing
         await tap(h, principal, documents(principal, "催办通知单")[-1], "✅ 已阅")
         assert "没有未阅的通知" in text(await say(h, admin, "/unread"))
-        history = text(await say(h, admin, f"/history {m.short_id}"))
-        assert "钱副镇长：已阅" in history and "《催办通知单》" in history
+        shown = text(await say(h, admin, f"/history {m.short_id}"))
+        assert "钱副镇长：已阅" in shown and "《催办通知单》" in shown
         kinds = [e.kind for e in await history(h.deps.uow(), h.ids["admin"], m.id)]
         assert kinds.count("receipt_read") == 2  # the second press is no new event
 
