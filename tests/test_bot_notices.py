@@ -15,6 +15,7 @@ from handlers.delivery import TelegramSender
 from ledger.bulletins import BulletinKind
 from ledger.clock import FixedClock
 from ledger.ports import GroupChat
+from ledger.usecases.reading import history
 from reminders.scheduler import ReminderService, Settings
 from settings import BulletinSpec
 from tests.bot_e2e import Msg, bot, buttons, forge, quick_matter, say, tap, text
