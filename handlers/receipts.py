@@ -7,9 +7,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.cards import Directory
-from handlers.common import ALERT_MAX, fit, require_person
+from handlers.common import ALERT_MAX, fit, is_group, require_person
 from handlers.deps import Ctx, Deps
 from handlers.keys import parse_read_key, read_key
+from ledger import policy
 from ledger.errors import NotFound, PermissionDenied
 from ledger.model import Person
 from ledger.ports import Notice, UnitOfWork
@@ -40,14 +41,18 @@ def with_read_button(deps: Deps, markup: InlineKeyboardMarkup | None,
     return InlineKeyboardMarkup([[read_button(deps, receipt_id)], *rows])
 
 
-async def _what(uow: UnitOfWork, r: Receipt) -> str:
-    """What the receipt is about, as /unread and the reminders name it."""
+async def _what(uow: UnitOfWork, r: Receipt, viewer: Person | None = None,
+                group: bool = False) -> str:
+    """What the receipt is about, as /unread and the reminders name it (a confidential
+    matter's title only where the policy lets it be shown)."""
     if r.matter_id is not None:
         try:
             m = await uow.matters.get(r.matter_id)
-            return f"{m.number}「{m.title}」"
         except NotFound:
             return "已删除的事项"
+        if group and not policy.may_show(viewer, policy.place_of(True), m):
+            return f"🔒 {m.number}"
+        return f"{m.number}「{m.title}」"
     return f"「{r.title}」"
 
 
@@ -89,7 +94,8 @@ async def unread_command(update: Update, context: Ctx) -> None:
         for r in found:
             unread = [f"{names.person(x.person_id)}（{names.unit(x.unit_id)}）"
                       for x in r.unread]
-            items.append({"what": await _what(uow, r), "label": _label(r),
+            items.append({"what": await _what(uow, r, actor, is_group(update.effective_chat)),
+                          "label": _label(r),
                           "sent": r.created_at, "unread": unread})
     await msg.reply_text(fit(say(deps, "unread", items=items)), do_quote=False)
 

@@ -215,3 +215,14 @@ async def test_bulletin_in_a_group_carries_a_receipt(tmp_path: Path) -> None:
         # a handler pressing it too is recorded, and changes nothing for the list
         await tap(h, h.people["town_handler"], doc, "✅ 已阅")
         assert "赵镇长" in text(await say(h, admin, "/unread"))
+
+
+async def test_unread_in_the_office_group_hides_a_confidential_title(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        m = await quick_matter(h, "机密线索核查 | 城关镇 | 默认 | 机密")
+        admin = h.people["admin"]
+        await say(h, admin, f"/urge {m.short_id}")
+        in_group = text(await say(h, admin, "/unread", chat=h.office_group))
+        assert f"🔒 {m.number}" in in_group and "机密线索核查" not in in_group
+        private = text(await say(h, admin, "/unread"))
+        assert "机密线索核查" in private
