@@ -171,7 +171,6 @@ class TelegramSender:
         with outbox_errors(notice.person_id, 2.0 ** min(notice.attempts, 8)):
             return await self.bot.send_message(chat_id, text, reply_markup=markup)
 
-
     async def _post_document(self, notice: Notice, chat_id: int, doc: NoticeDocument,
                              ) -> Message:
         with outbox_errors(notice.person_id, 2.0 ** min(notice.attempts, 8)):
