@@ -319,6 +319,7 @@ class _Doc:
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         shift = max(0.0, (len(when) - len(office)) / 2)
         p.paragraph_format.right_indent = Pt(BODY_PT * (4 + shift))
+        _keep_with_next(p)  # the office's name never on a page without its date
         _text_run(p, office, BODY_FONT, BODY_PT)
         p = self.doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT

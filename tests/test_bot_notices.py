@@ -42,11 +42,11 @@ async def test_assignment_sends_the_notice_document_to_responsible_and_principal
             assert docs[0]["document"]["file_name"].endswith(".docx")
             body = docx_text(h, docs[0])
             assert m.number in body and "老旧小区改造" in body
-            # beside the card: the card came first, then the document
+            # beside the card: the document, then the card with its buttons, last
             inbox = h.people[key].inbox()
             card = next(i for i, x in enumerate(inbox) if m.number in text(x)
                         and not x.get("document"))
-            assert card < inbox.index(docs[0])
+            assert inbox.index(docs[0]) < card
         town_doc = docx_text(h, documents(h.people["town_resp"], "交办通知单")[0])
         assert "城关镇：" in town_doc  # addressed to the unit
         assert not documents(h.people["town_handler"], "交办通知单")  # the handler: the card

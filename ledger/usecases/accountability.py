@@ -53,10 +53,11 @@ async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int |
             m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note,
                    max_days_ahead=max_days_ahead, counted=limit_counted)
         await _save(uow, m)
+        # The 催办通知单 first, then the notice with the card's buttons.
+        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, targets, now)
         for a in targets:
             await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, a.no,
                                 {"limit": limit.isoformat(), "note": note})
-        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, targets, now)
         await uow.commit()
         return m
 
@@ -85,10 +86,10 @@ async def auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id:
         m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
                counted=(today, limit_workdays))
         await _save(uow, m)
+        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, [a], now)
         await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
                             {"limit": limit.isoformat(), "note": note, "auto": True,
                              "overdue_workdays": overdue})
-        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, [a], now)
         await uow.commit()
         return m
 

@@ -146,9 +146,10 @@ async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int
                                 handler_id=spec.handler_id, deadline=due,
                                 counted=counted))
         await _save(uow, m)
+        # The 交办通知单 first: the card, with its buttons, is then the latest message.
+        await queue_assignment_documents(uow, m, new, now)
         for a in new:
             await _tell_persons(uow, m, "assignment", a.persons(), now, a.no)
-        await queue_assignment_documents(uow, m, new, now)
         await uow.commit()
         return m
 
