@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_config
 from ledger.clock import LOCAL_TZ
+from ledger.model import Assignment, Person, Role
 from ledger.receipts import (
     Reader,
     Receipt,
     ReceiptPolicy,
     add_working_hours,
+    bulletin_readers,
     escalate_at,
     remind_at,
+    urge_readers,
 )
 from ledger.workcalendar import WorkCalendar
 from storage.db import make_engine, upgrade
@@ -133,3 +136,37 @@ async def test_repository_records_reads_once(tmp_path: Path) -> None:
             assert await u.receipts.unread(office_id) == []
     finally:
         await engine.dispose()
+
+
+def _assignment(principal: int, responsible: int) -> Assignment:
+    return Assignment(no=1, unit_id=10, lead=True, principal_id=principal,
+                      responsible_id=responsible, handler_id=99,
+                      assigned_at=datetime(2026, 11, 23, 1, tzinfo=UTC), assigned_by=1,
+                      deadline=datetime(2026, 12, 7).date())
+
+
+def test_who_is_expected_to_read() -> None:
+    # a 催办通知单: principal and responsible person, once each; never the handler
+    assert [r.person_id for r in urge_readers(_assignment(3, 4))] == [3, 4]
+    assert [r.person_id for r in urge_readers(_assignment(3, 3))] == [3]
+    people = [Person(1, 1, "王主任", frozenset({Role.ADMIN})),
+              Person(2, 1, "李县长", frozenset({Role.LEADER})),
+              Person(3, 1, "赵镇长", frozenset({Role.PRINCIPAL}), unit_id=10),
+              Person(4, 1, "钱副镇长", frozenset({Role.RESPONSIBLE}), unit_id=10),
+              Person(5, 1, "孙干事", frozenset({Role.HANDLER}), unit_id=10),
+              Person(6, 1, "周局长", frozenset({Role.PRINCIPAL}), unit_id=11),
+              Person(7, 1, "已停用", frozenset({Role.RESPONSIBLE}), unit_id=10, active=False)]
+    # a bulletin in a unit's group: that unit's principal and responsible persons
+    assert [r.person_id for r in bulletin_readers(10, people)] == [3, 4]
+    # in the office's own group: the county leaders
+    assert [r.person_id for r in bulletin_readers(None, people)] == [2]
+
+
+def test_a_receipt_is_done_when_every_expected_reader_has_read_it() -> None:
+    now = datetime(2026, 11, 23, 1, tzinfo=UTC)
+    r = Receipt(office_id=1, kind="urge", created_at=now,
+                readers=[Reader(3, 10), Reader(4, 10, read_at=now), Reader(5, 10, False)])
+    assert [x.person_id for x in r.unread] == [3] and not r.done
+    assert [x.person_id for x in r.unread_in_unit(10)] == [3] and r.unread_in_unit(11) == []
+    r.readers[0] = Reader(3, 10, read_at=now)
+    assert r.done  # the reader not expected (5) does not hold it open
