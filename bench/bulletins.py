@@ -7,7 +7,9 @@ Builds a synthetic ledger on SQLite (30 units, a year of matters with real stori
 progress, urged, criticized, commended, extended, closed on time or late, a few
 confidential and cancelled ones), then times the weekly 《督察》 issue as of Monday
 2026-11-23 09:00. Target: under 2 s for 10,000 matters. `--samples DIR` also writes the
-chart and an assignment notice there (docs/bulletin_chart.png, docs/notice_sample.docx).
+sample documents there: the chart (bulletin_chart.png), the issue with its chart embedded
+(bulletin_sample.docx), a 交办通知单 (notice_sample.docx) and a 催办通知单
+(urging_notice_sample.docx).
 The last line printed is one JSON object.
 """
 
@@ -29,6 +31,8 @@ from ledger.clock import LOCAL_TZ, FixedClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Role, Source
 from ledger.ports import UnitOfWorkFactory
+from ledger.usecases.accountability import urge
+from ledger.usecases.reading import get_matter
 from ledger.workcalendar import WorkCalendar, YearSchedule
 from storage.db import make_engine, upgrade
 from storage.uow import uow_factory
@@ -197,11 +201,27 @@ async def synthetic_ledger(path: Path, n: int, seed: int = 1, batch: int = 5_000
     return Ledger(path, office_id, admin, units, people, n)
 
 
-async def run(n: int) -> tuple[dict[str, float | int], bytes, bytes]:
+@dataclass(frozen=True)
+class Samples:
+    chart_png: bytes
+    bulletin_docx: bytes
+    assignment_notice: bytes
+    urging_notice: bytes
+
+    def write(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, data in (("bulletin_chart.png", self.chart_png),
+                           ("bulletin_sample.docx", self.bulletin_docx),
+                           ("notice_sample.docx", self.assignment_notice),
+                           ("urging_notice_sample.docx", self.urging_notice)):
+            (directory / name).write_bytes(data)
+
+
+async def run(n: int) -> tuple[dict[str, float | int], Samples]:
     from reports.bulletin import build_bulletin, bulletin_document, render_bulletin_text
     from reports.chart import bulletin_chart_png
     from reports.fonts import cjk_font
-    from reports.notices import assignment_notice
+    from reports.notices import assignment_notice, urging_notice
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
@@ -236,6 +256,15 @@ async def run(n: int) -> tuple[dict[str, float | int], bytes, bytes]:
                 services.AssignSpec(zj, *ledger.people[zj], lead=True),
                 services.AssignSpec(jt, *ledger.people[jt])])
             _, notice = await assignment_notice(uow(), clock, sample.id, 1)
+            # Its 催办通知单: three working days past the deadline, the office urges.
+            due = (await get_matter(uow(), ledger.admin, sample.id))[1].assignment(1)
+            later = FixedClock(datetime.combine(cal.add_workdays(due.deadline, 3),
+                                                datetime.min.time(), LOCAL_TZ)
+                               + timedelta(hours=9))
+            await urge(writer(), later, cal, ledger.admin, sample.id, 1,
+                       note="请于限期内办结并书面报告。")
+            _, urging = await urging_notice(uow(), later, cal, sample.id, 1)
+            with_chart = bulletin_document(b, cal, chart_png=png)
         finally:
             await engine.dispose()
     return {
@@ -244,20 +273,18 @@ async def run(n: int) -> tuple[dict[str, float | int], bytes, bytes]:
         "messages": len(texts), "chart_kb": len(png) // 1024, "docx_kb": len(doc) // 1024,
         "open": b.figures.open, "overdue": b.figures.overdue, "closed_in_week": b.figures.closed,
         "seed_s": round(seed_s, 1),
-    }, png, notice
+    }, Samples(png, with_chart, notice, urging)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--matters", type=int, default=10_000)
     p.add_argument("--samples", type=Path, default=None,
-                   help="also write bulletin_chart.png and notice_sample.docx here")
+                   help="also write the sample chart, bulletin, 交办通知单 and 催办通知单 here")
     args = p.parse_args()
-    result, png, notice = asyncio.run(run(args.matters))
+    result, samples = asyncio.run(run(args.matters))
     if args.samples is not None:
-        args.samples.mkdir(parents=True, exist_ok=True)
-        (args.samples / "bulletin_chart.png").write_bytes(png)
-        (args.samples / "notice_sample.docx").write_bytes(notice)
+        samples.write(args.samples)
     print(f"{result['matters']} 件事项：通报（读台账+统计、文字、图表、文档）共 {result['bulletin_s']} 秒")
     print(json.dumps(result, ensure_ascii=False))
 

@@ -23,9 +23,11 @@ from bot.config_sections import BulletinSpec, cron_trigger
 from bot.reminder_jobs import START_JOB, service_for
 from handlers.delivery import SendRefused, send_bulletin
 from handlers.deps import App, Ctx, Deps
+from handlers.receipts import read_markup
 from ledger.bulletins import current_period, previous_period
 from ledger.clock import local_today
 from ledger.model import Role
+from ledger.usecases.receipts import open_bulletin_receipt
 from reports.bulletin import Bulletin, bulletin_files, publish
 
 __all__ = ["BulletinJob", "Posted", "bulletin_job", "post_bulletin", "schedule_bulletins"]
@@ -106,16 +108,23 @@ async def post_bulletin(bot: Bot, deps: Deps, spec: BulletinSpec, office_id: int
         if chat_id in record.delivered:
             posted.skipped.append(chat_id)
             continue
+        # In a group bound to the office: 「已阅」 on the .docx (handlers.receipts).
+        receipt = await open_bulletin_receipt(
+            deps.uow(), deps.clock, deps.cal, deps.config.reminders.receipts, office_id,
+            record.id, f"{b.name}（{b.doc_number}）", chat_id)
         try:
-            await send_bulletin(bot, chat_id, files.texts, files.chart_png,
-                                f"{b.name}　各单位按时办结与超期情况", files.docx,
-                                files.docx_name, f"{b.name}（{b.doc_number}）")
+            message = await send_bulletin(
+                bot, chat_id, files.texts, files.chart_png, f"{b.name}　各单位按时办结与超期情况",
+                files.docx, files.docx_name, f"{b.name}（{b.doc_number}）",
+                read_markup(deps, receipt.id) if receipt and receipt.id else None)
         except SendRefused as e:
             log.warning("bulletin %s to chat %s failed: %s", b.name, chat_id, e)
             posted.failed[chat_id] = str(e)
             continue
         async with deps.uow() as uow:
             await uow.bulletins.mark_delivered(record.id, chat_id)
+            if receipt is not None and receipt.id is not None:
+                await uow.receipts.posted(receipt.id, message.chat_id, message.message_id)
             await uow.commit()
         posted.sent.append(chat_id)
     return posted

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 
-from bot.config_sections import parse_backup, parse_reports
+from bot.config_sections import parse_backup, parse_receipts, parse_reports
 from settings import (
     DEFAULT_API_URL,
     BackupSchedule,
@@ -106,7 +106,8 @@ def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
-             "public", "logging", "files", "intake", "backup"}
+             "public", "logging", "files", "intake", "backup",
+             "receipts"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
 
@@ -236,7 +237,8 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
         max_days_ahead=_days_ahead(office.get("max_days_ahead", Config.max_days_ahead)),
-        reminders=replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning),
+        reminders=replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning,
+                          receipts=parse_receipts(raw.get("receipts"))),
         bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,
         web_host=str(pub.get("web_host", Config.web_host)),

@@ -37,6 +37,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import KIND_INFO, BulletinKind
 from ledger.clock import LOCAL_TZ
+from ledger.receipts import ReceiptPolicy
 from settings import BackupSchedule, BulletinSpec, ConfigError
 
 __all__ = ["BulletinSpec", "ReportsConfig", "cron_trigger", "parse_appraisal", "parse_backup",
@@ -167,3 +168,27 @@ def parse_backup(raw: Mapping[str, Any] | None, base: Path) -> BackupSchedule | 
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise ConfigError(f"配置项 backup.keep 应为正整数（保留的备份份数），实际为 {keep!r}")
     return BackupSchedule(dir=base / str(raw["dir"]), at=at, keep=keep)
+
+
+def parse_receipts(raw: object) -> ReceiptPolicy:
+    """[receipts]: remind_after_hours (working hours until the unread are reminded) and
+    escalate_after_hours (then until their unit's principal is told); 0 turns one off."""
+    if raw is None:
+        return ReceiptPolicy()
+    if not isinstance(raw, Mapping):
+        raise ConfigError("配置项 receipts 应为一节，如 [receipts] remind_after_hours = 2")
+    d = ReceiptPolicy()
+    known = {"remind_after_hours", "escalate_after_hours"}
+    for k in raw:
+        if k not in known:
+            raise ConfigError(f"配置项 receipts.{k} 不认识；可用的有：{', '.join(sorted(known))}")
+
+    def hours(key: str, default: float) -> float:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ConfigError(f"配置项 receipts.{key} 应为 0 到 100 之间的小时数，实际为 {value!r}")
+        return float(value)
+
+    return ReceiptPolicy(remind_after_hours=hours("remind_after_hours", d.remind_after_hours),
+                         escalate_after_hours=hours("escalate_after_hours",
+                                                    d.escalate_after_hours))

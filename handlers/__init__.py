@@ -15,6 +15,7 @@ from handlers import (
     office,
     onboarding,
     people,
+    receipts,
     replies,
     reports,
     special,
@@ -82,11 +83,13 @@ def register_handlers(app: App) -> None:
         "commend": special.commend_command,
         "criticize": special.criticize_command,
         "refer": special.refer_command,
+        "unread": receipts.unread_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))
     app.add_handler(CallbackQueryHandler(special.on_record_button, pattern=r"^r:"))
     app.add_handler(CallbackQueryHandler(holidays.on_confirm, pattern=r"^h:ok:"))
+    app.add_handler(CallbackQueryHandler(receipts.on_read, pattern=r"^rd:"))
     app.add_handler(CallbackQueryHandler(actions.on_button))
     # A photo whose caption is /inspect … (CommandHandler only reads text).
     app.add_handler(MessageHandler(

@@ -107,7 +107,8 @@ async def _act(update: Update, context: Ctx, actor: Person, press: MatterPress) 
     elif press.action == "close":
         m = await closing.close_matter(deps.uow(), deps.clock, actor.id, mid)
     elif press.action == "urge":
-        m = await acct.urge(deps.uow(), deps.clock, deps.cal, actor.id, mid, None)
+        m = await acct.urge(deps.uow(), deps.clock, deps.cal, actor.id, mid, None,
+                            receipts=deps.config.reminders.receipts)
     elif press.action == "extok":
         m = await dl.decide_extension(deps.uow(), deps.clock, actor.id, mid,
                                        _no(context, press), True)

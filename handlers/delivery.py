@@ -20,6 +20,8 @@ from handlers.common import fit
 from handlers.deps import Deps
 from handlers.downloads import FileFetcher
 from handlers.notices import compose_notice
+from handlers.notice_docs import DOCUMENT_KINDS, NoticeDocument, compose_document
+from handlers.notices import RECEIPT_CARRIERS, compose_notice
 from handlers.ratelimit import retry_seconds
 from ledger import services
 from ledger.errors import NotFound
@@ -75,13 +77,15 @@ def scheduled_errors() -> Iterator[None]:
 
 async def send_bulletin(bot: Bot, chat_id: int, texts: Sequence[str], chart_png: bytes,
                         chart_caption: str, docx: bytes, docx_name: str, docx_caption: str,
-                        ) -> None:
-    """One bulletin to one chat: the text (already split at 4096), the chart, the .docx."""
+                        docx_markup: InlineKeyboardMarkup | None = None) -> Message:
+    """One bulletin to one chat: the text (already split at 4096), the chart, the .docx
+    (with `docx_markup`, e.g. 「已阅」, in a group); returns the .docx's message."""
     with scheduled_errors():
         for text in texts:
             await bot.send_message(chat_id, text)
         await bot.send_photo(chat_id, chart_png, caption=chart_caption)
-        await bot.send_document(chat_id, docx, filename=docx_name, caption=docx_caption)
+        return await bot.send_document(chat_id, docx, filename=docx_name,
+                                       caption=docx_caption, reply_markup=docx_markup)
 
 
 async def post_or_edit(bot: Bot, channel: int | str, text: str,
@@ -125,12 +129,24 @@ class TelegramSender:
                 chat_id = viewer.telegram_id
             if chat_id is None:
                 raise Unreachable(None, "notice has no recipient")
-            text, markup = await compose_notice(self.deps, uow, notice, viewer)
-        message = await self._post(notice, chat_id, text, markup)
-        if notice.matter_id is not None:
+            if notice.kind not in DOCUMENT_KINDS:
+                text, markup = await compose_notice(self.deps, uow, notice, viewer)
+        if notice.kind in DOCUMENT_KINDS:  # built after the unit of work, in a thread
+            message = await self._post_document(notice, chat_id,
+                                                await compose_document(self.deps, notice))
+        else:
+            message = await self._post(notice, chat_id, text, markup)
+        receipt_id = notice.payload.get("receipt_id")
+        carries = notice.kind in RECEIPT_CARRIERS and isinstance(receipt_id, int)
+        if notice.matter_id is not None or carries:
             async with self.deps.uow() as uow:
-                await uow.chats.remember(MessageRef(message.chat_id, message.message_id,
-                                                    notice.matter_id, notice.assignment_no))
+                if notice.matter_id is not None:
+                    await uow.chats.remember(MessageRef(message.chat_id, message.message_id,
+                                                        notice.matter_id, notice.assignment_no))
+                if carries:  # where the 「已阅」 button went (receipt_readers / receipts)
+                    assert isinstance(receipt_id, int)
+                    await uow.receipts.posted(receipt_id, message.chat_id, message.message_id,
+                                              notice.person_id)
                 await uow.commit()
         if viewer is not None and not viewer.reachable:
             await services.mark_reachable(self.deps.uow(), self.deps.clock, viewer.id)
@@ -160,6 +176,12 @@ class TelegramSender:
                     markup: InlineKeyboardMarkup | None) -> Message:
         with outbox_errors(notice.person_id, 2.0 ** min(notice.attempts, 8)):
             return await self.bot.send_message(chat_id, text, reply_markup=markup)
+
+    async def _post_document(self, notice: Notice, chat_id: int, doc: NoticeDocument,
+                             ) -> Message:
+        with outbox_errors(notice.person_id, 2.0 ** min(notice.attempts, 8)):
+            return await self.bot.send_document(chat_id, doc.data, filename=doc.filename,
+                                                caption=doc.caption, reply_markup=doc.markup)
 
 
 class PlainSender:

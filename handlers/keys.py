@@ -80,3 +80,16 @@ def parse_record_key(data: str | None) -> RecordPress | None:
     if m is None or m[1] not in RECORD_ACTIONS:
         return None
     return RecordPress(m[1], int(m[2]), int(m[3]))
+
+
+# rd:<receipt id>: 「已阅」 on a formal notice (ledger.receipts)
+_READ_RE = re.compile(r"^rd:([1-9][0-9]{0,11})$")
+
+
+def read_key(receipt_id: int) -> str:
+    return f"rd:{receipt_id}"
+
+
+def parse_read_key(data: str | None) -> int | None:
+    m = _READ_RE.match(data or "")
+    return int(m[1]) if m else None

@@ -30,7 +30,7 @@ LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visi
            "enterprises", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
           "export", "import", "appraisal", "holidays", "history", "archive",
-          "deadline", "mine",
+          "deadline", "mine", "unread",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
           "inspections", "commend", "criticize", "invite", "revoke", "handover", "units", "addunit",
           "bindgroup", "help", "cancel")

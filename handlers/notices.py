@@ -13,17 +13,37 @@ from telegram import InlineKeyboardMarkup
 from handlers import cards, special
 from handlers.cards import Directory
 from handlers.deps import Deps
+from handlers.receipts import compose_receipt_notice, with_read_button
 from ledger.errors import NotFound
 from ledger.model import Matter, Person
 from ledger.ports import Notice, UnitOfWork
 from ledger.special import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
+from ledger.usecases import receipts
 
-__all__ = ["compose_notice"]
+__all__ = ["RECEIPT_CARRIERS", "compose_notice"]
+
+# Text notices whose payload's receipt_id puts a 「已阅」 button on them (the 催办通知单
+# document carries its own: handlers.notice_docs).
+RECEIPT_CARRIERS = frozenset({"meeting_invite", receipts.DOC_URGING})
+_RECEIPT_NOTICES = frozenset({receipts.RECEIPT_REMIND, receipts.RECEIPT_ESCALATE})
 
 
 async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
                          ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Text and buttons for one outbox notice (any kind the use cases or reminders queue)."""
+    if notice.kind in _RECEIPT_NOTICES:
+        return await compose_receipt_notice(deps, uow, notice, viewer)
+    if notice.kind in RECEIPT_CARRIERS:
+        text, markup = await _compose(deps, uow, notice, viewer)
+        receipt_id = notice.payload.get("receipt_id")
+        if isinstance(receipt_id, int):
+            markup = with_read_button(deps, markup, receipt_id)
+        return text, markup
+    return await _compose(deps, uow, notice, viewer)
+
+
+async def _compose(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
+                   ) -> tuple[str, InlineKeyboardMarkup | None]:
     if notice.kind not in SPECIAL_NOTICE_KINDS:
         return await cards.compose_notice(deps, uow, notice, viewer)
     names = await Directory.load(uow, notice.office_id)

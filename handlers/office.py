@@ -495,7 +495,8 @@ async def urge_command(update: Update, context: Ctx) -> None:
     m = await acct.urge(deps.uow(), deps.clock, deps.cal, actor.id, m.id, None,
                         limit.day if limit else None, note,
                         max_days_ahead=deps.config.max_days_ahead,
-                        limit_counted=limit.counted if limit else None)
+                        limit_counted=limit.counted if limit else None,
+                        receipts=deps.config.reminders.receipts)
     deps.kick()
     await confirm(update, context, line(deps, "done_urge", m=m, actor=actor.name), m, None)
 

@@ -320,7 +320,8 @@ async def meeting_command(update: Update, context: Ctx) -> None:
     at = read_moment(deps, parts[1])
     unit_ids = await _unit_ids(deps, actor.office_id, parts[2])
     r = await meetings.schedule_meeting(deps.uow(), deps.clock, deps.cal, actor.id, parts[0], at,
-                                  unit_ids, parts[3] if len(parts) > 3 else "")
+                                  unit_ids, parts[3] if len(parts) > 3 else "",
+                                  receipts=deps.config.reminders.receipts)
     deps.kick()
     await _send_meeting(update, context, actor, r, "meeting_scheduled")
 

@@ -955,6 +955,7 @@ _APPLY = {
     "inspected": _ap_noop,
     "deadline_recounted": _ap_deadline_recounted,
     "handed_over": _ap_handed_over,
+    "receipt_read": _ap_noop,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -967,4 +968,5 @@ EVENT_LABELS: dict[str, str] = {
     "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
     "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
     "deadline_recounted": "按节假日安排重算时限",
+    "receipt_read": "已阅",
 }

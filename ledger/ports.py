@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from ledger.model import AssignmentStatus, Event, Matter, MatterStatus, Office, Person, Role, Unit
+from ledger.receipts import Receipt
 
 
 @dataclass(frozen=True)
@@ -404,6 +405,32 @@ class HolidayRepository(Protocol):
         ...
 
 
+class ReceiptRepository(Protocol):
+    """已阅 receipts (ledger.receipts): the notices that ask to be acknowledged."""
+
+    async def add(self, receipt: Receipt) -> Receipt:
+        """Insert with its readers; returns it with its id."""
+        ...
+
+    async def get(self, receipt_id: int) -> Receipt | None: ...
+
+    async def mark_read(self, receipt_id: int, person_id: int, unit_id: int | None,
+                        at: datetime) -> bool:
+        """Record that the person read it (a reader not expected is added, expected
+        False); False when they had read it already."""
+        ...
+
+    async def posted(self, receipt_id: int, chat_id: int, message_id: int,
+                     person_id: int | None = None) -> None:
+        """Where the message carrying the receipt's button went: to a person's private
+        chat (person_id), or a group post (None)."""
+        ...
+
+    async def unread(self, office_id: int, limit: int = 200) -> builtins.list[Receipt]:
+        """The office's receipts someone expected has not read yet, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -417,6 +444,7 @@ class UnitOfWork(Protocol):
     records: RecordRepository
     posts: PublicPostRepository
     holidays: HolidayRepository
+    receipts: ReceiptRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -28,3 +28,9 @@ CRITICISM_REASON = "催办限期内未落实"
 # file_key, file_id, matter_id. Not held back in quiet hours: nobody is messaged.
 DOWNLOAD = evidence.DOWNLOAD_KIND
 SILENT_KINDS = frozenset({DOWNLOAD})
+# Formal notices as documents and 已阅 receipts (ledger.usecases.receipts): the .docx is
+# built when sent; a receipt's reminder and escalation are checked against it at send time.
+DOC_ASSIGNMENT = "doc_assignment"      # 交办通知单 beside the assignment card
+DOC_URGING = "doc_urging"              # 催办通知单, with 「已阅」
+RECEIPT_REMIND = "receipt_remind"      # still unread after remind_after_hours
+RECEIPT_ESCALATE = "receipt_escalate"  # still unread after the second interval: principal

@@ -58,6 +58,11 @@ class Unreachable(Exception):
         self.person_id = person_id
 
 
+class Stale(Exception):
+    """Checked against the ledger at send time, the notice is no longer wanted (e.g. a
+    receipt's reminder when everyone has read it): skipped, not sent."""
+
+
 class NoticeSender(Protocol):
     async def send(self, notice: Notice) -> None:
         """Deliver one notice or raise RetryLater / Unreachable / anything else."""
@@ -192,6 +197,7 @@ def _spacing(dest: tuple[str, int], limits: FloodLimits) -> float:
 
 class _Outcome:
     SENT = "sent"
+    SKIPPED = "skipped"
     RETRY = "retry"
     FAILED = "failed"
     UNREACHABLE = "unreachable"
@@ -214,6 +220,13 @@ async def _deliver_one(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSende
             await u.commit()
         stats.retried += len(ids)
         return _Outcome.RETRY
+    except Stale as e:
+        async with uow() as u:
+            for i in ids:
+                await u.outbox.skip(i, f"stale: {e}")
+            await u.commit()
+        stats.skipped += len(ids)
+        return _Outcome.SKIPPED
     except Unreachable as e:
         async with uow() as u:
             for i in ids:

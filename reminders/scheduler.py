@@ -237,7 +237,7 @@ class ReminderService:
                     m = await services.auto_urge(
                         self.uow(), self.clock, self.cal, e.matter_id, e.no,
                         after_workdays=p.auto_urge_after_workdays,
-                        limit_workdays=p.urge_limit_workdays)
+                        limit_workdays=p.urge_limit_workdays, receipts=p.receipts)
                 else:
                     m = await services.flag_for_criticism(self.uow(), self.clock,
                                                           e.matter_id, e.no)

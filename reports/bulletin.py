@@ -170,10 +170,12 @@ def report_deadline(cal: WorkCalendar, issued_on: date, workdays: int = 5) -> da
 
 
 def bulletin_document(b: Bulletin, cal: WorkCalendar, *, recipients: str = "各乡镇，县直各部门",
-                      report_workdays: int = 5) -> bytes:
-    """The issue as a .docx (GB/T 9704), with the report-back deadline filled in."""
+                      report_workdays: int = 5, chart_png: bytes | None = None) -> bytes:
+    """The issue as a .docx (GB/T 9704), with the report-back deadline filled in and the
+    chart (`chart_png`) embedded."""
     return bulletin_docx(b, recipients=recipients,
-                         deadline=report_deadline(cal, b.issued_on, report_workdays))
+                         deadline=report_deadline(cal, b.issued_on, report_workdays),
+                         chart_png=chart_png)
 
 
 @dataclass(frozen=True)
@@ -188,5 +190,6 @@ def bulletin_files(b: Bulletin, cal: WorkCalendar, *, recipients: str = "各乡�
                    ) -> BulletinFiles:
     """Everything posted for one issue."""
     name = f"{b.info.label.strip('《》')}{b.issue}.docx"
-    return BulletinFiles(render_bulletin_text(b), bulletin_chart_png(b),
-                         bulletin_document(b, cal, recipients=recipients), name)
+    png = bulletin_chart_png(b)
+    return BulletinFiles(render_bulletin_text(b), png,
+                         bulletin_document(b, cal, recipients=recipients, chart_png=png), name)

@@ -6,6 +6,11 @@ a fixed 28.95 pt line (22 lines a page, 28 characters a line); title 方正小�
 (22 pt) centred; headings 黑体 / 楷体_GB2312; only the issuing-office mark and the line
 under the header are red. The fonts are named, not embedded: Word on the office PC has
 them. Every function returns the file's bytes.
+
+Pagination as an office checks it: the language is zh-CN (styles' w:lang, East Asian text
+included), a title or heading is kept with the paragraph after it (never alone at a page's
+foot), a table's header row repeats on each page it runs onto, and the 版记 sits at the
+foot of the last page (a table anchored to the bottom of the text block).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "urging_notice_docx",
 ]
 
+LANG = "zh-CN"
 BODY_FONT = "仿宋_GB2312"
 TITLE_FONT = "方正小标宋简体"
 HEADING_FONT = "黑体"
@@ -147,6 +153,36 @@ def _page_field(paragraph: object) -> None:
     _text_run(p, " —", PAGE_NUMBER_FONT, FOOTER_PT)
 
 
+def _set_language(doc: Any) -> None:
+    """zh-CN for every run: the defaults and each style that names a language."""
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is not None:
+        rpr_default = defaults.find(qn("w:rPrDefault"))
+        if rpr_default is None:
+            rpr_default = OxmlElement("w:rPrDefault")
+            defaults.insert(0, rpr_default)
+        rpr = rpr_default.find(qn("w:rPr"))
+        if rpr is None:
+            rpr = OxmlElement("w:rPr")
+            rpr_default.append(rpr)
+        if rpr.find(qn("w:lang")) is None:
+            rpr.append(OxmlElement("w:lang"))
+    normal_rpr = doc.styles["Normal"].element.get_or_add_rPr()
+    if normal_rpr.find(qn("w:lang")) is None:
+        normal_rpr.append(OxmlElement("w:lang"))
+    for lang in styles.iter(qn("w:lang")):
+        lang.set(qn("w:val"), LANG)
+        lang.set(qn("w:eastAsia"), LANG)
+        lang.set(qn("w:bidi"), "ar-SA")
+
+
+def _keep_with_next(paragraph: Any) -> None:
+    pf = paragraph.paragraph_format
+    pf.keep_with_next = True
+    pf.keep_together = True
+
+
 def _text_run(paragraph: object, text: str, font: str, size: float, *, bold: bool = False,
               color: RGBColor | None = None) -> object:
     run = paragraph.add_run(text)  # type: ignore[attr-defined]
@@ -178,6 +214,7 @@ class _Doc:
         pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         pf.line_spacing = Pt(LINE_PT)
         pf.space_before = pf.space_after = Pt(0)
+        _set_language(self.doc)
         # Page numbers: odd pages on the right, even on the left, one character in.
         self.doc.settings.odd_and_even_pages_header_footer = True
         odd = section.footer.paragraphs[0]
@@ -220,11 +257,12 @@ class _Doc:
         p = self.doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         p.paragraph_format.line_spacing = Pt(LINE_PT * 1.2)
+        _keep_with_next(p)
         for i, line in enumerate(_balanced(text, TITLE_CHARS)):
             run: Any = _text_run(p, line, TITLE_FONT, TITLE_PT)
             if i:
                 run._r.insert(0, OxmlElement("w:br"))
-        self.doc.add_paragraph()
+        _keep_with_next(self.doc.add_paragraph())
 
     def recipient(self, text: str) -> None:
         p = self.doc.add_paragraph()
@@ -239,8 +277,10 @@ class _Doc:
         _text_run(p, text, BODY_FONT, BODY_PT)
 
     def heading(self, text: str, level: int = 1) -> None:
+        """Kept with what follows: never the last line of a page."""
         p = self.doc.add_paragraph()
         p.paragraph_format.first_line_indent = CHAR * 2
+        _keep_with_next(p)
         if level == 1:
             _text_run(p, text, HEADING_FONT, BODY_PT)
         elif level == 2:
@@ -252,11 +292,14 @@ class _Doc:
         t = self.doc.add_table(rows=1, cols=len(head))
         t.style = self.doc.styles["Table Grid"]
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
+        _row_props(t.rows[0], header=True)
         for cell, text in zip(t.rows[0].cells, head, strict=True):
             self._cell(cell, text, bold=True)
+            _keep_with_next(cell.paragraphs[0])  # the header stays with the first row
         for row in rows:
-            cells = t.add_row().cells
-            for cell, text in zip(cells, row, strict=True):
+            r = t.add_row()
+            _row_props(r)
+            for cell, text in zip(r.cells, row, strict=True):
                 self._cell(cell, text)
 
     @staticmethod
@@ -276,6 +319,7 @@ class _Doc:
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         shift = max(0.0, (len(when) - len(office)) / 2)
         p.paragraph_format.right_indent = Pt(BODY_PT * (4 + shift))
+        _keep_with_next(p)  # the office's name never on a page without its date
         _text_run(p, office, BODY_FONT, BODY_PT)
         p = self.doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -284,20 +328,56 @@ class _Doc:
 
     # -- 版记
     def colophon(self, office: str, day: date, copies_to: Sequence[str] = ()) -> None:
-        self.doc.add_paragraph()
-        if copies_to:
-            p = self.doc.add_paragraph()
+        """抄送 and 印发 between black rules (the first and last thicker), in a table
+        anchored to the foot of the text block of the page it falls on: the last."""
+        rows = (["抄送：" + "，".join(copies_to) + "。"] if copies_to else []) + [""]
+        t = self.doc.add_table(rows=len(rows), cols=1)
+        t.alignment = WD_TABLE_ALIGNMENT.CENTER
+        tbl_pr = t._tbl.tblPr
+        float_pr = OxmlElement("w:tblpPr")
+        for attr, value in (("w:vertAnchor", "margin"), ("w:tblpYSpec", "bottom"),
+                            ("w:horzAnchor", "margin"), ("w:tblpXSpec", "center")):
+            float_pr.set(qn(attr), value)
+        tbl_pr.insert(0, float_pr)
+        width = OxmlElement("w:tblW")
+        width.set(qn("w:w"), str(int(Mm(156).twips)))
+        width.set(qn("w:type"), "dxa")
+        tbl_pr.append(width)
+        borders = OxmlElement("w:tblBorders")
+        for side, size in (("top", 12), ("bottom", 12), ("insideH", 8)):
+            el = OxmlElement(f"w:{side}")
+            el.set(qn("w:val"), "single")
+            el.set(qn("w:sz"), str(size))
+            el.set(qn("w:space"), "0")
+            el.set(qn("w:color"), "000000")
+            borders.append(el)
+        for side in ("left", "right", "insideV"):
+            el = OxmlElement(f"w:{side}")
+            el.set(qn("w:val"), "nil")
+            borders.append(el)
+        tbl_pr.append(borders)
+        for row, text in zip(t.rows, rows, strict=True):
+            _row_props(row)
+            p = row.cells[0].paragraphs[0]
             p.paragraph_format.left_indent = Pt(FOOTER_PT)
-            _border(p, "top", "000000", 8)
-            _text_run(p, "抄送：" + "，".join(copies_to) + "。", BODY_FONT, FOOTER_PT)
+            p.paragraph_format.right_indent = Pt(FOOTER_PT)
+            if text:
+                _text_run(p, text, BODY_FONT, FOOTER_PT)
+            else:
+                p.paragraph_format.tab_stops.add_tab_stop(
+                    Mm(156) - Pt(FOOTER_PT * 2), alignment=WD_TAB_ALIGNMENT.RIGHT)
+                _text_run(p, f"{office}\t{cn_date(day)}印发", BODY_FONT, FOOTER_PT)
+        # A document may not end with a table: an empty paragraph, one point high.
+        end = self.doc.add_paragraph()
+        end.paragraph_format.line_spacing = Pt(1)
+
+    def picture(self, png: bytes, width_mm: float = 150) -> None:
+        """A figure (the bulletin's chart), centred, kept with its caption line."""
         p = self.doc.add_paragraph()
-        p.paragraph_format.left_indent = Pt(FOOTER_PT)
-        p.paragraph_format.right_indent = Pt(FOOTER_PT)
-        p.paragraph_format.tab_stops.add_tab_stop(Mm(156) - Pt(FOOTER_PT * 2),
-                                                  alignment=WD_TAB_ALIGNMENT.RIGHT)
-        _border(p, "top", "000000", 8 if copies_to else 12)
-        _border(p, "bottom", "000000", 12)
-        _text_run(p, f"{office}\t{cn_date(day)}印发", BODY_FONT, FOOTER_PT)
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        _keep_with_next(p)
+        p.add_run().add_picture(io.BytesIO(png), width=Mm(width_mm))
 
     def bytes(self) -> bytes:
         out = io.BytesIO()
@@ -306,6 +386,14 @@ class _Doc:
 
 
 # ---------------------------------------------------------------- the documents
+
+
+def _row_props(row: Any, header: bool = False) -> None:
+    """A row never split across pages; a header row repeated on each page (w:tblHeader)."""
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+    if header:
+        tr_pr.append(OxmlElement("w:tblHeader"))
 
 
 def _doc_number(matter: Matter, tag: str = "") -> str:
@@ -399,7 +487,7 @@ def urging_notice_docx(matter: Matter, assignment: Assignment, unit: str, names:
 
 def bulletin_docx(b: Bulletin, *, recipients: str = "各乡镇，县直各部门",
                   deadline: date | None = None, detail_limit: int = 200,
-                  copies_to: Sequence[str] = ()) -> bytes:
+                  copies_to: Sequence[str] = (), chart_png: bytes | None = None) -> bytes:
     """A bulletin issue as a document: masthead, 第N期, the number, title, recipients, the
     figures and the per-unit table, commendations and criticisms, the deadline for the
     criticized and overdue units to report, office and date."""
@@ -421,6 +509,11 @@ def bulletin_docx(b: Bulletin, *, recipients: str = "各乡镇，县直各部门
            f"其中超期未办结{f.overdue_matters}件（涉及分工{f.overdue}项），临近办结时限"
            f"{f.due_soon}项，进展停滞{f.stagnating}项；本期共催办{f.urged}次，"
            f"通报表彰{f.commended}次，通报批评{f.criticized}次。")
+    if chart_png:
+        d.picture(chart_png)
+        p = d.doc.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _text_run(p, "图　各单位在办与超期情况", HEADING2_FONT, TABLE_PT)
     if b.units:
         h("各单位按时办结情况")
         d.table(("单位", "在办", "超期", "本期办结", "按时办结", "按时率", "催办"),

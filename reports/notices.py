@@ -2,9 +2,14 @@
 
     name, data = await assignment_notice(uow, clock, matter_id, no)
     name, data = await urging_notice(uow, clock, cal, matter_id, no)
+
+The ledger is read in the unit of work; the .docx is built after it closes, in a thread
+(python-docx takes tens of milliseconds: not on the event loop, not holding a connection).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from ledger.clock import Clock, local_today
 from ledger.lights import workdays_left
@@ -38,8 +43,9 @@ async def assignment_notice(uow: UnitOfWork, clock: Clock, matter_id: int, no: i
         co_units = [(await uow.people.get_unit(x.unit_id)).name for x in others if not x.lead]
         lead = m.lead
         lead_unit = (await uow.people.get_unit(lead.unit_id)).name if lead else None
-    data = assignment_notice_docx(m, a, unit, names, office, issued_on=local_today(clock),
-                                  co_units=co_units if a.lead else (), lead_unit=lead_unit)
+    data = await asyncio.to_thread(
+        assignment_notice_docx, m, a, unit, names, office, issued_on=local_today(clock),
+        co_units=co_units if a.lead else (), lead_unit=lead_unit)
     return notice_filename("交办通知单", m, unit), data
 
 
@@ -56,7 +62,7 @@ async def urging_notice(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter
     if a.urge_limit is None:
         raise ValueError(f"assignment {no} of {m.number} has not been urged")
     late = -workdays_left(cal, today, a.effective_deadline)
-    data = urging_notice_docx(m, a, unit, names, office, limit=a.urge_limit, issued_on=today,
-                              workdays_overdue=late if late > 0 else None,
-                              urge_count=a.urge_count)
+    data = await asyncio.to_thread(
+        urging_notice_docx, m, a, unit, names, office, limit=a.urge_limit, issued_on=today,
+        workdays_overdue=late if late > 0 else None, urge_count=a.urge_count)
     return notice_filename("催办通知单", m, unit), data

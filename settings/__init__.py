@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
 from ledger.lights import LightPolicy
+from ledger.receipts import ReceiptPolicy
 
 __all__ = ["DEFAULT_API_URL", "BackupSchedule", "BulletinSpec", "Config", "ConfigError",
            "ReminderPolicy"]
@@ -61,6 +62,8 @@ class ReminderPolicy:
     # entered, the office admins are reminded once a week ([calendar] warn_from, "11-01"
     # unless configured; None: off, as in a policy built in code).
     holidays_warn_from: tuple[int, int] | None = None
+    # [receipts]: when the unread of a 「已阅」 notice are reminded, and their principal told.
+    receipts: ReceiptPolicy = field(default_factory=ReceiptPolicy)
 
 
 @dataclass(frozen=True)

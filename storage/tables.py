@@ -374,3 +374,34 @@ evidence = Table(
     Column("stored_at", UTCDateTime, nullable=True),
     Index(None, "matter_id"),
 )
+
+# 已阅 receipts (ledger.receipts): a formal notice that asks to be acknowledged, and its
+# readers (who is expected; who read it when). Reads are also events in the history.
+receipts = Table(
+    "receipts", metadata,
+    _id(),
+    _office(),
+    Column("kind", String(20), nullable=False),
+    Column("matter_id", Integer, nullable=True),
+    Column("assignment_no", Integer, nullable=True),
+    Column("record_id", Integer, nullable=True),
+    Column("title", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("message_id", BigInteger, nullable=True),
+    Column("open", Boolean, nullable=False, server_default=true()),
+    Index(None, "office_id", "open"),
+    Index(None, "matter_id"),
+)
+
+receipt_readers = Table(
+    "receipt_readers", metadata,
+    Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
+    Column("person_id", Integer, nullable=False),
+    Column("unit_id", Integer, nullable=True),
+    Column("expected", Boolean, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    Column("chat_id", BigInteger, nullable=True),     # the private message carrying it
+    Column("message_id", BigInteger, nullable=True),
+    PrimaryKeyConstraint("receipt_id", "person_id"),
+)

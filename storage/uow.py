@@ -18,6 +18,7 @@ from ledger.ports import (
     Outbox,
     PeopleRepository,
     PublicPostRepository,
+    ReceiptRepository,
     RecordRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -34,6 +35,7 @@ from storage.repositories import (
     SqlOutbox,
     SqlPeopleRepository,
     SqlPublicPostRepository,
+    SqlReceiptRepository,
     SqlRecordRepository,
 )
 
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     records: RecordRepository
     posts: PublicPostRepository
     holidays: HolidayRepository
+    receipts: ReceiptRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
                  writers: asyncio.Lock | None = None) -> None:
@@ -96,6 +99,7 @@ class SqlUnitOfWork:
         self.records = SqlRecordRepository(conn)
         self.posts = SqlPublicPostRepository(conn)
         self.holidays = SqlHolidayRepository(conn)
+        self.receipts = SqlReceiptRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

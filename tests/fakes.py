@@ -31,6 +31,7 @@ from ledger.ports import (
     MessageRef,
     Notice,
 )
+from ledger.receipts import Reader, Receipt
 from storage.matter_json import matter_from_json, matter_to_json
 
 
@@ -48,6 +49,7 @@ class Store:
         self.chats: dict[int, GroupChat] = {}
         self.refs: dict[tuple[int, int], MessageRef] = {}
         self.outbox: list[Notice] = []
+        self.receipts: dict[int, Receipt] = {}
         self.commits = 0
 
 
@@ -328,6 +330,37 @@ class _Outbox:
         return [n for n in self.t.outbox if n.person_id == person_id][:limit]
 
 
+class _Receipts:
+    def __init__(self, t: Store) -> None:
+        self.t = t
+
+    async def add(self, receipt: Receipt) -> Receipt:
+        receipt.id = len(self.t.receipts) + 1
+        self.t.receipts[receipt.id] = copy.deepcopy(receipt)
+        return receipt
+
+    async def get(self, receipt_id: int) -> Receipt | None:
+        return copy.deepcopy(self.t.receipts.get(receipt_id))
+
+    async def mark_read(self, receipt_id: int, person_id: int, unit_id: int | None,
+                        at: datetime) -> bool:
+        r = self.t.receipts[receipt_id]
+        old = r.reader(person_id)
+        if old is not None and old.read_at is not None:
+            return False
+        r.readers = [x for x in r.readers if x.person_id != person_id] + [
+            Reader(person_id, unit_id, old is not None, at)]
+        return True
+
+    async def posted(self, receipt_id: int, chat_id: int, message_id: int,
+                     person_id: int | None = None) -> None:
+        return None
+
+    async def unread(self, office_id: int, limit: int = 200) -> list[Receipt]:
+        return [copy.deepcopy(r) for r in self.t.receipts.values()
+                if r.office_id == office_id and not r.done][:limit]
+
+
 class FakeUnitOfWork:
     """Stages changes on a copy of the store; commit swaps it in, anything else drops it."""
 
@@ -342,6 +375,7 @@ class FakeUnitOfWork:
         self.invites = _Invites(self.staged)
         self.chats = _Chats(self.staged)
         self.outbox = _Outbox(self.staged)
+        self.receipts = _Receipts(self.staged)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -115,7 +115,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 async def test_a_matter_through_deadline_overdue_urge_and_criticism(env: Env) -> None:
     mid = await env.matter(date(2026, 12, 4))
     got = await env.at(local(2026, 11, 30, 10))
-    assert sorted(k for _, k, _ in got) == ["assignment"] * 3
+    # The card to each, the 交办通知单 to the responsible person and the principal.
+    assert sorted(k for _, k, _ in got) == ["assignment"] * 3 + [kinds.DOC_ASSIGNMENT] * 2
     P, R, H = env.principal, env.resp, env.handler
     assert await env.at(local(2026, 11, 30, 23)) == []
     # Tuesday: three working days left (Dec 2, 3, 4)
@@ -132,7 +133,8 @@ async def test_a_matter_through_deadline_overdue_urge_and_criticism(env: Env) ->
     # Wednesday Dec 9, three working days overdue: the automatic 催办 is an event, the
     # urging notice goes to principal and responsible person with a new limit (Dec 14).
     got = await env.at(local(2026, 12, 9, 9))
-    assert sorted(k for _, k, _ in got) == sorted([kinds.OVERDUE] * 3 + ["urged"] * 2)
+    assert sorted(k for _, k, _ in got) == sorted([kinds.OVERDUE] * 3 + ["urged"] * 2
+                                                  + [kinds.DOC_URGING] * 2)
     async with env.uow() as u:
         m = await u.matters.get(mid)
         events = await u.events.for_matter(mid)
@@ -177,7 +179,7 @@ async def test_pause_and_resume_are_events_and_silence_reminders(env: Env) -> No
     assert await env.at(local(2026, 12, 9, 9)) == []      # no reminders, no auto-urge
     await svc.resume_reminders(env.uow(), env.clock, env.admin, mid, "批示已到")
     got = await env.at(local(2026, 12, 10, 9))
-    assert {k for _, k, _ in got} == {kinds.OVERDUE, "urged"}
+    assert {k for _, k, _ in got} == {kinds.OVERDUE, "urged", kinds.DOC_URGING}
     async with env.uow() as u:
         events = await u.events.for_matter(mid)
     paused = [e for e in events if e.kind == "reminders_paused"]
@@ -339,7 +341,7 @@ async def test_nothing_goes_out_at_night_or_on_holidays_but_urgent(env: Env) -> 
     assert await env.service.next_due_at() == local(2026, 12, 7, 9)
     await env.matter(date(2026, 12, 5), klass=MatterClass.URGENT)
     got = await env.at(local(2026, 12, 4, 23, 1))
-    assert sorted(k for _, k, _ in got) == ["assignment"] * 3
+    assert sorted(k for _, k, _ in got) == ["assignment"] * 3 + [kinds.DOC_ASSIGNMENT] * 2
     assert await env.at(local(2026, 12, 5, 12)) != []        # urgent hourly, Saturday
     got = await env.at(local(2026, 12, 7, 8, 45))             # window open, not send_at
     assert "assignment" not in {k for _, k, _ in got}

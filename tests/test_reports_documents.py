@@ -52,6 +52,40 @@ def para(d: Document, text: str) -> Paragraph:
     raise AssertionError(f"no paragraph with {text!r}: {[p.text for p in d.paragraphs]}")
 
 
+def colophon(d: Document) -> str:
+    """The 版记's text, asserting it is anchored to the foot of the text block."""
+    table = d.tables[-1]
+    pos = table._tbl.tblPr.find(qn("w:tblpPr"))
+    assert pos is not None, "the 版记 floats at the foot of the page"
+    assert (pos.get(qn("w:vertAnchor")), pos.get(qn("w:tblpYSpec"))) == ("margin", "bottom")
+    return "\n".join(c.text for r in table.rows for c in r.cells)
+
+
+def assert_pagination(d: Document) -> None:
+    """The flaws an office sees: language zh-CN (East Asian too), no heading alone at a
+    page's foot, 版记 at the foot of the last page, header rows repeating."""
+    styles = d.styles.element
+    langs = list(styles.iter(qn("w:lang")))
+    assert langs, "the styles name a language"
+    for lang in langs:
+        assert lang.get(qn("w:val")) == "zh-CN" and lang.get(qn("w:eastAsia")) == "zh-CN"
+    assert "en-US" not in styles.xml
+    defaults = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    assert defaults.find(qn("w:lang")).get(qn("w:eastAsia")) == "zh-CN"
+    headings = [p for p in d.paragraphs if p.runs and p.text.strip()
+                and east_asia(p) & {HEADING_FONT, TITLE_FONT} and sizes(p) != {36.0}]
+    assert headings
+    for p in headings:
+        assert p.paragraph_format.keep_with_next, f"heading {p.text!r} may be left alone"
+    for table in d.tables[:-1]:  # data tables (the last is the 版记)
+        tr_pr = table.rows[0]._tr.trPr
+        assert tr_pr is not None and tr_pr.find(qn("w:tblHeader")) is not None
+    # Nothing but the end mark after the 版记.
+    body = list(d.element.body)
+    tail = body[body.index(d.tables[-1]._tbl) + 1:]
+    assert [el.tag.split("}")[1] for el in tail] in (["p", "sectPr"], ["p"])
+
+
 def east_asia(p: Paragraph) -> set[str]:
     out = set()
     for r in p.runs:
@@ -125,7 +159,8 @@ async def test_assignment_notice_with_instruction(s: Seed) -> None:
     para(d, "请于2026年12月4日前办结")
     signature = para(d, "2026年11月25日")
     assert signature.text == "2026年11月25日" and signature.paragraph_format.right_indent == Pt(64)
-    para(d, "县委县政府督查室\t2026年11月25日印发")
+    assert "县委县政府督查室\t2026年11月25日印发" in colophon(d)
+    assert_pagination(d)
     # The co-unit's notice says whom it works with.
     _, co = await assignment_notice(s.uow(), s.clock, m.id, 2)
     para(open_doc(co), "交由你单位配合住建局办理")
@@ -141,6 +176,8 @@ async def test_urging_notice_carries_the_new_limit(s: Seed) -> None:
     para(d, "办结时限为2026年11月13日，已超期6个工作日。这是第1次催办。")
     para(d, "请你单位高度重视，于2026年11月20日前办结")
     para(d, "2026年11月23日")
+    assert "2026年11月23日印发" in colophon(d)
+    assert_pagination(d)
     with pytest.raises(ValueError):
         await urging_notice(s.uow(), s.clock, s.cal, s.m["m5"], 1)
 
@@ -158,11 +195,38 @@ async def test_bulletin_document(s: Seed) -> None:
     para(d, "督〔2026〕1号“城区道路改造”，时限2026年11月13日，超期6个工作日，已催办1次。")
     para(d, "住建局办理的督〔2026〕1号“城区道路改造”：催办时限内未落实")
     para(d, "于2026年11月30日前将整改情况书面报县督查部门")  # 5 working days after 11-23
-    para(d, "县委县政府督查室\t2026年11月23日印发")
-    [table] = d.tables
+    assert "县委县政府督查室\t2026年11月23日印发" in colophon(d)
+    table, _ = d.tables
     rows = [[c.text for c in r.cells] for r in table.rows]
     assert rows[0][:3] == ["单位", "在办", "超期"]
     assert ["城关镇", "0", "0", "2", "1", "50%", "0"] in rows
+    assert_pagination(d)
+    assert not d.inline_shapes  # no chart given, none embedded
+
+
+async def test_bulletin_document_embeds_its_chart(s: Seed) -> None:
+    b = await build_bulletin(s.uow(), s.clock, s.cal, s.office_id, BulletinKind.REGULAR, WEEK)
+    png = bulletin_chart_png(b)
+    d = open_doc(bulletin_document(b, s.cal, chart_png=png))
+    [shape] = d.inline_shapes
+    rel = shape._inline.graphic.graphicData.pic.blipFill.blip.embed
+    assert d.part.related_parts[rel].blob == png  # the chart itself, in the .docx
+    assert round(shape.width.mm) == 150  # within the 156 mm text block
+    assert_pagination(d)
+
+
+async def test_long_table_repeats_its_header(s: Seed) -> None:
+    from reports.documents import _Doc
+    doc = _Doc()
+    doc.heading("一、各单位情况")
+    doc.table(("单位", "在办"), [(f"单位{i}", str(i)) for i in range(80)])
+    doc.colophon("县委县政府督查室", date(2026, 11, 23))
+    d = open_doc(doc.bytes())
+    table = d.tables[0]
+    assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+    assert all(r._tr.trPr.find(qn("w:tblHeader")) is None for r in table.rows[1:])
+    assert all(r._tr.trPr.find(qn("w:cantSplit")) is not None for r in table.rows)
+    assert para(d, "一、各单位情况").paragraph_format.keep_with_next
 
 
 def test_cn_date_has_no_leading_zeros() -> None:

@@ -21,15 +21,19 @@ from ledger.model import (
 )
 from ledger.notices import tell_office
 from ledger.ports import UnitOfWork
+from ledger.receipts import ReceiptPolicy
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
+from ledger.usecases.receipts import queue_urging_documents
 from ledger.workcalendar import WorkCalendar
 
 
 async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int | None,
                matter_id: int, no: int | None, limit: date | None = None, note: str = "",
                limit_workdays: int = 3, max_days_ahead: int = MAX_DAYS_AHEAD,
-               limit_counted: tuple[date, int] | None = None) -> Matter:
-    """催办: a formal push with a new limit, to the unit's principal and responsible person.
+               limit_counted: tuple[date, int] | None = None,
+               receipts: ReceiptPolicy | None = None) -> Matter:
+    """催办: a formal push with a new limit, to the unit's principal and responsible person,
+    with the 催办通知单 they are expected to acknowledge (`receipts`: when to remind).
     `actor_id` None is the automatic escalation. `limit_counted`: the typed limit's basis
     (N个工作日); the default limit is counted from today."""
     async with uow:
@@ -49,6 +53,8 @@ async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int |
             m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note,
                    max_days_ahead=max_days_ahead, counted=limit_counted)
         await _save(uow, m)
+        # The 催办通知单 first, then the notice with the card's buttons.
+        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, targets, now)
         for a in targets:
             await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, a.no,
                                 {"limit": limit.isoformat(), "note": note})
@@ -57,7 +63,8 @@ async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int |
 
 
 async def auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id: int, no: int,
-                    after_workdays: int, limit_workdays: int) -> Matter | None:
+                    after_workdays: int, limit_workdays: int,
+                    receipts: ReceiptPolicy | None = None) -> Matter | None:
     """The automatic 催办 (actor None) of an assignment overdue `after_workdays` working days
     and never urged. Checks again inside the transaction; None when it no longer applies
     (done, urged meanwhile, paused, completion requested)."""
@@ -79,6 +86,7 @@ async def auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id:
         m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
                counted=(today, limit_workdays))
         await _save(uow, m)
+        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, [a], now)
         await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
                             {"limit": limit.isoformat(), "note": note, "auto": True,
                              "overdue_workdays": overdue})

@@ -20,6 +20,7 @@ from ledger.errors import DomainError, InvalidInput, NotFound
 from ledger.model import Assignment, Matter, Person, Role, Source, Unit
 from ledger.ports import UnitOfWork, UnitOfWorkFactory
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
+from ledger.usecases.receipts import queue_assignment_documents
 from ledger.workcalendar import WorkCalendar
 
 
@@ -145,6 +146,8 @@ async def assign(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int
                                 handler_id=spec.handler_id, deadline=due,
                                 counted=counted))
         await _save(uow, m)
+        # The 交办通知单 first: the card, with its buttons, is then the latest message.
+        await queue_assignment_documents(uow, m, new, now)
         for a in new:
             await _tell_persons(uow, m, "assignment", a.persons(), now, a.no)
         await uow.commit()

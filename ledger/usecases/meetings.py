@@ -16,10 +16,13 @@ from ledger.model import (
     Role,
 )
 from ledger.ports import Notice, Record, UnitOfWork
+from ledger.receipts import MEETING as MEETING_RECEIPT
+from ledger.receipts import Reader, Receipt, ReceiptPolicy
 from ledger.recurrence import (
     local_moment,
     previous_workday,
 )
+from ledger.usecases.receipts import open_receipt
 from ledger.usecases.records import MEETING, _actor, _event, _record
 from ledger.workcalendar import WorkCalendar
 
@@ -33,7 +36,7 @@ class Decision:
 
 async def schedule_meeting(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
                            topic: str, at: datetime, unit_ids: Sequence[int],
-                           place: str = "") -> Record:
+                           place: str = "", receipts: ReceiptPolicy | None = None) -> Record:
     """联席会议: invitations to each invited unit's principal now, and a reminder at 9:00
     on the working day before."""
     async with uow:
@@ -70,10 +73,14 @@ async def schedule_meeting(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, act
         remind_at = local_moment(remind_day)
         payload = {"record_id": r.id, "topic": topic, "at": at.isoformat(),
                    "place": place.strip()}
+        unit_of = {pid: (await uow.people.get_person(pid)).unit_id for pid in principals}
+        receipt = await open_receipt(uow, cal, receipts or ReceiptPolicy(), Receipt(
+            office_id=r.office_id, kind=MEETING_RECEIPT, created_at=now, record_id=r.id,
+            title=topic, readers=[Reader(pid, uid) for pid, uid in unit_of.items()]), {})
         for pid in principals:
             await uow.outbox.add(Notice(key=f"meeting:{r.id}:p{pid}", office_id=r.office_id,
                                         kind="meeting_invite", due_at=now, person_id=pid,
-                                        payload=payload))
+                                        payload={**payload, "receipt_id": receipt.id}))
             if remind_at > now:
                 await uow.outbox.add(Notice(
                     key=f"meetingrem:{r.id}:p{pid}", office_id=r.office_id,

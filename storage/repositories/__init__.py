@@ -10,6 +10,7 @@ from storage.repositories.matters import SqlMatterRepository
 from storage.repositories.outbox import SqlOutbox, _ready_at
 from storage.repositories.people import SqlPeopleRepository
 from storage.repositories.public_posts import SqlPublicPostRepository
+from storage.repositories.receipts import SqlReceiptRepository
 from storage.repositories.records import SqlRecordRepository
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SqlOutbox",
     "SqlPeopleRepository",
     "SqlPublicPostRepository",
+    "SqlReceiptRepository",
     "SqlRecordRepository",
     "_ready_at",
 ]

@@ -1,0 +1,99 @@
+"""已阅 receipts and their readers (ledger.receipts)."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.receipts import Reader, Receipt
+from storage.tables import receipt_readers, receipts
+
+
+def _receipt(row: Row[Any], readers: builtins.list[Reader]) -> Receipt:
+    return Receipt(id=row.id, office_id=row.office_id, kind=row.kind, matter_id=row.matter_id,
+                   assignment_no=row.assignment_no, record_id=row.record_id, title=row.title,
+                   created_at=row.created_at, chat_id=row.chat_id, message_id=row.message_id,
+                   readers=readers)
+
+
+class SqlReceiptRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, receipt: Receipt) -> Receipt:
+        result = await self._conn.execute(insert(receipts).values(
+            office_id=receipt.office_id, kind=receipt.kind, matter_id=receipt.matter_id,
+            assignment_no=receipt.assignment_no, record_id=receipt.record_id,
+            title=receipt.title[:200], created_at=receipt.created_at, chat_id=receipt.chat_id,
+            message_id=receipt.message_id, open=True).returning(receipts.c.id))
+        receipt.id = int(result.scalar_one())
+        if receipt.readers:
+            await self._conn.execute(insert(receipt_readers), [
+                {"receipt_id": receipt.id, "person_id": r.person_id, "unit_id": r.unit_id,
+                 "expected": r.expected, "read_at": r.read_at} for r in receipt.readers])
+        return receipt
+
+    async def _readers(self, ids: builtins.list[int]) -> dict[int, builtins.list[Reader]]:
+        out: dict[int, builtins.list[Reader]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        rows = await self._conn.execute(
+            select(receipt_readers).where(receipt_readers.c.receipt_id.in_(ids))
+            .order_by(receipt_readers.c.receipt_id, receipt_readers.c.person_id))
+        for r in rows:
+            out[r.receipt_id].append(Reader(r.person_id, r.unit_id, bool(r.expected),
+                                            r.read_at))
+        return out
+
+    async def get(self, receipt_id: int) -> Receipt | None:
+        row = (await self._conn.execute(
+            select(receipts).where(receipts.c.id == receipt_id))).first()
+        if row is None:
+            return None
+        return _receipt(row, (await self._readers([receipt_id]))[receipt_id])
+
+    async def mark_read(self, receipt_id: int, person_id: int, unit_id: int | None,
+                        at: datetime) -> bool:
+        rr = receipt_readers.c
+        row = (await self._conn.execute(select(rr.read_at).where(
+            rr.receipt_id == receipt_id, rr.person_id == person_id))).first()
+        if row is None:
+            await self._conn.execute(insert(receipt_readers).values(
+                receipt_id=receipt_id, person_id=person_id, unit_id=unit_id, expected=False,
+                read_at=at))
+        elif row.read_at is not None:
+            return False
+        else:
+            await self._conn.execute(update(receipt_readers).where(
+                rr.receipt_id == receipt_id, rr.person_id == person_id).values(read_at=at))
+        # Closed once every expected reader has read it: /unread scans open ones only.
+        left = (await self._conn.execute(select(rr.person_id).where(
+            rr.receipt_id == receipt_id, rr.expected == true(), rr.read_at.is_(None))
+            .limit(1))).first()
+        if left is None:
+            await self._conn.execute(update(receipts).where(receipts.c.id == receipt_id)
+                                     .values(open=False))
+        return True
+
+    async def posted(self, receipt_id: int, chat_id: int, message_id: int,
+                     person_id: int | None = None) -> None:
+        if person_id is None:
+            await self._conn.execute(update(receipts).where(receipts.c.id == receipt_id)
+                                     .values(chat_id=chat_id, message_id=message_id))
+            return
+        rr = receipt_readers.c
+        await self._conn.execute(update(receipt_readers).where(
+            rr.receipt_id == receipt_id, rr.person_id == person_id)
+            .values(chat_id=chat_id, message_id=message_id))
+
+    async def unread(self, office_id: int, limit: int = 200) -> builtins.list[Receipt]:
+        rows = (await self._conn.execute(
+            select(receipts).where(receipts.c.office_id == office_id, receipts.c.open == true())
+            .order_by(receipts.c.created_at, receipts.c.id).limit(limit))).all()
+        readers = await self._readers([r.id for r in rows])
+        out = [_receipt(r, readers[r.id]) for r in rows]
+        return [r for r in out if not r.done]
