@@ -19,7 +19,6 @@ from handlers.cards import button
 from handlers.common import fit
 from handlers.deps import Deps
 from handlers.downloads import FileFetcher
-from handlers.notices import compose_notice
 from handlers.notice_docs import DOCUMENT_KINDS, NoticeDocument, compose_document
 from handlers.notices import RECEIPT_CARRIERS, compose_notice
 from handlers.ratelimit import retry_seconds
