@@ -20,10 +20,10 @@ from handlers.common import fit
 from handlers.deps import Deps
 from handlers.notices import compose_notice
 from handlers.ratelimit import retry_seconds
-from ledger import services
 from ledger.errors import NotFound
 from ledger.model import Person
 from ledger.ports import MessageRef, Notice, UnitOfWorkFactory
+from ledger.usecases import people as services  # mark_reachable
 from ledger.usecases.turnover import may_receive
 from reminders.outbox import RetryLater, Unreachable
 

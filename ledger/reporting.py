@@ -1,7 +1,7 @@
 """Use cases of the reports issue: publishing a bulletin issue (its number kept in the
 ledger) and loading what bulletins and the appraisal are computed from.
 
-Kept beside `ledger.services` (same conventions: dependencies as parameters, permission
+Kept beside `ledger.usecases` (same conventions: dependencies as parameters, permission
 first, one transaction) so the two files can change independently.
 """
 

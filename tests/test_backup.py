@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cli import main
 from bot.cli_reports import cli_export
 from bot.config import Config
-from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.model import Role
 from ledger.ports import GroupChat
+from ledger.usecases.ledger_mgmt import RegisterMatter, register_matter
 from storage.backup import BackupError, TargetNotEmpty, dump, read_manifest, restore
 from storage.db import head_revision, make_engine, upgrade
 from storage.tables import matters, metadata
@@ -96,8 +96,8 @@ async def _round_trip(seed: Seed, source_url: str, target_url: str, tmp: Path) -
     try:
         assert await _rows(target) == before
         # The bot can write at once: new ids follow the restored ones.
-        m = await svc.register_matter(uow_factory(target)(), seed.clock, seed.cal, seed.admin,
-                                      svc.RegisterMatter(title="恢复后新登记的事项"))
+        m = await register_matter(uow_factory(target)(), seed.clock, seed.cal, seed.admin,
+                                  RegisterMatter(title="恢复后新登记的事项"))
         assert m.id == max(r[0] for r in before["matters"]) + 1
         async with uow_factory(target)() as u:
             events = await u.events.for_matter(m.id)
