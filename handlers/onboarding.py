@@ -13,9 +13,10 @@ from handlers.deps import Ctx
 from handlers.menus import help_text, set_person_menu
 from ledger import queries
 from ledger.errors import InvalidInput
-from ledger.model import ROLE_LABELS, Person, Role, Unit
+from ledger.model import Person, Role, Unit
 from ledger.usecases import people as uc_people
 from ledger.usecases.ledger_mgmt import all_teams
+from presentation.labels import ROLE_LABELS, roles_text
 
 _ROLE_WORDS: dict[str, Role] = {
     **{label: role for role, label in ROLE_LABELS.items()},
@@ -49,7 +50,7 @@ async def _unit_named(context: Ctx, office_id: int, name: str) -> Unit:
 
 def _describe(person: Person, unit: Unit | None) -> dict[str, object]:
     return {"person": person, "unit": unit.name if unit else None,
-            "roles": "、".join(ROLE_LABELS[r] for r in sorted(person.roles, key=list(Role).index))}
+            "roles": roles_text(person.roles)}
 
 
 async def _unit_of(context: Ctx, person: Person) -> Unit | None:
@@ -79,7 +80,7 @@ async def invite(update: Update, context: Ctx) -> None:
     assert msg is not None
     await msg.reply_text(deps.render(
         "invite.j2", invitee=name, unit=unit_name if unit_id else None, link=link,
-        roles="、".join(ROLE_LABELS[r] for r in sorted(roles, key=list(Role).index)),
+        roles=roles_text(roles),
         expires=inv.expires_at), do_quote=False)
 
 

@@ -36,6 +36,7 @@ from ledger.policy import may_register, notice_shown
 from ledger.ports import Notice, Record, UnitOfWork
 from ledger.usecases import accountability as acct
 from ledger.usecases import liaisons, meetings, reading, records, special
+from presentation.labels import INSPECTION_MODE_LABELS
 
 _BAR = re.compile(r"[|｜]")
 _UNITS = re.compile(r"[,，、;；]+")
@@ -229,7 +230,7 @@ async def visit_command(update: Update, context: Ctx) -> None:
 # ---------------------------------------------------------------- 聘员督办: inspections
 
 
-_MODES = {"明查": records.ANNOUNCED, "暗访": records.UNANNOUNCED}
+_MODES = {label: mode for mode, label in INSPECTION_MODE_LABELS.items()}
 
 
 async def inspect_command(update: Update, context: Ctx) -> None:
@@ -262,7 +263,7 @@ async def inspect_command(update: Update, context: Ctx) -> None:
     deps.kick()
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "inspection_recorded", r=r, names=names,
-                              mode=records.MODE_LABELS[mode], atts=atts))
+                              mode=INSPECTION_MODE_LABELS[mode], atts=atts))
 
 
 async def propose_command(update: Update, context: Ctx) -> None:
@@ -284,7 +285,7 @@ async def inspections_command(update: Update, context: Ctx) -> None:
     found = await liaisons.inspections(deps.uow(), actor.id)
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "inspections", rows=found[-20:], names=names,
-                              modes=records.MODE_LABELS))
+                              modes=INSPECTION_MODE_LABELS))
 
 
 # ---------------------------------------------------------------- 联席会议
@@ -421,7 +422,7 @@ async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: P
         return deps.render("lines.j2", k="confidential_group", m=m), None
     actor = names.person(p["actor_id"]) if isinstance(p.get("actor_id"), int) else ""
     text = fit(deps.render("notice_special.j2", kind=notice.kind, p=p, m=m, names=names,
-                           actor=actor, modes=records.MODE_LABELS))
+                           actor=actor, modes=INSPECTION_MODE_LABELS))
     rows: list[list[InlineKeyboardButton]] = []
     if notice.kind == "office_proposal":
         rid = p.get("record_id")

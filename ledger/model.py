@@ -26,16 +26,6 @@ class Role(StrEnum):
     HANDLER = "handler"
 
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.ADMIN: "督查室",
-    Role.LEADER: "县领导",
-    Role.LIAISON: "督查联络员",
-    Role.PRINCIPAL: "第一责任人",
-    Role.RESPONSIBLE: "责任人",
-    Role.HANDLER: "承办人",
-}
-
-
 class Source(StrEnum):
     COUNTY_DECISION = "county_decision"
     DEPLOYMENT = "deployment"
@@ -50,38 +40,11 @@ class Source(StrEnum):
     ENTERPRISE = "enterprise"
 
 
-SOURCE_LABELS: dict[Source, str] = {
-    Source.COUNTY_DECISION: "县委县政府决策",
-    Source.DEPLOYMENT: "政府工作部署",
-    Source.INSTRUCTION: "领导批示",
-    Source.ANNUAL_KEY_WORK: "年度重点工作",
-    Source.PROJECT: "项目建设",
-    Source.MEETING: "会议决定",
-    Source.INSPECTION: "督查发现",
-    Source.NPC_SUGGESTION: "人大代表建议",
-    Source.CPPCC_PROPOSAL: "政协提案",
-    Source.PUBLIC_COMPLAINT: "群众投诉与媒体反映",
-    Source.ENTERPRISE: "重点企业诉求",
-}
-
-
 class ProjectKind(StrEnum):
     """专项督查 (§2.8): the kinds of project work checked monthly."""
 
     CONSTRUCTION = "construction"
     INVESTMENT = "investment"
-
-
-PROJECT_LABELS: dict[ProjectKind, str] = {
-    ProjectKind.CONSTRUCTION: "项目建设",
-    ProjectKind.INVESTMENT: "招商引资",
-}
-
-CLASS_LABELS: dict[MatterClass, str] = {
-    MatterClass.URGENT: "急件",
-    MatterClass.NORMAL: "一般",
-    MatterClass.MAJOR: "重大疑难",
-}
 
 
 class MatterStatus(StrEnum):
@@ -92,15 +55,6 @@ class MatterStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-MATTER_STATUS_LABELS: dict[MatterStatus, str] = {
-    MatterStatus.REGISTERED: "已立项",
-    MatterStatus.IN_PROGRESS: "办理中",
-    MatterStatus.COMPLETION_REQUESTED: "待审核",
-    MatterStatus.CLOSED: "已销号",
-    MatterStatus.CANCELLED: "已撤销",
-}
-
-
 class AssignmentStatus(StrEnum):
     ASSIGNED = "assigned"
     SIGNED = "signed"
@@ -108,14 +62,6 @@ class AssignmentStatus(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
-
-ASSIGNMENT_STATUS_LABELS: dict[AssignmentStatus, str] = {
-    AssignmentStatus.ASSIGNED: "待签收",
-    AssignmentStatus.SIGNED: "办理中",
-    AssignmentStatus.COMPLETION_REQUESTED: "申请办结",
-    AssignmentStatus.CLOSED: "已销号",
-    AssignmentStatus.CANCELLED: "已撤销",
-}
 
 OPEN_ASSIGNMENT = frozenset({AssignmentStatus.ASSIGNED, AssignmentStatus.SIGNED,
                              AssignmentStatus.COMPLETION_REQUESTED})
@@ -125,10 +71,6 @@ class Light(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
-
-
-LIGHT_LABELS: dict[Light, str] = {
-    Light.GREEN: "🟢绿灯", Light.YELLOW: "🟡黄灯", Light.RED: "🔴红灯"}
 
 
 class ExtensionState(StrEnum):
@@ -489,7 +431,8 @@ class Matter:
         self.require_open()
         a = self.assignment(no)
         if not a.is_open:
-            raise InvalidTransition(f"该分工已{ASSIGNMENT_STATUS_LABELS[a.status]}，不能再操作。")
+            done = "已撤销" if a.status == AssignmentStatus.CANCELLED else "已销号"
+            raise InvalidTransition(f"该分工{done}，不能再操作。")
         return a
 
     # ---- commands ----
@@ -935,14 +878,3 @@ _APPLY = {
     "handed_over": _ap_handed_over,
 }
 
-EVENT_LABELS: dict[str, str] = {
-    "registered": "立项", "assigned": "交办", "signed": "签收", "progress": "报送进展",
-    "completion_requested": "申请办结", "closed": "销号", "returned": "退回",
-    "extension_requested": "申请延期", "extension_confirmed": "第一责任人确认延期",
-    "extension_approved": "同意延期", "extension_rejected": "不同意延期", "urged": "催办",
-    "commended": "通报表彰", "criticized": "通报批评", "referred": "提请追究责任",
-    "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
-    "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
-    "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
-    "deadline_recounted": "按节假日安排重算时限",
-}

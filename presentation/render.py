@@ -10,14 +10,18 @@ import jinja2
 
 from ledger.clock import to_local
 from ledger.errors import shown
-from ledger.model import (
+from presentation.labels import (
     ASSIGNMENT_STATUS_LABELS,
     CLASS_LABELS,
     EVENT_LABELS,
+    INSPECTION_MODE_LABELS,
     LIGHT_LABELS,
     MATTER_STATUS_LABELS,
+    PROJECT_LABELS,
+    REMINDER_LABELS,
     ROLE_LABELS,
     SOURCE_LABELS,
+    roles_text,
 )
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -50,14 +54,13 @@ class Renderer:
         )
         self.env.filters.update(
             cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time, clip=shown,
+            roles=roles_text,
         )
         self.env.globals.update(
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,
             CLASS=CLASS_LABELS, SOURCE=SOURCE_LABELS, LIGHT=LIGHT_LABELS, ROLE=ROLE_LABELS,
-            EVENT=EVENT_LABELS,
-            REMINDER={"reminder_before": "到期前提醒", "reminder_due": "今日到期",
-                      "reminder_overdue": "超期提醒", "reminder_urgent": "急件提醒",
-                      "reminder_stagnant": "请报进展"},
+            EVENT=EVENT_LABELS, REMINDER=REMINDER_LABELS, MODE=INSPECTION_MODE_LABELS,
+            PROJECT=PROJECT_LABELS,
         )
 
     def __call__(self, template: str, /, **values: Any) -> str:

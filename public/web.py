@@ -11,9 +11,10 @@ import jinja2
 from aiohttp import web
 
 from ledger.clock import Clock, local_today
-from ledger.model import MATTER_STATUS_LABELS, MatterStatus
+from ledger.model import MatterStatus
 from ledger.ports import UnitOfWorkFactory
 from ledger.publicview import PUBLIC_STATUSES, PublicFilter, public_rows
+from presentation.labels import MATTER_STATUS_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 UOW_KEY = web.AppKey("uow", object)
