@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
 from ledger.lights import LightPolicy
+from storage.health import masked
 
 __all__ = ["DEFAULT_API_URL", "BackupSchedule", "BulletinSpec", "Config", "ConfigError",
            "ReminderPolicy"]
@@ -116,9 +117,6 @@ class Config:
 
     def redacted(self) -> str:
         """For logs: never the token, nor a password in the database URL."""
-        # Lazy: SQLAlchemy (URL parsing) only when a line is logged, not for `duban deadline`.
-        from storage.health import masked
-
         return (f"api={self.api_root} db={masked(self.db)} admins={list(self.admins)} "
                 f"token={'set' if self.token else 'none'} proxy={'set' if self.proxy else 'none'}")
 
