@@ -95,7 +95,8 @@ async def cli_import(config: Config, path: Path | str, *, clock: Clock | None = 
     uow = uow_factory(engine)
     try:
         office_id = await bootstrap_office(uow(), clock, config.office_name,
-                                           config.admins, config.doc_prefix)
+                                           config.admins, config.doc_prefix,
+                                           dict(config.admin_names))
         async with uow() as u:
             admins = [p for p in await u.people.persons(office_id)
                       if p.active and p.has(Role.ADMIN)]

@@ -62,7 +62,7 @@ def run_bot(config: Config, webhook: bool = False) -> int:
         deps = make_deps(config, engine)
         app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick)
         await bootstrap_office(deps.uow(), deps.clock, config.office_name,
-                               config.admins, config.doc_prefix)
+                               config.admins, config.doc_prefix, dict(config.admin_names))
 
     async def on_stop() -> None:
         if "engine" in holder:

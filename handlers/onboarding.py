@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
+from telegram.ext import ApplicationHandlerStop
 
 from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
-from handlers.deps import Ctx
+from handlers.deps import Ctx, Deps
 from handlers.menus import help_text, set_person_menu
 from ledger import queries
-from ledger.errors import InvalidInput
+from ledger.errors import DomainError, InvalidInput
 from ledger.model import Person, Role, Unit
 from ledger.usecases import people as uc_people
 from ledger.usecases.ledger_mgmt import all_teams
@@ -99,10 +100,41 @@ async def start(update: Update, context: Ctx) -> None:
     if bound is None:
         await msg.reply_text(line(deps, "unbound"))
         return
+    if bound.name_pending and chat.type == chat.PRIVATE:
+        # DUBAN_ADMINS listed them without ID:姓名: the next text they send is their name.
+        await msg.reply_text(deps.render("admin_name.j2", k="ask"))
+        await set_person_menu(context.bot, user.id, bound.roles)
+        return
     unit = await _unit_of(context, bound)
     await msg.reply_text(deps.render("welcome.j2", new=False, **_describe(bound, unit)))
     if chat.type == chat.PRIVATE:
         await set_person_menu(context.bot, user.id, bound.roles)
+
+
+def may_be_unnamed(deps: Deps, telegram_id: int) -> bool:
+    """Only an admin listed in DUBAN_ADMINS without a name can be waiting to give one: the
+    check costs nothing for everyone else's messages."""
+    config = deps.config
+    return telegram_id in config.admins and telegram_id not in dict(config.admin_names)
+
+
+async def on_name_reply(update: Update, context: Ctx) -> None:
+    """The text an admin waiting for a name sends next is their name (then nothing else
+    handles it). Anyone else's text goes on to the other handlers."""
+    deps = context.deps
+    msg, user = update.effective_message, update.effective_user
+    if msg is None or user is None or not msg.text or not may_be_unnamed(deps, user.id):
+        return
+    person = await lookup_person(deps, user.id)
+    if person is None or not person.name_pending or not person.active:
+        return
+    try:
+        named = await uc_people.give_name(deps.uow(), deps.clock, person.id, msg.text)
+    except DomainError as e:
+        await msg.reply_text(str(e))
+    else:
+        await msg.reply_text(deps.render("admin_name.j2", k="named", person=named))
+    raise ApplicationHandlerStop
 
 
 async def help_command(update: Update, context: Ctx) -> None:

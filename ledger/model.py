@@ -103,6 +103,8 @@ class Person:
     telegram_id: int | None = None
     reachable: bool = True
     active: bool = True
+    # An admin from DUBAN_ADMINS without a name: asked for it on /start (people.give_name).
+    name_pending: bool = False
 
     def has(self, role: Role) -> bool:
         return self.active and role in self.roles

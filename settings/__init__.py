@@ -72,6 +72,8 @@ class Config:
     api_concurrency: int | None = None  # Bot API calls in flight; None: see api_in_flight
     db: str = "var/duban.db"
     admins: tuple[int, ...] = ()
+    # DUBAN_ADMINS entries written ID:姓名: the admins' names (the others are asked on /start).
+    admin_names: tuple[tuple[int, str], ...] = ()
     office_name: str = "县委县政府督查室"
     doc_prefix: str = "督"
     schedule: Path | None = None
