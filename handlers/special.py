@@ -116,7 +116,8 @@ async def project_command(update: Update, context: Ctx) -> None:
     assert m.id is not None
     m, days = await special.set_project(deps.uow(), deps.clock, deps.cal, actor.id, m.id, kind)
     deps.kick()
-    await reply_about(update, context, say(deps, "project_set", m=m, days=days), m.id)
+    why = None if days or m.project is None else special.why_no_checks(m, deps.cal, today(deps))
+    await reply_about(update, context, say(deps, "project_set", m=m, days=days, why=why), m.id)
 
 
 async def figures_command(update: Update, context: Ctx) -> None:

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from ledger.bulletins import finished_on, on_time
-from ledger.clock import to_local
+from ledger.clock import cn_date, to_local
 from ledger.errors import InvalidInput
 from ledger.lights import workdays_left
 from ledger.model import Assignment, AssignmentStatus, Event, Matter
@@ -209,10 +209,10 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
                 done = finished_on(m, a) or closed_on
                 if on_time(m, a):
                     add(m, a, Factor.ON_TIME, 1, closed_on,
-                        f"时限{deadline:%Y-%m-%d}，{done:%Y-%m-%d}办结")
+                        f"时限{cn_date(deadline)}，{cn_date(done)}办结")
                 else:
                     add(m, a, Factor.LATE_CLOSE, 1, closed_on,
-                        f"时限{deadline:%Y-%m-%d}，{done:%Y-%m-%d}办结")
+                        f"时限{cn_date(deadline)}，{cn_date(done)}办结")
                 end = done
             elif closed_on is not None and closed_on < date(year, 1, 1):
                 continue
@@ -220,7 +220,7 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
                 end = cutoff  # open at the cut-off (or closed only after it)
             days = min(_overdue_days(cal, deadline, end, year), w.overdue_cap_workdays)
             add(m, a, Factor.OVERDUE, days, None,
-                f"时限{deadline:%Y-%m-%d}，至{end:%Y-%m-%d}超期{days}个工作日"
+                f"时限{cn_date(deadline)}，至{cn_date(end)}超期{days}个工作日"
                 + ("（暂定）" if cal.provisional_years(deadline, end) else "")
                 + ("（已封顶）" if days == w.overdue_cap_workdays else ""))
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from ledger.clock import cn_date
 from ledger.deadlines import MAX_DAYS_AHEAD, MatterClass, check_horizon
 from ledger.errors import InvalidInput, InvalidTransition, shown
 
@@ -453,7 +454,7 @@ class Matter:
             parent = self._open_assignment(parent_no)
             if deadline > parent.effective_deadline:
                 raise InvalidInput(
-                    f"细化分工的时限不能晚于本单位时限 {parent.effective_deadline:%Y-%m-%d}。")
+                    f"细化分工的时限不能晚于本单位时限 {cn_date(parent.effective_deadline)}。")
         no = max((a.no for a in self.assignments), default=0) + 1
         after = {
             "no": no, "unit_id": unit_id, "lead": lead, "parent_no": parent_no,
@@ -472,7 +473,7 @@ class Matter:
             raise InvalidTransition("该分工已签收。")
         if committed > a.deadline:
             raise InvalidInput(
-                f"承诺时限不能晚于交办时限 {a.deadline:%Y-%m-%d}；需要更长时间请申请延期。")
+                f"承诺时限不能晚于交办时限 {cn_date(a.deadline)}；需要更长时间请申请延期。")
         self._record("signed", at, actor_id,
                      {"committed_deadline": committed.isoformat(), **_counted_json(counted)},
                      {"status": a.status.value}, assignment_no=no)
@@ -554,7 +555,7 @@ class Matter:
             raise InvalidTransition("延期须在时限届满前申请；已超期的事项请尽快办结。")
         if new_deadline <= a.effective_deadline:
             raise InvalidInput(
-                f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+                f"新时限须晚于现时限 {cn_date(a.effective_deadline)}。")
         check_horizon(today, new_deadline, "延期后的时限", max_days_ahead)
         if not reason.strip():
             raise InvalidInput("延期须写明理由。")
@@ -582,7 +583,7 @@ class Matter:
         if approve:
             chosen = new_deadline or ext.new_deadline
             if chosen <= a.effective_deadline:
-                raise InvalidInput(f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+                raise InvalidInput(f"新时限须晚于现时限 {cn_date(a.effective_deadline)}。")
             if today is not None and new_deadline is not None:
                 check_horizon(today, chosen, "延期后的时限", max_days_ahead)
             # the requested date, if typed as N个工作日, stays counted; the office's own is decided

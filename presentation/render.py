@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from ledger.clock import to_local
+from ledger.clock import cn_date, to_local
 from ledger.errors import shown
 from presentation.labels import (
     ASSIGNMENT_STATUS_LABELS,
@@ -27,8 +27,14 @@ from presentation.labels import (
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def _fmt_date(value: date | None) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else "—"
+def _fmt_date(value: date | str | None) -> str:
+    # Dates kept in records and payloads as ISO strings are written the same way.
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return cn_date(value) if value else "—"
 
 
 def _fmt_short(value: date | None) -> str:

@@ -61,3 +61,42 @@ async def test_an_admin_named_in_duban_admins_is_not_asked(tmp_path: Path) -> No
                                {boss.id: "赵强"})
         assert "赵强，您好" in text(await say(h, boss, "/start"))
         assert "请回复您的姓名" not in text(find(boss.inbox(), "您好"))
+
+
+async def test_meetings_have_their_own_numbers(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        admin = h.people["admin"]
+        # other records first: an enterprise and an inspection
+        await say(h, admin, "/enterprise 示例科技公司 | 县发改局")
+        await say(h, admin, "/inspect 县住建局 明查 工地未设公示牌")
+        first = await say(h, admin, "/meeting 研究工业园区用地问题 | 12月1日 15:00 | 县发改局")
+        assert "联席会议 #1：研究工业园区用地问题" in text(first)
+        second = await say(h, admin, "/meeting 研究老旧小区改造 | 12月2日 15:00 | 县住建局")
+        assert "联席会议 #2：研究老旧小区改造" in text(second)
+        listing = text(await say(h, admin, "/meetings"))
+        assert "#1 " in listing and "#2 " in listing and "#3" not in listing
+        assert "研究工业园区用地问题" in text(await say(h, admin, "/meeting 1"))
+        decided = await say(h, admin, "/decisions #2\n完成改造方案 | 县住建局 | 12月20日")
+        assert "联席会议 #2：研究老旧小区改造" in text(decided)
+        assert "2026年12月20日" in text(decided) and "2026-12-20" not in text(decided)
+        assert "找不到联席会议 #9" in text(await say(h, admin, "/meeting 9"))
+        assert "找不到联席会议 #9" in text(await say(h, admin, "/decisions 9\n一条 | 县住建局"))
+
+
+async def test_project_refusal_says_why_no_monthly_check(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        admin = h.people["admin"]
+        # Monday 23 November: the next monthly check is Tuesday 1 December
+        early = await quick_matter(h, "清理河道垃圾 | 城关镇 | 11月27日")
+        reply = text(await say(h, admin, f"/project {early.seq}"))
+        assert "已列入专项督查" in reply
+        assert "时限（2026年11月27日）早于下次月度检查（2026年12月1日）" in reply, reply
+        assert "尚未交办或时限已到" not in reply
+        later = await quick_matter(h, "老旧小区改造 | 城关镇 | 默认")
+        reply = text(await say(h, admin, f"/project {later.seq}"))
+        assert "存在问题）：12月1日。" in reply, reply
+        # after its deadline
+        h.clock.set(h.clock.now().replace(day=30))  # type: ignore[attr-defined]
+        await say(h, admin, f"/project {early.seq} 取消")
+        reply = text(await say(h, admin, f"/project {early.seq}"))
+        assert "时限（2026年11月27日）已过，不再安排月度检查" in reply, reply

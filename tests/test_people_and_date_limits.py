@@ -41,11 +41,11 @@ def test_a_date_may_be_set_from_the_start_to_a_year_ahead_both_included() -> Non
     assert check_horizon(TODAY, TODAY, "办结时限") == TODAY
     last = TODAY + timedelta(days=MAX_DAYS_AHEAD)
     assert check_horizon(TODAY, last, "办结时限") == last
-    with pytest.raises(DeadlineError, match="最迟只能定到 2027-11-23"):
+    with pytest.raises(DeadlineError, match="最迟只能定到 2027年11月23日"):
         check_horizon(TODAY, last + timedelta(days=1), "办结时限")
-    with pytest.raises(DeadlineError, match="早于 2026-11-23"):
+    with pytest.raises(DeadlineError, match="早于 2026年11月23日"):
         check_horizon(TODAY, TODAY - timedelta(days=1), "催办限期")
-    with pytest.raises(DeadlineError, match="催办限期 9999-01-01 太远了"):
+    with pytest.raises(DeadlineError, match="催办限期 9999年1月1日 太远了"):
         check_horizon(TODAY, date(9999, 1, 1), "催办限期")
 
 
@@ -54,7 +54,7 @@ def test_the_limit_is_configurable() -> None:
     with pytest.raises(DeadlineError, match="30天内"):
         check_horizon(TODAY, TODAY + timedelta(days=31), "办结时限", 30)
     cal = WorkCalendar()
-    with pytest.raises(DeadlineError, match="2100-01-01 太远了"):
+    with pytest.raises(DeadlineError, match="2100年1月1日 太远了"):
         check_deadline(cal, TODAY, MatterClass.NORMAL, date(2100, 1, 1))
     assert load_config({}).max_days_ahead == MAX_DAYS_AHEAD
 
@@ -117,13 +117,13 @@ async def test_urge_and_new_refuse_dates_past_the_limit(w: World) -> None:
     with pytest.raises(DeadlineError, match="太远了"):
         await urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, TODAY + timedelta(days=8),
                    max_days_ahead=7)
-    with pytest.raises(DeadlineError, match="2100-01-01 太远了"):
+    with pytest.raises(DeadlineError, match="2100年1月1日 太远了"):
         await register_matter(w.uow(), w.clock, w.cal, ADMIN,
                               RegisterMatter("远期事项", deadline=date(2100, 1, 1)))
     with pytest.raises(DeadlineError, match="早于交办日期"):
         await register_matter(w.uow(), w.clock, w.cal, ADMIN,
                               RegisterMatter("过期事项", deadline=date(2026, 11, 20)))
-    with pytest.raises(DeadlineError, match="延期后的时限 2028-01-01 太远了"):
+    with pytest.raises(DeadlineError, match="延期后的时限 2028年1月1日 太远了"):
         await request_extension(w.uow(), w.clock, RESP, m.id, 1, "拆迁未完成",
                                 date(2028, 1, 1))
 
