@@ -31,9 +31,9 @@ def _fmt_date(value: date | str | None) -> str:
     # Dates kept in records and payloads as ISO strings are written the same way.
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            return cn_date(date.fromisoformat(value[:10]))
         except ValueError:
-            return value
+            return value or "—"
     return cn_date(value) if value else "—"
 
 
