@@ -8,9 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from telegram import BotCommandScopeAllPrivateChats as BotCommandScopePrivateChats
+from telegram import BotCommandScopeChat
+
 from bot.harness import Harness
+from ledger.model import Role
 from ledger.usecases.people import bootstrap_office
 from tests.bot_e2e import bot, find, quick_matter, say, text
+from tests.test_bot_every_command import registered
 
 
 async def _unnamed_admin(h: Harness) -> Any:
@@ -100,3 +105,44 @@ async def test_project_refusal_says_why_no_monthly_check(tmp_path: Path) -> None
         await say(h, admin, f"/project {early.seq} 取消")
         reply = text(await say(h, admin, f"/project {early.seq}"))
         assert "时限（2026年11月27日）已过，不再安排月度检查" in reply, reply
+
+
+# Who may use what (the policy, stated as a table): each role's private menu must offer
+# exactly these. A command registered later and offered to nobody fails the last check.
+MAY_USE = {
+    "office": {"new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
+               "export", "import", "appraisal", "holidays", "history", "deadline", "mine",
+               "priority", "project", "meeting", "meetings", "decisions", "enterprise",
+               "enterprises", "visit", "inspect", "inspections", "commend", "criticize",
+               "refer", "invite", "revoke", "handover", "units", "addunit", "bindgroup",
+               "help", "cancel"},
+    "unit": {"mine", "list", "show", "history", "deadline", "figures", "enterprises", "help",
+             "cancel"},
+    "leader": {"list", "show", "history", "mine", "deadline", "enterprises", "enterprise",
+               "help", "cancel"},
+    "liaison": {"list", "show", "history", "inspect", "propose", "inspections", "visit",
+                "enterprises", "enterprise", "mine", "help", "cancel"},
+}
+EVERYONE = {"start", "mine", "help", "cancel"}  # before binding, and in every chat
+
+
+async def test_each_role_menu_lists_every_command_it_may_use(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        liaison = h.server.person(first_name="林联络员", username="u_liaison")
+        async with h.deps.uow() as uow:
+            await uow.people.add_person(h.county.office_id, "林联络员",
+                                        frozenset({Role.LIAISON}), telegram_id=liaison.id)
+            await uow.commit()
+        who = {"office": h.people["admin"], "unit": h.people["town_handler"],
+               "leader": h.people["leader"], "liaison": liaison}
+        for menu, person in who.items():
+            await say(h, person, "/start")
+            got = await h.app.bot.get_my_commands(scope=BotCommandScopeChat(person.id))
+            assert {c.command for c in got} == MAY_USE[menu], menu
+            assert all(c.description for c in got)
+        default = await h.app.bot.get_my_commands(scope=BotCommandScopePrivateChats())
+        assert {c.command for c in default} == EVERYONE
+        commands, _ = registered(h)
+        offered = set().union(*MAY_USE.values()) | EVERYONE
+        assert set(commands) - offered == set(), "registered but in no role's menu"
+        assert {"refer", "meetings", "figures"} <= offered
