@@ -102,6 +102,14 @@ class AppraisalWeights:
         return f"{_signed(w)}/{per_word}"
 
 
+def _iso_cn(value: object) -> str:
+    """A date kept in an event as ISO text, as users read it."""
+    try:
+        return cn_date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "")
+
+
 def _signed(x: float) -> str:
     text = f"{x:g}"
     return text if x < 0 else f"+{text}"
@@ -240,9 +248,9 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
             continue
         note = str(e.after.get("reason") or e.after.get("note") or "")
         if e.kind == "urged":
-            note = f"限期{e.after.get('limit')}" + (f"；{note}" if note else "")
+            note = f"限期{_iso_cn(e.after.get('limit'))}" + (f"；{note}" if note else "")
         elif e.kind == "extension_approved":
-            note = f"时限延至{e.after.get('deadline')}"
+            note = f"时限延至{_iso_cn(e.after.get('deadline'))}"
         add(em, a, factor, 1, day, note)
 
     order = {uid: i for i, uid in enumerate(units)}
