@@ -336,10 +336,25 @@ async def test_a_damaged_backup_leaves_even_a_forced_target_as_it_was(
 
 async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
         seed: Seed, tmp_path: Path) -> None:
-    # 0004 only added an index: the same rows make a backup taken at 0003.
+    # 0004 only added an index; 0013 added persons.name_pending (before it, an admin without
+    # a name was stored as 「管理员<id>」): those rows make a backup taken at 0003.
     await dump(seed.engine, tmp_path / "b.duban")
     manifest = read_manifest(tmp_path / "b.duban")
-    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban", {**manifest, "revision": "0003"})
+    (spec,) = [t for t in manifest["tables"] if t["name"] == "persons"]
+    at = spec["columns"].index("name_pending")
+    name, tg = spec["columns"].index("name"), spec["columns"].index("telegram_id")
+    with zipfile.ZipFile(tmp_path / "b.duban") as zf:
+        rows = [json.loads(x) for x in zf.read("tables/persons.jsonl").decode().splitlines()]
+    for row in rows:
+        if row.pop(at):
+            row[name] = f"管理员{row[tg]}"
+    persons = {**spec, "columns": [c for i, c in enumerate(spec["columns"]) if i != at],
+               "kinds": [k for i, k in enumerate(spec["kinds"]) if i != at]}
+    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban", {
+        **manifest, "revision": "0003",
+        "tables": [persons if t["name"] == "persons" else t for t in manifest["tables"]]},
+        members={"tables/persons.jsonl": "".join(
+            json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()})
     target = url_for(tmp_path / "restored.db")
     info = await restore(target, old)
     assert info.revision == "0003" and info.counts["matters"] == 7
