@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("file")
     im = sub.add_parser("import", help="register matters from an .xlsx ledger")
     im.add_argument("file")
+    ar = sub.add_parser("archive", help="a matter's history and original files as a .zip")
+    ar.add_argument("reference", metavar="编号")
+    ar.add_argument("file", metavar="FILE.zip")
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations")
@@ -165,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             from bot.cli_reports import cli_export  # lazy: heavy, this command only
             return asyncio.run(cli_export(config, Path(args.file)))
+        if args.command == "archive":
+            from bot.cli_archive import cli_archive  # lazy: a command loads only its own
+            return asyncio.run(cli_archive(config, args.reference, Path(args.file)))
         if args.command in ("backup", "restore"):
             if args.command == "backup":
                 return cli_backup.cmd_backup(config, args.file)

@@ -13,6 +13,7 @@ from bot.config import Config
 from ledger.clock import SystemClock
 from storage.backup import BackupError, dump, restore, sqlite_path
 from storage.db import SchemaError, database_url, head_revision, make_engine
+from storage.filestore import default_root
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,9 +26,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def files_dir(config: Config) -> Path | None:
-    """The evidence files' directory ([files] dir), once the bot keeps files on disk."""
-    value = getattr(config, "files_dir", None)
-    return Path(value) if value else None
+    """The evidence file store ([files] dir, default beside the SQLite file): backed up and
+    restored with the database."""
+    return default_root(config.files_dir, config.db)
 
 
 def display_url(url: str) -> str:

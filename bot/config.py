@@ -248,6 +248,10 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     if keep_days < 1:
         raise ConfigError(f"intake.keep_days 应至少为 1，实际为 {keep_days}")
     files_raw = raw.get("files", {}).get("dir")
+    files_mb = _int("files.download_limit_mb", raw.get("files", {}).get(
+        "download_limit_mb", Config.files_download_mb))
+    if files_mb < 1:
+        raise ConfigError(f"files.download_limit_mb 应至少为 1，实际为 {files_mb}")
     return Config(
         token=token, api_url=api_url, proxy=proxy, api_concurrency=concurrency, db=str(db),
         admins=admins, admin_names=admin_names,
@@ -277,7 +281,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         web_title=str(pub.get("web_title", Config.web_title)),
         web_in_bot=bool(pub.get("web_in_bot", Config.web_in_bot)),
         log_format=log_format, log_level=log_level,
-        files_dir=(base / str(files_raw)) if files_raw else None,
+        files_dir=(base / str(files_raw)) if files_raw else None, files_download_mb=files_mb,
         backup=parse_backup(raw.get("backup"), base),
         source=str(path) if path else "environment",
     )

@@ -27,6 +27,7 @@ from ledger.workcalendar import ScheduleError, WorkCalendar
 from reminders.lock import DEFAULT_STALE_AFTER
 from storage import health
 from storage.db import make_engine
+from storage.filestore import default_root
 from storage.locks import scheduler_lock_holder
 
 if TYPE_CHECKING:
@@ -153,13 +154,7 @@ async def check_channel(config: Config, bot: Bot | None, me: User | None) -> Che
 
 def files_dir(config: Config) -> Path:
     """`[files] dir`, else `files` beside the SQLite file, else var/files."""
-    if config.files_dir is not None:
-        return config.files_dir
-    try:
-        db_file = health.sqlite_path(config.db)
-    except Exception:
-        db_file = None
-    return db_file.parent / "files" if db_file is not None else Path("var/files").absolute()
+    return default_root(config.files_dir, config.db)
 
 
 def check_files(config: Config) -> Check:

@@ -131,7 +131,8 @@ async def running_bot(directory: Path, *, clock: Clock | None = None,
         people["stranger"] = server.person(first_name="陌生人", username="u_stranger")
         url = db_url or f"sqlite+aiosqlite:///{directory / 'duban.db'}"
         cfg = config or Config()
-        cfg = Config(**{**cfg.__dict__, "token": token, "api_url": root, "db": url})
+        cfg = Config(**{**cfg.__dict__, "token": token, "api_url": root, "db": url,
+                        "files_dir": cfg.files_dir or directory / "files"})
         engine = await prepare_database(url)
         deps = make_deps(cfg, engine, clock=clock, cal=cal)
         county = await seed_sample_county(deps.uow, deps.clock,

@@ -10,6 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from handlers import (
     actions,
+    archive,
     holidays,
     office,
     onboarding,
@@ -24,6 +25,11 @@ from handlers.deps import App, Ctx
 from handlers.errors import on_error
 
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edits are not new reports
+# Reports without text that count too (handlers.media), and what cannot be recorded.
+_MEDIA = (filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE | filters.AUDIO
+          | filters.LOCATION | filters.VENUE)
+_UNUSABLE = (filters.Sticker.ALL | filters.POLL | filters.Dice.ALL | filters.CONTACT
+             | filters.GAME | filters.STORY | filters.INVOICE)
 
 
 async def unknown_command(update: Update, context: Ctx) -> None:
@@ -58,6 +64,7 @@ def register_handlers(app: App) -> None:
         "pause": office.pause_command,
         "bulletin": reports.bulletin_command,
         "export": reports.export_command,
+        "archive": archive.archive_command,
         "import": reports.import_command,
         "appraisal": reports.appraisal_command,
         "holidays": holidays.holidays_command,
@@ -99,7 +106,8 @@ def register_handlers(app: App) -> None:
         reports.import_command))
     app.add_handler(MessageHandler(
         _NEW_MESSAGES & ((filters.TEXT & ~filters.COMMAND) | filters.PHOTO
-                         | filters.Document.ALL), replies.on_message))
+                         | filters.Document.ALL | _MEDIA), replies.on_message))
+    app.add_handler(MessageHandler(_NEW_MESSAGES & _UNUSABLE, replies.on_unusable))
     app.add_handler(MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE,
                                    unknown_command))
     app.add_error_handler(on_error)

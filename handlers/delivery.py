@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from handlers.cards import button
 from handlers.common import fit
 from handlers.deps import Deps
+from handlers.downloads import FileFetcher
 from handlers.notices import compose_notice
 from handlers.ratelimit import retry_seconds
 from ledger.errors import NotFound
@@ -25,6 +26,7 @@ from ledger.model import Person
 from ledger.ports import MessageRef, Notice, UnitOfWorkFactory
 from ledger.usecases import people as services  # mark_reachable
 from ledger.usecases.turnover import may_receive
+from reminders import kinds
 from reminders.outbox import RetryLater, Unreachable
 
 
@@ -104,6 +106,9 @@ class TelegramSender:
         self.deps = deps
 
     async def send(self, notice: Notice) -> None:
+        if notice.kind == kinds.DOWNLOAD:  # evidence into the file store: nobody is messaged
+            await FileFetcher(self.bot, self.deps).fetch(notice)
+            return
         async with self.deps.uow() as uow:
             viewer: Person | None = None
             chat_id = notice.chat_id

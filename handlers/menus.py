@@ -33,7 +33,7 @@ LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "enterpr
 LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
            "enterprises", "enterprise", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
-          "export", "import", "appraisal", "holidays", "history",
+          "export", "import", "appraisal", "holidays", "history", "archive",
           "deadline", "mine",
           "priority", "project", "meeting", "meetings", "decisions", "enterprise", "enterprises",
           "visit", "inspect", "inspections", "commend", "criticize", "refer", "invite", "revoke",

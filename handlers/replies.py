@@ -1,5 +1,6 @@
 """Replies: to a prompt (签收 date, 延期 reason…) or to any message the bot sent about a
-matter, which records progress on that matter (text, a photo or a document)."""
+matter, which records progress on that matter (text, photos, files, voice, video, video
+notes, audio, locations, venues; anything else is answered with what to send instead)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from telegram import ForceReply, Message, Update
 from telegram.ext import ConversationHandler
 
+from handlers import downloads, media
 from handlers.common import fit, is_group, line, remember, require_person, today
 from handlers.deps import Ctx, Deps
 from handlers.figures import maybe_figures, say
@@ -70,13 +72,8 @@ async def ask(update: Update, context: Ctx, kind: str, m: Matter, no: int | None
 
 
 def content(msg: Message) -> tuple[str, list[Attachment]]:
-    text = (msg.text or msg.caption or "").strip()
-    atts: list[Attachment] = []
-    if msg.photo:
-        atts.append(Attachment("photo", msg.photo[-1].file_id))
-    if msg.document is not None:
-        atts.append(Attachment("document", msg.document.file_id, msg.document.file_name))
-    return text, atts
+    """Text or caption, and what came with it (photo, file, voice, video, location…)."""
+    return (msg.text or msg.caption or "").strip(), media.attachments(msg)
 
 
 async def confirm(update: Update, context: Ctx, text: str, m: Matter, no: int | None) -> None:
@@ -102,7 +99,9 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
     report = closing.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
     m, a = await deps.intake.report(report)
     deps.kick()
-    await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts), m, a.no)
+    big = downloads.too_big(deps.config, atts)  # recorded, but no original to archive
+    await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts, big=big,
+                                        limit_mb=deps.config.files_download_mb), m, a.no)
 
 
 async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
@@ -125,7 +124,9 @@ async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
         reply = line(deps, "signed", m=m, committed=parsed.day)
     elif prompt.kind == "done":
         m = await closing.request_completion(deps.uow(), deps.clock, actor.id, mid, no, text, atts)
-        reply = line(deps, "completion_requested", m=m, atts=atts)
+        reply = line(deps, "completion_requested", m=m, atts=atts,
+                     big=downloads.too_big(deps.config, atts),
+                     limit_mb=deps.config.files_download_mb)
     elif prompt.kind == "ext":
         asked, reason = _extension_text(deps, text)
         new_deadline = asked.day
@@ -176,7 +177,7 @@ async def is_about_matter(update: Update, context: Ctx) -> bool:
 
 
 async def on_message(update: Update, context: Ctx) -> None:
-    """Text, photo or document: a prompt's answer, a reply about a matter, or a hint."""
+    """Text, a photo, file, voice, video or location: a prompt's answer, a reply about a matter, or a hint."""
     deps = context.deps
     msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if msg is None or chat is None or user is None:
@@ -206,6 +207,24 @@ async def on_message(update: Update, context: Ctx) -> None:
         return
     if not group:
         await msg.reply_text(line(deps, "hint_reply"), do_quote=False)
+
+
+async def on_unusable(update: Update, context: Ctx) -> None:
+    """A sticker, poll, dice, contact…: never ignored when it answers the bot (in a private
+    chat, always): the sender is told what to send instead."""
+    msg, chat = update.effective_message, update.effective_chat
+    if msg is None or chat is None:
+        return
+    reply_to = msg.reply_to_message
+    to_bot = reply_to is not None and reply_to.from_user is not None and (
+        reply_to.from_user.id == context.bot.id)
+    if is_group(chat):
+        if not to_bot:
+            return
+    else:
+        await require_person(update, context)
+    await msg.reply_text(line(context.deps, "cannot_use", kind=media.unusable(msg)),
+                         do_quote=to_bot)
 
 
 async def _lookup(deps: Deps, chat_id: int, message_id: int) -> MessageRef | None:

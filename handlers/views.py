@@ -25,6 +25,7 @@ from handlers.common import (
 )
 from handlers.deps import Ctx, Deps
 from handlers.keys import list_key
+from handlers.media import send_attachment
 from ledger import queries
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
@@ -240,10 +241,7 @@ async def send_files(update: Update, context: Ctx, actor: Person, m: Matter) -> 
     for e, a in found[:FILES_SHOWN]:
         caption = fit(line(deps, "file_caption", m=m, e=e, actor=names.person(e.actor_id)),
                       1024)
-        if a.get("kind") == "photo":
-            sent = await context.bot.send_photo(chat.id, a["file_id"], caption=caption)
-        else:
-            sent = await context.bot.send_document(chat.id, a["file_id"], caption=caption)
+        sent = await send_attachment(context.bot, chat.id, a, caption)
         await remember(deps, sent, m.id, e.assignment_no)
     if len(found) > FILES_SHOWN:
         await context.bot.send_message(chat.id, line(deps, "more_files", n=len(found)))

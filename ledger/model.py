@@ -115,18 +115,40 @@ class Person:
         return self.has(Role.ADMIN)
 
 
+_ATTACHMENT_EXTRA = ("file_unique_id", "file_size", "mime_type", "duration", "latitude",
+                     "longitude", "title", "address")
+
+
 @dataclass(frozen=True)
 class Attachment:
-    kind: str  # "photo" | "document"
+    # photo | document | voice | video | video_note | audio (files: file_id set) or
+    # location | venue (no file: coordinates, and a venue's title and address)
+    kind: str
     file_id: str
     file_name: str | None = None
+    file_unique_id: str | None = None  # the same for every bot: the evidence store's key
+    file_size: int | None = None       # as Telegram declared it (20 MB download limit)
+    mime_type: str | None = None
+    duration: int | None = None        # seconds (voice, video, video note, audio)
+    latitude: float | None = None
+    longitude: float | None = None
+    title: str | None = None           # a venue's name
+    address: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file_id": self.file_id, "file_name": self.file_name}
+        out: dict[str, Any] = {"kind": self.kind, "file_id": self.file_id,
+                               "file_name": self.file_name}
+        for key in _ATTACHMENT_EXTRA:  # only what is set: older records stay as they were
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Attachment:
-        return Attachment(data["kind"], data["file_id"], data.get("file_name"))
+        extra = {k: data[k] for k in _ATTACHMENT_EXTRA if data.get(k) is not None}
+        return Attachment(data["kind"], data.get("file_id") or "", data.get("file_name"),
+                          **extra)
 
 
 @dataclass(frozen=True)

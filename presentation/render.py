@@ -10,6 +10,7 @@ import jinja2
 
 from ledger.clock import cn_date, to_local
 from ledger.errors import shown
+from presentation import attachments
 from presentation.labels import (
     ASSIGNMENT_STATUS_LABELS,
     CLASS_LABELS,
@@ -60,7 +61,7 @@ class Renderer:
         )
         self.env.filters.update(
             cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time, clip=shown,
-            roles=roles_text,
+            roles=roles_text, att_label=attachments.label, att_summary=attachments.summary,
         )
         self.env.globals.update(
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,

@@ -3,6 +3,8 @@ payload (see docs/reminders.md for the payload of every kind)."""
 
 from __future__ import annotations
 
+from ledger import evidence
+
 BEFORE = "reminder_before"        # n working days before the deadline
 DUE = "reminder_due"              # on the deadline day
 OVERDUE = "reminder_overdue"      # every (working) day while overdue; principal added
@@ -21,3 +23,8 @@ REMINDER_PREFIX = "rem:"
 SLA_PREFIX = "sla:"
 
 CRITICISM_REASON = "催办限期内未落实"
+
+# A file reported as evidence, fetched into the file store (handlers.downloads); payload:
+# file_key, file_id, matter_id. Not held back in quiet hours: nobody is messaged.
+DOWNLOAD = evidence.DOWNLOAD_KIND
+SILENT_KINDS = frozenset({DOWNLOAD})

@@ -44,6 +44,7 @@ from ledger.reporting import (
     require_office_actor,
 )
 from ledger.workcalendar import WorkCalendar
+from presentation import attachments
 from presentation.labels import CLASS_LABELS, EVENT_LABELS, MATTER_STATUS_LABELS, SOURCE_LABELS
 from reports.xlsx import Styled, Unreadable, XlsxWriter, read_sheet
 
@@ -112,8 +113,8 @@ def _summary(e: Event) -> str:
             parts.append(f"{label}{value}")
     if e.kind == "assigned":
         parts.append("牵头" if a.get("lead") else "配合")
-    if a.get("attachments"):
-        parts.append(f"附件{len(a['attachments'])}个")
+    if a.get("attachments"):  # 附件：2张照片、语音 0:12、位置 (…)
+        parts.append(f"附件：{attachments.summary(a['attachments'])}")
     return "；".join(parts)
 
 

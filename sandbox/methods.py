@@ -296,6 +296,73 @@ async def send_photo(ctx: CallContext, p: dict[str, Any]) -> Any:
     return _send(ctx, p, content)
 
 
+def _media(ctx: CallContext, p: dict[str, Any], kind: str) -> Any:
+    """sendVoice, sendVideo, sendVideoNote, sendAudio: an upload or a file_id of that kind."""
+    given = p[kind]
+    if isinstance(given, UploadedFile):
+        name = given.filename or kind
+        record = ctx.world.store_document(given.data, name,
+                                          guess_mime(name, given.content_type), kind=kind)
+    else:
+        record = _existing_file(ctx.world, given)
+        if record.kind != kind:
+            label = kind.replace("_", " ").title()
+            raise bad_request(f"can't use file of type {record.kind.title()} as {label}")
+    obj: dict[str, Any] = {"file_id": record.file_id, "file_unique_id": record.file_unique_id,
+                           "file_size": record.size, "duration": int(p.get("duration") or 0)}
+    if kind == "video_note":
+        obj["length"] = int(p.get("length") or 240)
+    elif record.mime_type:
+        obj["mime_type"] = record.mime_type
+    if kind == "video":
+        obj.update(width=int(p.get("width") or 640), height=int(p.get("height") or 360))
+    content = {kind: obj, **({} if kind == "video_note" else _caption(p))}
+    return _send(ctx, p, content)
+
+
+@method("sendVoice")
+async def send_voice(ctx: CallContext, p: dict[str, Any]) -> Any:
+    return _media(ctx, p, "voice")
+
+
+@method("sendVideo")
+async def send_video(ctx: CallContext, p: dict[str, Any]) -> Any:
+    return _media(ctx, p, "video")
+
+
+@method("sendVideoNote")
+async def send_video_note(ctx: CallContext, p: dict[str, Any]) -> Any:
+    return _media(ctx, p, "video_note")
+
+
+@method("sendAudio")
+async def send_audio(ctx: CallContext, p: dict[str, Any]) -> Any:
+    return _media(ctx, p, "audio")
+
+
+def _coordinates(p: dict[str, Any]) -> dict[str, float]:
+    try:
+        lat, lon = float(p["latitude"]), float(p["longitude"])
+    except (KeyError, TypeError, ValueError):
+        raise bad_request("wrong latitude or longitude") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise bad_request("wrong latitude or longitude")
+    return {"latitude": lat, "longitude": lon}
+
+
+@method("sendLocation")
+async def send_location(ctx: CallContext, p: dict[str, Any]) -> Any:
+    return _send(ctx, p, {"location": _coordinates(p)})
+
+
+@method("sendVenue")
+async def send_venue(ctx: CallContext, p: dict[str, Any]) -> Any:
+    location = _coordinates(p)
+    venue = {"location": location, "title": str(p.get("title") or ""),
+             "address": str(p.get("address") or "")}
+    return _send(ctx, p, {"location": location, "venue": venue})
+
+
 @method("editMessageText")
 async def edit_message_text(ctx: CallContext, p: dict[str, Any]) -> Any:
     record = _target(ctx, p)
@@ -398,7 +465,7 @@ async def get_file(ctx: CallContext, p: dict[str, Any]) -> Any:
     record = ctx.world.files.get(p["file_id"])
     if record is None:
         raise bad_request("invalid file_id")
-    if len(record.data) > MAX_DOWNLOAD:
+    if record.size > MAX_DOWNLOAD:
         raise bad_request("file is too big")
     return record.as_file()
 

@@ -41,6 +41,10 @@ MessageRef = Mapping[str, Any] | MessageRecord
 FileSource = bytes | str | os.PathLike[str]
 
 
+_MEDIA_MIME = {"voice": "audio/ogg", "video": "video/mp4", "video_note": "video/mp4",
+               "audio": "audio/mpeg"}
+
+
 def _message_id(ref: MessageRef | int) -> int:
     if isinstance(ref, int):
         return ref
@@ -210,6 +214,89 @@ class Person(_ChatUser):
         record = self.world.store_document(data, name, guess_mime(name, mime_type))
         content = {"document": record.as_document(), **self._caption(caption)}
         return self._post(self.chat_state(chat, bot), content, reply_to, bot)
+
+    async def send_media(
+        self,
+        kind: str,
+        data: FileSource,
+        *,
+        duration: int = 0,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        file_size: int | None = None,
+        chat: Group | int | None = None,
+        reply_to: MessageRef | None = None,
+        bot: str | None = None,
+    ) -> dict[str, Any]:
+        """A voice message, video, video note or audio file (kind: "voice", "video",
+        "video_note", "audio"); the bot can download it with getFile. file_size: the size
+        Telegram reports, to simulate a file larger than `data` (e.g. above 20 MB)."""
+        if kind not in _MEDIA_MIME:
+            raise SandboxUsageError(f"send_media kind must be one of {sorted(_MEDIA_MIME)}")
+        raw, path_name = await _load(data)
+        name = filename or path_name
+        mime = mime_type or _MEDIA_MIME[kind]
+        record = self.world.store_document(raw, name, mime, kind=kind, declared_size=file_size)
+        obj: dict[str, Any] = {"file_id": record.file_id,
+                               "file_unique_id": record.file_unique_id,
+                               "file_size": record.size, "duration": duration}
+        if kind == "video_note":
+            obj["length"] = 240
+        else:
+            obj["mime_type"] = mime
+        if kind in ("video",):
+            obj.update(width=640, height=360)
+        if name and kind in ("video", "audio"):
+            obj["file_name"] = name
+        content = {kind: obj, **self._caption(caption)}
+        return self._post(self.chat_state(chat, bot), content, reply_to, bot)
+
+    async def send_location(
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        title: str | None = None,
+        address: str = "",
+        chat: Group | int | None = None,
+        reply_to: MessageRef | None = None,
+        bot: str | None = None,
+    ) -> dict[str, Any]:
+        """A location; with a title, a venue (which, as in Telegram, carries the location)."""
+        location = {"latitude": latitude, "longitude": longitude}
+        content: dict[str, Any] = {"location": location}
+        if title is not None:
+            content["venue"] = {"location": location, "title": title, "address": address}
+        return self._post(self.chat_state(chat, bot), content, reply_to, bot)
+
+    async def send_sticker(
+        self,
+        *,
+        emoji: str = "👍",
+        chat: Group | int | None = None,
+        reply_to: MessageRef | None = None,
+        bot: str | None = None,
+    ) -> dict[str, Any]:
+        record = self.world.store_document(b"RIFF\x00\x00\x00\x00WEBP", "sticker.webp",
+                                           "image/webp", kind="sticker")
+        content = {"sticker": {"file_id": record.file_id,
+                               "file_unique_id": record.file_unique_id, "type": "regular",
+                               "width": 512, "height": 512, "is_animated": False,
+                               "is_video": False, "emoji": emoji, "file_size": record.size}}
+        return self._post(self.chat_state(chat, bot), content, reply_to, bot)
+
+    async def send_content(
+        self,
+        content: Mapping[str, Any],
+        *,
+        chat: Group | int | None = None,
+        reply_to: MessageRef | None = None,
+        bot: str | None = None,
+    ) -> dict[str, Any]:
+        """Any other message content as Bot API fields, e.g. {"dice": {"emoji": "🎲",
+        "value": 3}} or {"contact": {"phone_number": "…", "first_name": "…"}}."""
+        return self._post(self.chat_state(chat, bot), dict(content), reply_to, bot)
 
     async def edit(self, message: MessageRef, text: str) -> dict[str, Any]:
         """Edit one's own text message: the bot gets an edited_message update."""

@@ -253,19 +253,26 @@ class FileRecord:
     file_id: str
     file_unique_id: str
     data: bytes
-    kind: str  # "photo" or "document"
+    kind: str  # "photo", "document", or what else a user sent (voice, video, sticker...)
     file_path: str
     mime_type: str | None = None
     file_name: str | None = None
     width: int = 0
     height: int = 0
     photo_group: list[str] = field(default_factory=list)  # file_ids of all sizes
+    # The size Telegram reports (file_size), when a test simulates a file bigger than the
+    # bytes it keeps (e.g. above getFile's 20 MB); None: len(data).
+    declared_size: int | None = None
+
+    @property
+    def size(self) -> int:
+        return self.declared_size if self.declared_size is not None else len(self.data)
 
     def as_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
+            "file_size": self.size,
         }
         if self.file_name:
             doc["file_name"] = self.file_name
@@ -277,7 +284,7 @@ class FileRecord:
         return {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
+            "file_size": self.size,
             "width": self.width,
             "height": self.height,
         }
@@ -286,7 +293,7 @@ class FileRecord:
         return {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
+            "file_size": self.size,
             "file_path": self.file_path,
         }
 
@@ -621,19 +628,24 @@ class World:
         return f"{prefix}{n:06d}{secrets.token_urlsafe(18)}", f"AQAD{n:06d}{secrets.token_hex(3)}"
 
     def store_document(
-        self, data: bytes, file_name: str | None, mime_type: str | None
+        self, data: bytes, file_name: str | None, mime_type: str | None,
+        kind: str = "document", declared_size: int | None = None,
     ) -> FileRecord:
-        file_id, unique = self._file_ids("document")
+        """A file a user sends: a document, or (kind) a voice, video, video_note, audio,
+        sticker... Every kind downloads with getFile as the bytes given."""
+        file_id, unique = self._file_ids(kind)
         ext = (file_name or "").rpartition(".")[2] if file_name and "." in file_name else "bin"
-        path = f"documents/file_{self._next_file - 1}.{ext}"
+        folder = "documents" if kind == "document" else f"{kind}s"
+        path = f"{folder}/file_{self._next_file - 1}.{ext}"
         record = FileRecord(
             file_id=file_id,
             file_unique_id=unique,
             data=data,
-            kind="document",
+            kind=kind,
             file_path=path,
             mime_type=mime_type,
             file_name=file_name,
+            declared_size=declared_size,
         )
         self.files[file_id] = record
         self.files_by_path[path] = record

@@ -104,6 +104,8 @@ class Config:
     log_level: str = "INFO"
     # [files] dir: where evidence files are kept; None: `files` beside the SQLite file.
     files_dir: Path | None = None
+    # [files] download_limit_mb: Telegram's getFile limit; raise it with a local Bot API server.
+    files_download_mb: int = 20
     backup: BackupSchedule | None = None  # [backup]: nightly backups (bot.backup_job)
     source: str = "defaults"
 

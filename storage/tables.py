@@ -355,3 +355,24 @@ inbox = Table(
     PrimaryKeyConstraint("bot_id", "update_id"),
     Index(None, "done_at", "received_at"),
 )
+
+# The evidence archive (migration 0009): one row per reported file (Telegram's
+# file_unique_id, the same for every bot token), with its copy's sha256 in the file store
+# (storage.filestore) once downloaded. The events keep the file ids; this keeps the bytes.
+evidence = Table(
+    "evidence", metadata,
+    Column("file_key", String(255), primary_key=True),
+    Column("file_id", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("matter_id", Integer, nullable=True),
+    Column("person_id", Integer, nullable=True),
+    Column("file_name", Text, nullable=True),
+    Column("mime_type", String(255), nullable=True),
+    Column("status", String(16), nullable=False),  # pending | stored | too_big | failed
+    Column("sha256", String(64), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("stored_at", UTCDateTime, nullable=True),
+    Index(None, "matter_id"),
+)

@@ -82,7 +82,7 @@ async def test_replies_with_text_photo_and_document_are_progress(tmp_path: Path)
         # the 报送进展 button prompts, and the answer to the prompt is recorded too
         await tap(h, handler, card, "📝 报送进展")
         prompt = last(handler)
-        assert "请直接回复本消息，发送文字、照片或文件" in text(prompt)
+        assert "请直接回复本消息，发送文字、照片、文件、语音、视频或位置" in text(prompt)
         await reply(h, handler, prompt, "第二批材料已到")
         assert "已记入台账" in text(last(handler))
         lead = (await matter(h, m.id or 0)).lead

@@ -144,6 +144,55 @@ async def test_every_implemented_method_answers_what_ptb_parses(
         )
         assert file.file_path.startswith("photos/")
 
+        voice = check(
+            "sendVoice",
+            await api.ok("sendVoice", "multipart", chat_id=str(alice.id),
+                         voice=("v.ogg", b"OggS"), duration="7", caption="语音"),
+            lambda r: Message.de_json(r, bot),
+        )
+        assert voice.voice.file_size == 4 and voice.caption == "语音"
+        again = await api.ok("sendVoice", chat_id=alice.id, voice=voice.voice.file_id)
+        assert again["voice"]["file_unique_id"] == voice.voice.file_unique_id
+        video = check(
+            "sendVideo",
+            await api.ok("sendVideo", "multipart", chat_id=str(alice.id),
+                         video=("v.mp4", b"mp4"), duration="3"),
+            lambda r: Message.de_json(r, bot),
+        )
+        assert video.video.width and video.video.file_id
+        note = check(
+            "sendVideoNote",
+            await api.ok("sendVideoNote", "multipart", chat_id=str(alice.id),
+                         video_note=("n.mp4", b"note")),
+            lambda r: Message.de_json(r, bot),
+        )
+        assert note.video_note.length
+        audio = check(
+            "sendAudio",
+            await api.ok("sendAudio", "multipart", chat_id=str(alice.id),
+                         audio=("a.mp3", b"ID3")),
+            lambda r: Message.de_json(r, bot),
+        )
+        got = check("getFile", await api.ok("getFile", file_id=audio.audio.file_id),
+                    lambda r: File.de_json(r, bot))
+        assert got.file_size == 3
+        # a file of another kind is refused, as Telegram does
+        status, refused = await api.raw("sendVideo", chat_id=alice.id, video=voice.voice.file_id)
+        assert status == 400 and "as Video" in refused["description"]
+        where = check(
+            "sendLocation",
+            await api.ok("sendLocation", chat_id=alice.id, latitude=30.5, longitude=120.25),
+            lambda r: Message.de_json(r, bot),
+        )
+        assert where.location.latitude == 30.5
+        venue = check(
+            "sendVenue",
+            await api.ok("sendVenue", chat_id=alice.id, latitude=30.5, longitude=120.25,
+                         title="县政府", address="人民路1号"),
+            lambda r: Message.de_json(r, bot),
+        )
+        assert venue.venue.title == "县政府" and venue.location.longitude == 120.25
+
         check(
             "editMessageText",
             await api.ok(

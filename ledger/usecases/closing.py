@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ledger import evidence
 from ledger import permissions as perm
 from ledger.clock import Clock
 from ledger.errors import (
@@ -94,6 +95,7 @@ async def report_progress_many(uow: UnitOfWork, clock: Clock,
             if key not in targets:
                 targets[key] = await office_hears(uow, m.office_id, m.confidential)
             notices += _office_notices(m, m.last_event, now, targets[key])
+            notices += evidence.download_notices(m.office_id, m.id, m.last_event, now)
             outcomes.append((m, a))
         await uow.matters.save_many(list(touched.values()))
         await uow.outbox.add_many(notices)
@@ -113,6 +115,8 @@ async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matte
         m.request_completion(at=now, actor_id=actor.id, no=a.no, text=text,
                              attachments=tuple(attachments))
         await _save(uow, m)
+        await uow.outbox.add_many(evidence.download_notices(m.office_id, m.id, m.last_event,
+                                                            now))
         await _tell_office(uow, m, m.last_event, now)
         await uow.commit()
         return m

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ledger import evidence
 from ledger import permissions as perm
 from ledger.clock import Clock, local_today
 from ledger.errors import (
@@ -68,6 +69,8 @@ async def record_inspection(uow: UnitOfWork, clock: Clock, actor_id: int, mode: 
             m.record_inspection(at=now, actor_id=actor.id, inspection_id=r.id, mode=mode,
                                 findings=findings, attachments=tuple(attachments))
             await uow.matters.save(m)
+            await uow.outbox.add_many(evidence.download_notices(m.office_id, m.id,
+                                                                m.last_event, now))
         if not actor.is_office:
             await _tell_office(uow, actor.office_id, "office_inspection",
                                f"inspection:{r.id}", now,

@@ -3,7 +3,7 @@ the placeholder 「管理员<id>」 of earlier versions is replaced; meetings ge
 numbers (data.no), in the order they were scheduled.
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
