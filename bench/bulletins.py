@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from ledger import services
 from ledger.bulletins import BulletinKind, Period
 from ledger.clock import LOCAL_TZ, FixedClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Role, Source
 from ledger.ports import UnitOfWorkFactory
 from ledger.usecases.accountability import urge
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
+from ledger.usecases.people import bootstrap_office
 from ledger.usecases.reading import get_matter
 from ledger.workcalendar import WorkCalendar, YearSchedule
 from storage.db import make_engine, upgrade
@@ -72,7 +73,7 @@ def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 async def people_world(uow: UnitOfWorkFactory, clock: FixedClock) -> tuple[int, int, dict[str, int],
                                                                             dict[int, tuple[int, int, int]]]:
-    office_id = await services.bootstrap_office(uow(), clock, "县委县政府督查室", [1001], "督")
+    office_id = await bootstrap_office(uow(), clock, "县委县政府督查室", [1001], "督")
     units: dict[str, int] = {}
     people: dict[int, tuple[int, int, int]] = {}
     async with uow() as u:
@@ -244,17 +245,17 @@ async def run(n: int) -> tuple[dict[str, float | int], Samples]:
             t4 = time.perf_counter()
             # The sample notice: a leader's instruction to a lead unit and a co-unit.
             writer = uow_factory(engine)
-            sample = await services.register_matter(
-                writer(), clock, cal, ledger.admin, services.RegisterMatter(
+            sample = await register_matter(
+                writer(), clock, cal, ledger.admin, RegisterMatter(
                     title="城南片区积水点整治", source=Source.INSTRUCTION,
                     body="入汛前完成城南片区6处积水点改造，消除内涝隐患。",
                     instruction_text="请县住建局牵头，县交通局配合，汛期前务必完成，"
                                      "每周报送进展。", instruction_author="李县长"))
             assert sample.id is not None
             zj, jt = ledger.units["县住建局"], ledger.units["县交通局"]
-            await services.assign(writer(), clock, cal, ledger.admin, sample.id, [
-                services.AssignSpec(zj, *ledger.people[zj], lead=True),
-                services.AssignSpec(jt, *ledger.people[jt])])
+            await assign(writer(), clock, cal, ledger.admin, sample.id, [
+                AssignSpec(zj, *ledger.people[zj], lead=True),
+                AssignSpec(jt, *ledger.people[jt])])
             _, notice = await assignment_notice(uow(), clock, sample.id, 1)
             # Its 催办通知单: three working days past the deadline, the office urges.
             due = (await get_matter(uow(), ledger.admin, sample.id))[1].assignment(1)

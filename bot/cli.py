@@ -6,19 +6,28 @@ import argparse
 import asyncio
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from bot import cli_backup
+from bot.cli_holidays import add_parser as add_holidays_parser
+from bot.cli_holidays import calendar_with_entered, cmd_holidays, provisional_note
 from bot.config import Config, ConfigError, load_config
+from bot.logs import configure_logging
 from bot.paths import _display, _ensure_dir
+from ledger.clock import SystemClock
 from ledger.errors import DomainError
 from ledger.workcalendar import ScheduleError, WorkCalendar
+from storage.db import database_url, upgrade_sync
+from storage.uow import uow_factory
+
+# The commands' heavy modules (Telegram, aiohttp, openpyxl) load inside the command that
+# needs them, so that `duban deadline` or `duban backup` starts without them.
 
 
 def _calendar(config: Config) -> WorkCalendar:
-    from bot.cli_holidays import calendar_with_entered  # lazy: a command loads only its own
-
     return calendar_with_entered(config)
 
 
@@ -42,8 +51,6 @@ def cmd_deadline(config: Config, start: str, n: str) -> int:
     except (DomainError, ScheduleError) as e:
         print(str(e), file=sys.stderr)
         return 1
-    from bot.cli_holidays import provisional_note  # lazy: a command loads only its own
-
     note = provisional_note(cal, begin, result)
     print(f"{result.isoformat()} （{begin.isoformat()} 之后第 {count} 个工作日）"
           + (f"\n{note}" if note else ""))
@@ -51,8 +58,7 @@ def cmd_deadline(config: Config, start: str, n: str) -> int:
 
 
 def cmd_db_upgrade(config: Config) -> int:
-    from bot.preflight import run_checks  # lazy: a command loads only its own
-    from storage.db import database_url, upgrade_sync  # lazy: a command loads only its own
+    from bot.preflight import run_checks  # lazy: heavy, this command only
 
     run_checks(config, api=False)
     url = database_url(config.db)
@@ -67,27 +73,24 @@ def cmd_run(config: Config, webhook: bool) -> int:
         print("未配置 DUBAN_TOKEN：运行离线演示（本地 Bot API 沙盒）。"
               "要连接真实 Telegram，请按 README 配置令牌。\n")
         return cmd_demo(config)
-    from bot.runner import run_bot  # lazy: a command loads only its own
+    from bot.runner import run_bot  # lazy: heavy, this command only
 
     return run_bot(config, webhook=webhook)
 
 
 def cmd_demo(config: Config) -> int:
-    from bot.demo import run_demo  # lazy: a command loads only its own
+    from bot.demo import run_demo  # lazy: heavy, this command only
 
     return asyncio.run(run_demo(config))
 
 
 def cmd_web(config: Config, host: str | None, port: int | None) -> int:
     """The read-only public page (公示): the same matters as the public channel."""
-    from aiohttp import web  # lazy: a command loads only its own
+    from aiohttp import web  # lazy: heavy, this command only
 
-    from bot.preflight import run_checks  # lazy: a command loads only its own
-    from bot.runner import prepare_database  # lazy: a command loads only its own
-    from ledger.clock import SystemClock  # lazy: a command loads only its own
-    from public.web import make_app  # lazy: a command loads only its own
-    from storage.db import database_url  # lazy: a command loads only its own
-    from storage.uow import uow_factory  # lazy: a command loads only its own
+    from bot.preflight import run_checks  # lazy: heavy, this command only
+    from bot.runner import prepare_database  # lazy: heavy, this command only
+    from public.web import make_app  # lazy: heavy, this command only
 
     run_checks(config, api=False)
     url = database_url(config.db)
@@ -135,29 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     wb.add_argument("--port", type=int, default=None, help="default: [public] web_port")
     sub.add_parser("doctor", help="check config, Bot API, database, calendar, lock, channel, "
                                   "file store; one line each (safe beside a running bot)")
-    # lazy: a command loads only its own
-    from bot.cli_holidays import add_parser as add_holidays_parser
-
     add_holidays_parser(sub)
-    # lazy: a command loads only its own
-    from bot.cli_backup import add_parsers as add_backup_parsers
-
-    add_backup_parsers(sub)
+    cli_backup.add_parsers(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "doctor":
-        from bot.doctor import cli_doctor  # lazy: a command loads only its own
+        from bot.doctor import cli_doctor  # lazy: heavy, this command only
         return cli_doctor(debug=args.debug)
     try:
         config = load_config()
     except ConfigError as e:
         print(f"配置错误：{e}", file=sys.stderr)
         return 2
-    from bot.logs import configure_logging  # lazy: a command loads only its own
-
     # Token and URL passwords are masked in every line, in either format.
     configure_logging(config.log_format, config.log_level, token=config.token,
                       debug=args.debug)
@@ -171,21 +166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(config)
         if args.command == "export":
-            from bot.cli_reports import cli_export  # lazy: a command loads only its own
+            from bot.cli_reports import cli_export  # lazy: heavy, this command only
             return asyncio.run(cli_export(config, Path(args.file)))
         if args.command == "archive":
             from bot.cli_archive import cli_archive  # lazy: a command loads only its own
             return asyncio.run(cli_archive(config, args.reference, Path(args.file)))
         if args.command in ("backup", "restore"):
-            from bot import cli_backup  # lazy: a command loads only its own
             if args.command == "backup":
                 return cli_backup.cmd_backup(config, args.file)
             return cli_backup.cmd_restore(config, args.file, args.force)
         if args.command == "import":
-            from bot.cli_reports import cli_import  # lazy: a command loads only its own
+            from bot.cli_reports import cli_import  # lazy: heavy, this command only
             return asyncio.run(cli_import(config, Path(args.file)))
         if args.command == "holidays":
-            from bot.cli_holidays import cmd_holidays  # lazy: a command loads only its own
             return cmd_holidays(config, args)
         return cmd_web(config, args.host, args.port)
     except ScheduleError as e:
@@ -203,9 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _failed_start(e: Exception, config: Config, debug: bool) -> int:
     """A start-up failure we know: its one line (and with --debug its traceback), exit 2."""
-    import traceback  # lazy: a command loads only its own
-
-    from bot.preflight import mask_secrets, startup_line  # lazy: a command loads only its own
+    from bot.preflight import mask_secrets, startup_line  # lazy: heavy, this command only
 
     line = startup_line(e, config)
     if line is None:

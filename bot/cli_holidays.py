@@ -11,13 +11,18 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.config import Config
+from bot.paths import _display, _ensure_dir
 from ledger.calendar_entry import enter_year, load_entered
 from ledger.clock import Clock, SystemClock
 from ledger.errors import DomainError
 from ledger.holidays import SOURCE_LABELS, Arrangement, HolidayFileError, read_arrangement
 from ledger.ports import EnteredYear
 from ledger.workcalendar import STATUS_LABELS, WorkCalendar, YearSchedule
+from storage.db import database_url, make_engine
+from storage.uow import uow_factory
 
 __all__ = ["add_parser", "calendar_with_entered", "cmd_holidays", "entered_schedules", "provisional_note",
            "year_status_text"]
@@ -76,8 +81,6 @@ def year_status_text(cal: WorkCalendar, year: int, entry: EnteredYear | None) ->
 
 
 def _db_exists(config: Config) -> bool:
-    from storage.db import database_url  # lazy: `duban deadline` loads no DB code
-
     url = database_url(config.db)
     if url.startswith("sqlite") and ":///" in url:
         path = url.split(":///", 1)[1].split("?", 1)[0]
@@ -89,11 +92,6 @@ async def _entered(config: Config) -> list[EnteredYear]:
     """The years entered in DUBAN_DB; none when there is no database (nothing is created)."""
     if not _db_exists(config):
         return []
-    from sqlalchemy.exc import SQLAlchemyError  # lazy: `duban deadline` loads no DB code
-
-    from storage.db import database_url, make_engine  # lazy: `duban deadline` loads no DB code
-    from storage.uow import uow_factory  # lazy: `duban deadline` loads no DB code
-
     engine = make_engine(database_url(config.db))
     try:
         async with uow_factory(engine, read_only=True)() as u:
@@ -147,10 +145,7 @@ async def _import(config: Config, data: bytes, toml_years: set[int], clock: Cloc
     except HolidayFileError as e:
         print(f"未录入：{e}", file=sys.stderr)
         return 1
-    from bot.paths import _display, _ensure_dir  # lazy: `duban deadline` loads no DB code
-    from bot.runner import prepare_database  # lazy: `duban deadline` loads no DB code
-    from storage.db import database_url  # lazy: `duban deadline` loads no DB code
-    from storage.uow import uow_factory  # lazy: `duban deadline` loads no DB code
+    from bot.runner import prepare_database  # lazy: heavy (Telegram), only when a year is imported
 
     url = database_url(config.db)
     _ensure_dir(url)

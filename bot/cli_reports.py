@@ -13,12 +13,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
-from ledger import services
 from ledger.appraisal import AppraisalWeights
 from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, SystemClock, local_today
 from ledger.errors import DomainError
 from ledger.model import Role
+from ledger.usecases.people import bootstrap_office
 from ledger.workcalendar import WorkCalendar
 from reports.appraisal import build_appraisal, write_appraisal
 from reports.excel import ExportFilter, ImportRejected, export_ledger, import_ledger_file
@@ -94,8 +94,9 @@ async def cli_import(config: Config, path: Path | str, *, clock: Clock | None = 
     clock = clock or SystemClock()
     uow = uow_factory(engine)
     try:
-        office_id = await services.bootstrap_office(uow(), clock, config.office_name,
-                                                    config.admins, config.doc_prefix)
+        office_id = await bootstrap_office(uow(), clock, config.office_name,
+                                           config.admins, config.doc_prefix,
+                                           dict(config.admin_names))
         async with uow() as u:
             admins = [p for p in await u.people.persons(office_id)
                       if p.active and p.has(Role.ADMIN)]

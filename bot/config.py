@@ -50,15 +50,50 @@ def _time(key: str, value: object) -> time:
         raise ConfigError(f"配置项 {key} 应为时刻，如 \"09:00\"，实际为 {value!r}") from None
 
 
-def _ids(key: str, value: object) -> tuple[int, ...]:
+ADMIN_NAME_MAX = 50  # as any person's name (ledger.errors.NAME_MAX)
+_ADMIN_SPLIT = re.compile(r"[,;，；]+")
+
+
+def _admins(key: str, value: object) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
+    """DUBAN_ADMINS / office.admins: Telegram user ids, each optionally `ID:姓名`, separated
+    by commas (or semicolons; bare ids also by spaces). Returns the ids, and the names given."""
+    example = "12345:王芳,67890"
     items: list[object]
     if isinstance(value, str):
-        items = [x for x in value.replace(";", ",").replace(" ", ",").split(",") if x]
+        items = []
+        for part in _ADMIN_SPLIT.split(value):
+            part = part.strip()
+            if ":" in part or "：" in part:
+                items.append(part)
+            else:
+                items += part.split()
     elif isinstance(value, list):
         items = list(value)
     else:
-        raise ConfigError(f"配置项 {key} 应为 Telegram 用户 id 列表，如 12345,67890")
-    return tuple(_int(key, x) for x in items)
+        raise ConfigError(f"配置项 {key} 应为 Telegram 用户 id 列表，可带姓名，如 {example}")
+    ids: list[int] = []
+    names: dict[int, str] = {}
+    for item in items:
+        raw_id, sep, raw_name = str(item).replace("：", ":").partition(":")
+        try:
+            tg = int(raw_id.strip()) if not isinstance(item, bool) else None
+        except ValueError:
+            tg = None
+        if tg is None or tg <= 0:
+            raise ConfigError(f"配置项 {key} 中的「{item}」不是 Telegram 用户 id"
+                              f"（应为正整数，可带姓名，如 {example}）")
+        name = " ".join(raw_name.split())
+        if sep and not name:
+            raise ConfigError(f"配置项 {key} 中的「{item}」冒号后缺少姓名（如 {example}）")
+        if len(name) > ADMIN_NAME_MAX:
+            raise ConfigError(f"配置项 {key} 中 {tg} 的姓名太长（{len(name)}字），最多{ADMIN_NAME_MAX}字")
+        if name and names.get(tg, name) != name:
+            raise ConfigError(f"配置项 {key} 中 {tg} 写了两个姓名：「{names[tg]}」和「{name}」")
+        if tg not in ids:
+            ids.append(tg)
+        if name:
+            names[tg] = name
+    return tuple(ids), tuple(names.items())
 
 
 def _url(key: str, value: object) -> str:
@@ -177,7 +212,8 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
     if proxy and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
         raise ConfigError(f"DUBAN_PROXY / telegram.proxy 应以 http://、socks5:// 开头，实际为 {proxy!r}")
     admins_raw: object = env.get("DUBAN_ADMINS") or office.get("admins") or []
-    admins = _ids("DUBAN_ADMINS" if env.get("DUBAN_ADMINS") else "office.admins", admins_raw)
+    admins, admin_names = _admins("DUBAN_ADMINS" if env.get("DUBAN_ADMINS") else "office.admins",
+                                  admins_raw)
     db = env.get("DUBAN_DB") or raw.get("database", {}).get("url") or "var/duban.db"
     schedule_raw = raw.get("calendar", {}).get("schedule")
     schedule = (base / schedule_raw) if schedule_raw else None
@@ -219,7 +255,7 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         raise ConfigError(f"files.download_limit_mb 应至少为 1，实际为 {files_mb}")
     return Config(
         token=token, api_url=api_url, proxy=proxy, api_concurrency=concurrency, db=str(db),
-        admins=admins,
+        admins=admins, admin_names=admin_names,
         office_name=str(office.get("name", Config.office_name)),
         doc_prefix=str(office.get("doc_prefix", Config.doc_prefix)),
         schedule=schedule,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storage.health import masked
+
 __all__ = ["_display", "_ensure_dir"]
 
 
@@ -15,8 +17,5 @@ def _ensure_dir(url: str) -> None:
 
 
 def _display(url: str) -> str:
-    # Never print a password that may be in a PostgreSQL URL. Lazy: SQLAlchemy (URL
-    # parsing) is not loaded by CLI commands that never touch a database.
-    from storage.health import masked
-
+    # Never print a password that may be in a PostgreSQL URL.
     return masked(url)

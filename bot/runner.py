@@ -15,9 +15,9 @@ from bot.paths import _ensure_dir
 from bot.preflight import run_checks
 from bot.serve import serve
 from handlers.deps import App, Deps
-from ledger import services
 from ledger.clock import Clock, SystemClock
 from ledger.lights import LightPolicy
+from ledger.usecases.people import bootstrap_office
 from ledger.workcalendar import WorkCalendar
 from presentation.render import Renderer
 from storage.db import SchemaBehind, check_schema, database_url, make_engine, upgrade
@@ -61,8 +61,8 @@ def run_bot(config: Config, webhook: bool = False) -> int:
         holder["engine"] = engine
         deps = make_deps(config, engine)
         app.bot_data.deps = replace(deps, kick=app.bot_data.deps.kick)
-        await services.bootstrap_office(deps.uow(), deps.clock, config.office_name,
-                                        config.admins, config.doc_prefix)
+        await bootstrap_office(deps.uow(), deps.clock, config.office_name,
+                               config.admins, config.doc_prefix, dict(config.admin_names))
 
     async def on_stop() -> None:
         if "engine" in holder:

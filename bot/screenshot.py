@@ -19,10 +19,11 @@ from aiohttp import web
 
 from bot.demo_county import seed_sample_county
 from bot.runner import prepare_database
-from ledger import services as svc
-from ledger import special as sp
 from ledger.clock import FixedClock
 from ledger.ports import UnitOfWorkFactory
+from ledger.usecases.closing import close_matter, request_completion
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
+from ledger.usecases.special import set_priority
 from ledger.workcalendar import WorkCalendar
 from public.web import make_app
 from storage.uow import uow_factory
@@ -47,33 +48,33 @@ async def seed_sample(uow: UnitOfWorkFactory, clock: FixedClock, cal: WorkCalend
     county = await seed_sample_county(uow, clock, {})
     ids, units = county.ids, county.units
     teams = {
-        "城关镇": svc.AssignSpec(units["城关镇"], ids["town_principal"], ids["town_resp"],
-                              ids["town_handler"]),
-        "县发改局": svc.AssignSpec(units["县发改局"], ids["dept_principal"], ids["dept_resp"],
-                               ids["dept_handler"]),
-        "县住建局": svc.AssignSpec(units["县住建局"], ids["build_principal"], ids["build_resp"],
-                               ids["build_handler"]),
+        "城关镇": AssignSpec(units["城关镇"], ids["town_principal"], ids["town_resp"],
+                          ids["town_handler"]),
+        "县发改局": AssignSpec(units["县发改局"], ids["dept_principal"], ids["dept_resp"],
+                           ids["dept_handler"]),
+        "县住建局": AssignSpec(units["县住建局"], ids["build_principal"], ids["build_resp"],
+                           ids["build_handler"]),
     }
     admin = ids["admin"]
 
     async def new(title: str, unit_names: list[str], confidential: bool = False) -> int:
-        m = await svc.register_matter(uow(), clock, cal, admin,
-                                      svc.RegisterMatter(title=title, confidential=confidential))
+        m = await register_matter(uow(), clock, cal, admin,
+                                  RegisterMatter(title=title, confidential=confidential))
         assert m.id is not None
-        specs = [svc.AssignSpec(**{**teams[n].__dict__, "lead": i == 0})
+        specs = [AssignSpec(**{**teams[n].__dict__, "lead": i == 0})
                  for i, n in enumerate(unit_names)]
-        await svc.assign(uow(), clock, cal, admin, m.id, specs)
+        await assign(uow(), clock, cal, admin, m.id, specs)
         return m.id
 
     closed = await new("城关镇老旧小区外立面改造", ["城关镇", "县住建局"])
     await new("工业园区标准厂房二期建设", ["县发改局", "城关镇"])
     flagged = await new("宏达机械用电增容审批", ["县发改局"])
-    await sp.set_priority(uow(), clock, admin, flagged, True, "法人诉求优先满足")
+    await set_priority(uow(), clock, admin, flagged, True, "法人诉求优先满足")
     review = await new("城区主干道路灯维修", ["县住建局"])
     await new("信访积案化解（机密）", ["城关镇"], confidential=True)
     for mid, resp in ((closed, ids["town_resp"]), (review, ids["build_resp"])):
-        await svc.request_completion(uow(), clock, resp, mid, None, "已完成")
-    await svc.close_matter(uow(), clock, admin, closed, "审核通过")
+        await request_completion(uow(), clock, resp, mid, None, "已完成")
+    await close_matter(uow(), clock, admin, closed, "审核通过")
 
 
 async def take(output: Path, chromium: str) -> int:

@@ -40,6 +40,10 @@ async def unknown_command(update: Update, context: Ctx) -> None:
 
 
 def register_handlers(app: App) -> None:
+    # First: an admin waiting to give their name (DUBAN_ADMINS without ID:姓名).
+    app.add_handler(MessageHandler(_NEW_MESSAGES & filters.TEXT & ~filters.COMMAND
+                                   & filters.ChatType.PRIVATE, onboarding.on_name_reply),
+                    group=-1)
     app.add_handler(office.new_conversation())
     commands = {
         "start": onboarding.start,

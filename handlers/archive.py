@@ -26,15 +26,13 @@ from ledger import permissions as perm
 from ledger.clock import local_today
 from ledger.errors import NotFound
 from ledger.model import (
-    CLASS_LABELS,
-    MATTER_STATUS_LABELS,
-    SOURCE_LABELS,
     Event,
     Matter,
     parse_reference,
 )
 from ledger.usecases import reading
 from presentation.attachments import label
+from presentation.labels import CLASS_LABELS, MATTER_STATUS_LABELS, SOURCE_LABELS
 from reports.archive import Archive, ArchiveContent, ArchiveFile, build_archive, zip_name
 from storage import evidence as rows
 from storage.uow import connection_of

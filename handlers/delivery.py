@@ -22,10 +22,10 @@ from handlers.downloads import FileFetcher
 from handlers.notice_docs import DOCUMENT_KINDS, NoticeDocument, compose_document
 from handlers.notices import RECEIPT_CARRIERS, compose_notice
 from handlers.ratelimit import retry_seconds
-from ledger import services
 from ledger.errors import NotFound
 from ledger.model import Person
 from ledger.ports import MessageRef, Notice, UnitOfWorkFactory
+from ledger.usecases import people as services  # mark_reachable
 from ledger.usecases.turnover import may_receive
 from reminders import kinds
 from reminders.outbox import RetryLater, Unreachable

@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from handlers.common import ALERT_MAX, MAX_TEXT, fit, line
 from handlers.deps import Ctx
 from ledger.errors import DomainError
+from ledger.usecases.turnover import AmbiguousPerson
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,12 @@ async def on_error(update: object, context: Ctx) -> None:
         await on_job_error(context)
         return
     if isinstance(err, DomainError):
+        text = str(err) or line(context.deps, "oops")
+        if isinstance(err, AmbiguousPerson):  # the candidates with their roles
+            text = context.deps.render("ambiguous_person.j2", ref=err.reference,
+                                       people=err.candidates)
         try:
-            await _tell(update, context, str(err) or line(context.deps, "oops"))
+            await _tell(update, context, text)
         except TelegramError as e:
             log.warning("could not deliver a domain error reply: %s", e)
         return

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.deps import Deps
-from ledger.model import PROJECT_LABELS, Matter, Person
+from ledger.model import Matter, Person
 from ledger.usecases import reading
 from ledger.usecases import special as sp
+from presentation.labels import PROJECT_LABELS
 
 __all__ = ["maybe_figures", "say"]
 

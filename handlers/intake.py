@@ -12,10 +12,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from handlers.batch import Batcher
-from ledger import services as svc
 from ledger.clock import Clock
 from ledger.model import Assignment, Matter, Person
 from ledger.ports import MessageRef, UnitOfWorkFactory
+from ledger.usecases import closing as svc  # ProgressReport, report_progress_many
 
 REF_CACHE_SIZE = 50_000
 

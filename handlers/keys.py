@@ -57,7 +57,7 @@ def parse_list_key(data: str | None) -> tuple[str, int] | None:
     return m[1], int(m[2])
 
 
-# r:<action>:<record id>:<item no>: a button on an office record (ledger.special), e.g.
+# r:<action>:<record id>:<item no>: a button on an office record (ledger.usecases.records), e.g.
 # "reg" registers a visit's problem, a meeting's decision or an inspection's proposal.
 RECORD_ACTIONS = frozenset({"reg"})
 _RECORD_RE = re.compile(r"^r:([a-z]{2,8}):([1-9][0-9]{0,11}):([1-9][0-9]{0,3})$")

@@ -24,16 +24,20 @@ log = logging.getLogger(__name__)
 
 EVERYONE = ("start", "mine", "help", "cancel")
 GROUP = ("list", "show", "mine", "help", "cancel")
-UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "help", "cancel")
-LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "help", "cancel")
+# Each role's private menu: every command it may use (tests/test_bot_names_and_menus.py
+# holds every registered command against these).
+UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "figures", "enterprises", "help",
+              "cancel")
+LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "enterprise", "help",
+          "cancel")
 LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
-           "enterprises", "mine", "help", "cancel")
+           "enterprises", "enterprise", "mine", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
           "export", "import", "appraisal", "holidays", "history", "archive",
           "deadline", "mine", "unread",
-          "priority", "project", "meeting", "decisions", "enterprise", "visit",
-          "inspections", "commend", "criticize", "invite", "revoke", "handover", "units", "addunit",
-          "bindgroup", "help", "cancel")
+          "priority", "project", "meeting", "meetings", "decisions", "enterprise", "enterprises",
+          "visit", "inspect", "inspections", "commend", "criticize", "refer", "invite", "revoke",
+          "handover", "units", "addunit", "bindgroup", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:

@@ -2,7 +2,7 @@
 office feed lines) is rendered here for the delivery adapter (handlers.delivery).
 
 The ledger's kinds are rendered by handlers.cards, the special systems' kinds
-(ledger.special.NOTICE_KINDS: projects, enterprises, meetings, inspections) by
+(ledger.usecases.records.NOTICE_KINDS: projects, enterprises, meetings, inspections) by
 handlers.special; this module picks, so neither of those imports the other.
 """
 
@@ -17,8 +17,8 @@ from handlers.receipts import compose_receipt_notice, with_read_button
 from ledger.errors import NotFound
 from ledger.model import Matter, Person
 from ledger.ports import Notice, UnitOfWork
-from ledger.special import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
 from ledger.usecases import receipts
+from ledger.usecases.records import NOTICE_KINDS as SPECIAL_NOTICE_KINDS
 
 __all__ = ["RECEIPT_CARRIERS", "compose_notice"]
 

@@ -26,11 +26,12 @@ from ledger import queries
 from ledger.dateparse import DateParseError, ParsedDeadline, parse_deadline_counted
 from ledger.deadlines import MatterClass, check_deadline, default_deadline
 from ledger.errors import InvalidInput
-from ledger.model import CLASS_LABELS, ROLE_LABELS, SOURCE_LABELS, Matter, Person, Source
+from ledger.model import Matter, Person, Source
 from ledger.usecases import accountability as acct
 from ledger.usecases import closing, reading
 from ledger.usecases import ledger_mgmt as mgmt
 from ledger.usecases.ledger_mgmt import Team
+from presentation.labels import CLASS_LABELS, ROLE_LABELS, SOURCE_LABELS
 
 TITLE, INSTRUCTION, SOURCE, CLASS, UNITS, DEADLINE, SECRET, CONFIRM = range(8)
 DRAFT_KEY = "new"

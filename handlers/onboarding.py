@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
+from telegram.ext import ApplicationHandlerStop
 
 from handlers.common import args_text, chunks, is_group, line, lookup_person, require_person, usage
-from handlers.deps import Ctx
+from handlers.deps import Ctx, Deps
 from handlers.menus import help_text, set_person_menu
 from ledger import queries
-from ledger.errors import InvalidInput
-from ledger.model import ROLE_LABELS, Person, Role, Unit
+from ledger.errors import DomainError, InvalidInput
+from ledger.model import Person, Role, Unit
 from ledger.usecases import people as uc_people
 from ledger.usecases.ledger_mgmt import all_teams
+from presentation.labels import ROLE_LABELS, roles_text
 
 _ROLE_WORDS: dict[str, Role] = {
     **{label: role for role, label in ROLE_LABELS.items()},
@@ -49,7 +51,7 @@ async def _unit_named(context: Ctx, office_id: int, name: str) -> Unit:
 
 def _describe(person: Person, unit: Unit | None) -> dict[str, object]:
     return {"person": person, "unit": unit.name if unit else None,
-            "roles": "、".join(ROLE_LABELS[r] for r in sorted(person.roles, key=list(Role).index))}
+            "roles": roles_text(person.roles)}
 
 
 async def _unit_of(context: Ctx, person: Person) -> Unit | None:
@@ -79,7 +81,7 @@ async def invite(update: Update, context: Ctx) -> None:
     assert msg is not None
     await msg.reply_text(deps.render(
         "invite.j2", invitee=name, unit=unit_name if unit_id else None, link=link,
-        roles="、".join(ROLE_LABELS[r] for r in sorted(roles, key=list(Role).index)),
+        roles=roles_text(roles),
         expires=inv.expires_at), do_quote=False)
 
 
@@ -98,10 +100,41 @@ async def start(update: Update, context: Ctx) -> None:
     if bound is None:
         await msg.reply_text(line(deps, "unbound"))
         return
+    if bound.name_pending and chat.type == chat.PRIVATE:
+        # DUBAN_ADMINS listed them without ID:姓名: the next text they send is their name.
+        await msg.reply_text(deps.render("admin_name.j2", k="ask"))
+        await set_person_menu(context.bot, user.id, bound.roles)
+        return
     unit = await _unit_of(context, bound)
     await msg.reply_text(deps.render("welcome.j2", new=False, **_describe(bound, unit)))
     if chat.type == chat.PRIVATE:
         await set_person_menu(context.bot, user.id, bound.roles)
+
+
+def may_be_unnamed(deps: Deps, telegram_id: int) -> bool:
+    """Only an admin listed in DUBAN_ADMINS without a name can be waiting to give one: the
+    check costs nothing for everyone else's messages."""
+    config = deps.config
+    return telegram_id in config.admins and telegram_id not in dict(config.admin_names)
+
+
+async def on_name_reply(update: Update, context: Ctx) -> None:
+    """The text an admin waiting for a name sends next is their name (then nothing else
+    handles it). Anyone else's text goes on to the other handlers."""
+    deps = context.deps
+    msg, user = update.effective_message, update.effective_user
+    if msg is None or user is None or not msg.text or not may_be_unnamed(deps, user.id):
+        return
+    person = await lookup_person(deps, user.id)
+    if person is None or not person.name_pending or not person.active:
+        return
+    try:
+        named = await uc_people.give_name(deps.uow(), deps.clock, person.id, msg.text)
+    except DomainError as e:
+        await msg.reply_text(str(e))
+    else:
+        await msg.reply_text(deps.render("admin_name.j2", k="named", person=named))
+    raise ApplicationHandlerStop
 
 
 async def help_command(update: Update, context: Ctx) -> None:

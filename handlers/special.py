@@ -36,6 +36,7 @@ from ledger.policy import may_register, notice_shown
 from ledger.ports import Notice, Record, UnitOfWork
 from ledger.usecases import accountability as acct
 from ledger.usecases import liaisons, meetings, reading, records, special
+from presentation.labels import INSPECTION_MODE_LABELS
 
 _BAR = re.compile(r"[|｜]")
 _UNITS = re.compile(r"[,，、;；]+")
@@ -115,7 +116,8 @@ async def project_command(update: Update, context: Ctx) -> None:
     assert m.id is not None
     m, days = await special.set_project(deps.uow(), deps.clock, deps.cal, actor.id, m.id, kind)
     deps.kick()
-    await reply_about(update, context, say(deps, "project_set", m=m, days=days), m.id)
+    why = None if days or m.project is None else special.why_no_checks(m, deps.cal, today(deps))
+    await reply_about(update, context, say(deps, "project_set", m=m, days=days, why=why), m.id)
 
 
 async def figures_command(update: Update, context: Ctx) -> None:
@@ -229,7 +231,7 @@ async def visit_command(update: Update, context: Ctx) -> None:
 # ---------------------------------------------------------------- 聘员督办: inspections
 
 
-_MODES = {"明查": records.ANNOUNCED, "暗访": records.UNANNOUNCED}
+_MODES = {label: mode for mode, label in INSPECTION_MODE_LABELS.items()}
 
 
 async def inspect_command(update: Update, context: Ctx) -> None:
@@ -262,7 +264,7 @@ async def inspect_command(update: Update, context: Ctx) -> None:
     deps.kick()
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "inspection_recorded", r=r, names=names,
-                              mode=records.MODE_LABELS[mode], atts=atts))
+                              mode=INSPECTION_MODE_LABELS[mode], atts=atts))
 
 
 async def propose_command(update: Update, context: Ctx) -> None:
@@ -284,7 +286,7 @@ async def inspections_command(update: Update, context: Ctx) -> None:
     found = await liaisons.inspections(deps.uow(), actor.id)
     names = await Directory.fetch(deps, actor.office_id)
     await _answer(update, say(deps, "inspections", rows=found[-20:], names=names,
-                              modes=records.MODE_LABELS))
+                              modes=INSPECTION_MODE_LABELS))
 
 
 # ---------------------------------------------------------------- 联席会议
@@ -422,7 +424,7 @@ async def compose_special(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: P
         return deps.render("lines.j2", k="confidential_group", m=m), None
     actor = names.person(p["actor_id"]) if isinstance(p.get("actor_id"), int) else ""
     text = fit(deps.render("notice_special.j2", kind=notice.kind, p=p, m=m, names=names,
-                           actor=actor, modes=records.MODE_LABELS))
+                           actor=actor, modes=INSPECTION_MODE_LABELS))
     rows: list[list[InlineKeyboardButton]] = []
     if notice.kind == "office_proposal":
         rid = p.get("record_id")

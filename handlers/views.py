@@ -30,9 +30,10 @@ from ledger import queries
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
 from ledger.lights import matter_light, matter_provisional, workdays_left
-from ledger.model import MATTER_STATUS_LABELS, Light, Matter, MatterStatus, Person
+from ledger.model import Light, Matter, MatterStatus, Person
 from ledger.policy import may_show, place_of
 from ledger.usecases import reading
+from presentation.labels import MATTER_STATUS_LABELS
 from reminders.queries import upcoming_reminders
 
 PAGE = 10

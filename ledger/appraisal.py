@@ -25,7 +25,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from ledger.bulletins import finished_on, on_time
-from ledger.clock import to_local
+from ledger.clock import cn_date, to_local
 from ledger.errors import InvalidInput
 from ledger.lights import workdays_left
 from ledger.model import Assignment, AssignmentStatus, Event, Matter
@@ -100,6 +100,14 @@ class AppraisalWeights:
         w = self.weight(factor)
         per_word = "工作日" if factor is Factor.OVERDUE else per
         return f"{_signed(w)}/{per_word}"
+
+
+def _iso_cn(value: object) -> str:
+    """A date kept in an event as ISO text, as users read it."""
+    try:
+        return cn_date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "")
 
 
 def _signed(x: float) -> str:
@@ -209,10 +217,10 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
                 done = finished_on(m, a) or closed_on
                 if on_time(m, a):
                     add(m, a, Factor.ON_TIME, 1, closed_on,
-                        f"时限{deadline:%Y-%m-%d}，{done:%Y-%m-%d}办结")
+                        f"时限{cn_date(deadline)}，{cn_date(done)}办结")
                 else:
                     add(m, a, Factor.LATE_CLOSE, 1, closed_on,
-                        f"时限{deadline:%Y-%m-%d}，{done:%Y-%m-%d}办结")
+                        f"时限{cn_date(deadline)}，{cn_date(done)}办结")
                 end = done
             elif closed_on is not None and closed_on < date(year, 1, 1):
                 continue
@@ -220,7 +228,7 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
                 end = cutoff  # open at the cut-off (or closed only after it)
             days = min(_overdue_days(cal, deadline, end, year), w.overdue_cap_workdays)
             add(m, a, Factor.OVERDUE, days, None,
-                f"时限{deadline:%Y-%m-%d}，至{end:%Y-%m-%d}超期{days}个工作日"
+                f"时限{cn_date(deadline)}，至{cn_date(end)}超期{days}个工作日"
                 + ("（暂定）" if cal.provisional_years(deadline, end) else "")
                 + ("（已封顶）" if days == w.overdue_cap_workdays else ""))
 
@@ -240,9 +248,9 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
             continue
         note = str(e.after.get("reason") or e.after.get("note") or "")
         if e.kind == "urged":
-            note = f"限期{e.after.get('limit')}" + (f"；{note}" if note else "")
+            note = f"限期{_iso_cn(e.after.get('limit'))}" + (f"；{note}" if note else "")
         elif e.kind == "extension_approved":
-            note = f"时限延至{e.after.get('deadline')}"
+            note = f"时限延至{_iso_cn(e.after.get('deadline'))}"
         add(em, a, factor, 1, day, note)
 
     order = {uid: i for i, uid in enumerate(units)}

@@ -59,6 +59,12 @@ class OffsetClock:
         return self._system.now() + self.offset
 
 
+def cn_date(day: date) -> str:
+    """A date as users read it: 2026年12月17日 (never ISO; presentation's `cn_date` filter
+    and the ledger's own refusals both write it so)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def local_now(clock: Clock) -> datetime:
     return clock.now().astimezone(LOCAL_TZ)
 

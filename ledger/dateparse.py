@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from ledger.clock import cn_date
 from ledger.errors import InvalidInput, shown
 from ledger.workcalendar import WorkCalendar
 
@@ -155,7 +156,7 @@ def _unreadable(text: str) -> DateParseError:
 
 def _past(text: str, d: date, today: date) -> DateParseError:
     return DateParseError(
-        f"日期已过：「{shown(text)}」是 {d:%Y-%m-%d}，今天已是 {today:%Y-%m-%d}。"
+        f"日期已过：「{shown(text)}」是 {cn_date(d)}，今天已是 {cn_date(today)}。"
         "请填今天或以后的日期。",
         text,
     )
@@ -196,7 +197,7 @@ def _count(token: str, text: str, limit: int, unit: str) -> int:
         raise DateParseError(f"「{shown(text)}」：期限至少要 1{unit}。", text)
     if n > limit:
         raise DateParseError(
-            f"「{shown(text)}」太远了：最多 {limit}{unit}，更远的请直接写日期，如 2026-12-05。",
+            f"「{shown(text)}」太远了：最多 {limit}{unit}，更远的请直接写日期，如 12月5日。",
             text,
         )
     return n

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from enum import StrEnum
 
+from ledger.clock import cn_date
 from ledger.errors import InvalidInput
 from ledger.workcalendar import WorkCalendar
 
@@ -78,12 +79,12 @@ def check_horizon(
     ends included; else DeadlineError saying why. Returns `day` unchanged."""
     if day < start:
         raise DeadlineError(
-            f"{what} {day:%Y-%m-%d} 早于 {start:%Y-%m-%d}，请重新填写。"
+            f"{what} {cn_date(day)} 早于 {cn_date(start)}，请重新填写。"
         )
     latest = start + timedelta(days=max_days_ahead)
     if day > latest:
         raise DeadlineError(
-            f"{what} {day:%Y-%m-%d} 太远了：最迟只能定到 {latest:%Y-%m-%d}"
+            f"{what} {cn_date(day)} 太远了：最迟只能定到 {cn_date(latest)}"
             f"（{max_days_ahead}天内），请重新填写。"
         )
     return day
@@ -101,7 +102,7 @@ def check_deadline(
     """
     if deadline < assigned_on:
         raise DeadlineError(
-            f"办结时限 {deadline:%Y-%m-%d} 早于交办日期 {assigned_on:%Y-%m-%d}，请重新填写。"
+            f"办结时限 {cn_date(deadline)} 早于交办日期 {cn_date(assigned_on)}，请重新填写。"
         )
     check_horizon(assigned_on, deadline, "办结时限", max_days_ahead)
     if klass is MatterClass.MAJOR:
@@ -109,8 +110,8 @@ def check_deadline(
         if deadline > latest:
             raise DeadlineError(
                 f"重大疑难件办理时间不得超过{MAJOR_MAX_WORKDAYS}个工作日："
-                f"{assigned_on:%Y-%m-%d} 交办，最迟 {latest:%Y-%m-%d}，"
-                f"所填 {deadline:%Y-%m-%d} 超出了。"
+                f"{cn_date(assigned_on)} 交办，最迟 {cn_date(latest)}，"
+                f"所填 {cn_date(deadline)} 超出了。"
             )
     return deadline
 

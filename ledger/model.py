@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from ledger.clock import cn_date
 from ledger.deadlines import MAX_DAYS_AHEAD, MatterClass, check_horizon
 from ledger.errors import InvalidInput, InvalidTransition, shown
 
@@ -24,16 +25,6 @@ class Role(StrEnum):
     PRINCIPAL = "principal"
     RESPONSIBLE = "responsible"
     HANDLER = "handler"
-
-
-ROLE_LABELS: dict[Role, str] = {
-    Role.ADMIN: "督查室",
-    Role.LEADER: "县领导",
-    Role.LIAISON: "督查联络员",
-    Role.PRINCIPAL: "第一责任人",
-    Role.RESPONSIBLE: "责任人",
-    Role.HANDLER: "承办人",
-}
 
 
 class Source(StrEnum):
@@ -50,38 +41,11 @@ class Source(StrEnum):
     ENTERPRISE = "enterprise"
 
 
-SOURCE_LABELS: dict[Source, str] = {
-    Source.COUNTY_DECISION: "县委县政府决策",
-    Source.DEPLOYMENT: "政府工作部署",
-    Source.INSTRUCTION: "领导批示",
-    Source.ANNUAL_KEY_WORK: "年度重点工作",
-    Source.PROJECT: "项目建设",
-    Source.MEETING: "会议决定",
-    Source.INSPECTION: "督查发现",
-    Source.NPC_SUGGESTION: "人大代表建议",
-    Source.CPPCC_PROPOSAL: "政协提案",
-    Source.PUBLIC_COMPLAINT: "群众投诉与媒体反映",
-    Source.ENTERPRISE: "重点企业诉求",
-}
-
-
 class ProjectKind(StrEnum):
     """专项督查 (§2.8): the kinds of project work checked monthly."""
 
     CONSTRUCTION = "construction"
     INVESTMENT = "investment"
-
-
-PROJECT_LABELS: dict[ProjectKind, str] = {
-    ProjectKind.CONSTRUCTION: "项目建设",
-    ProjectKind.INVESTMENT: "招商引资",
-}
-
-CLASS_LABELS: dict[MatterClass, str] = {
-    MatterClass.URGENT: "急件",
-    MatterClass.NORMAL: "一般",
-    MatterClass.MAJOR: "重大疑难",
-}
 
 
 class MatterStatus(StrEnum):
@@ -92,15 +56,6 @@ class MatterStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-MATTER_STATUS_LABELS: dict[MatterStatus, str] = {
-    MatterStatus.REGISTERED: "已立项",
-    MatterStatus.IN_PROGRESS: "办理中",
-    MatterStatus.COMPLETION_REQUESTED: "待审核",
-    MatterStatus.CLOSED: "已销号",
-    MatterStatus.CANCELLED: "已撤销",
-}
-
-
 class AssignmentStatus(StrEnum):
     ASSIGNED = "assigned"
     SIGNED = "signed"
@@ -108,14 +63,6 @@ class AssignmentStatus(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
-
-ASSIGNMENT_STATUS_LABELS: dict[AssignmentStatus, str] = {
-    AssignmentStatus.ASSIGNED: "待签收",
-    AssignmentStatus.SIGNED: "办理中",
-    AssignmentStatus.COMPLETION_REQUESTED: "申请办结",
-    AssignmentStatus.CLOSED: "已销号",
-    AssignmentStatus.CANCELLED: "已撤销",
-}
 
 OPEN_ASSIGNMENT = frozenset({AssignmentStatus.ASSIGNED, AssignmentStatus.SIGNED,
                              AssignmentStatus.COMPLETION_REQUESTED})
@@ -125,10 +72,6 @@ class Light(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
-
-
-LIGHT_LABELS: dict[Light, str] = {
-    Light.GREEN: "🟢绿灯", Light.YELLOW: "🟡黄灯", Light.RED: "🔴红灯"}
 
 
 class ExtensionState(StrEnum):
@@ -161,6 +104,8 @@ class Person:
     telegram_id: int | None = None
     reachable: bool = True
     active: bool = True
+    # An admin from DUBAN_ADMINS without a name: asked for it on /start (people.give_name).
+    name_pending: bool = False
 
     def has(self, role: Role) -> bool:
         return self.active and role in self.roles
@@ -511,7 +456,8 @@ class Matter:
         self.require_open()
         a = self.assignment(no)
         if not a.is_open:
-            raise InvalidTransition(f"该分工已{ASSIGNMENT_STATUS_LABELS[a.status]}，不能再操作。")
+            done = "已撤销" if a.status == AssignmentStatus.CANCELLED else "已销号"
+            raise InvalidTransition(f"该分工{done}，不能再操作。")
         return a
 
     # ---- commands ----
@@ -530,7 +476,7 @@ class Matter:
             parent = self._open_assignment(parent_no)
             if deadline > parent.effective_deadline:
                 raise InvalidInput(
-                    f"细化分工的时限不能晚于本单位时限 {parent.effective_deadline:%Y-%m-%d}。")
+                    f"细化分工的时限不能晚于本单位时限 {cn_date(parent.effective_deadline)}。")
         no = max((a.no for a in self.assignments), default=0) + 1
         after = {
             "no": no, "unit_id": unit_id, "lead": lead, "parent_no": parent_no,
@@ -549,7 +495,7 @@ class Matter:
             raise InvalidTransition("该分工已签收。")
         if committed > a.deadline:
             raise InvalidInput(
-                f"承诺时限不能晚于交办时限 {a.deadline:%Y-%m-%d}；需要更长时间请申请延期。")
+                f"承诺时限不能晚于交办时限 {cn_date(a.deadline)}；需要更长时间请申请延期。")
         self._record("signed", at, actor_id,
                      {"committed_deadline": committed.isoformat(), **_counted_json(counted)},
                      {"status": a.status.value}, assignment_no=no)
@@ -631,7 +577,7 @@ class Matter:
             raise InvalidTransition("延期须在时限届满前申请；已超期的事项请尽快办结。")
         if new_deadline <= a.effective_deadline:
             raise InvalidInput(
-                f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+                f"新时限须晚于现时限 {cn_date(a.effective_deadline)}。")
         check_horizon(today, new_deadline, "延期后的时限", max_days_ahead)
         if not reason.strip():
             raise InvalidInput("延期须写明理由。")
@@ -659,7 +605,7 @@ class Matter:
         if approve:
             chosen = new_deadline or ext.new_deadline
             if chosen <= a.effective_deadline:
-                raise InvalidInput(f"新时限须晚于现时限 {a.effective_deadline:%Y-%m-%d}。")
+                raise InvalidInput(f"新时限须晚于现时限 {cn_date(a.effective_deadline)}。")
             if today is not None and new_deadline is not None:
                 check_horizon(today, chosen, "延期后的时限", max_days_ahead)
             # the requested date, if typed as N个工作日, stays counted; the office's own is decided
@@ -958,15 +904,3 @@ _APPLY = {
     "receipt_read": _ap_noop,
 }
 
-EVENT_LABELS: dict[str, str] = {
-    "registered": "立项", "assigned": "交办", "signed": "签收", "progress": "报送进展",
-    "completion_requested": "申请办结", "closed": "销号", "returned": "退回",
-    "extension_requested": "申请延期", "extension_confirmed": "第一责任人确认延期",
-    "extension_approved": "同意延期", "extension_rejected": "不同意延期", "urged": "催办",
-    "commended": "通报表彰", "criticized": "通报批评", "referred": "提请追究责任",
-    "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
-    "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
-    "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
-    "deadline_recounted": "按节假日安排重算时限",
-    "receipt_read": "已阅",
-}

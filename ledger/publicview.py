@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.clock import to_local
-from ledger.model import MATTER_STATUS_LABELS, Matter, MatterStatus, Person, Unit
+from ledger.model import Matter, MatterStatus, Person, Unit
 from ledger.policy import PUBLIC_STATUSES, Place, may_show
 from ledger.ports import MatterQuery, UnitOfWork
 
@@ -25,7 +25,6 @@ class PublicRow:
     handler: str
     deadline: date | None
     status: MatterStatus
-    status_label: str
     closed_on: date | None
     priority: bool
     lead_unit_id: int | None
@@ -61,7 +60,6 @@ def public_row(m: Matter, units: Mapping[int, Unit], persons: Mapping[int, Perso
         matter_id=m.id, number=m.number, title=m.title, lead_unit=unit(lead.unit_id),
         co_units=co, responsible=person(lead.responsible_id), handler=person(lead.handler_id),
         deadline=lead.effective_deadline, status=m.status,
-        status_label=MATTER_STATUS_LABELS[m.status],
         closed_on=to_local(m.closed_at).date() if m.closed_at else None,
         priority=m.priority, lead_unit_id=lead.unit_id)
 

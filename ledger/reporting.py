@@ -1,7 +1,7 @@
 """Use cases of the reports issue: publishing a bulletin issue (its number kept in the
 ledger) and loading what bulletins and the appraisal are computed from.
 
-Kept beside `ledger.services` (same conventions: dependencies as parameters, permission
+Kept beside `ledger.usecases` (same conventions: dependencies as parameters, permission
 first, one transaction) so the two files can change independently.
 """
 
@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from ledger import permissions as perm
 from ledger.bulletins import BulletinKind, Period
-from ledger.clock import LOCAL_TZ, Clock, local_today, to_local
+from ledger.clock import LOCAL_TZ, Clock, cn_date, local_today, to_local
 from ledger.deadlines import MatterClass, default_deadline
 from ledger.errors import Conflict, DomainError, PermissionDenied
 from ledger.model import (
@@ -349,9 +349,9 @@ async def import_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_
                                                        "请先添加人员。", "配合单位"))
                     day = r.assigned_on or today
                     if day > today:
-                        errors.append(RowError(r.row, f"交办日期 {day} 晚于今天。", "交办日期"))
+                        errors.append(RowError(r.row, f"交办日期 {cn_date(day)} 晚于今天。", "交办日期"))
                     if r.deadline is not None and r.deadline < day:
-                        errors.append(RowError(r.row, f"办结时限 {r.deadline} 早于交办日期 {day}。",
+                        errors.append(RowError(r.row, f"办结时限 {cn_date(r.deadline)} 早于交办日期 {cn_date(day)}。",
                                                "办结时限"))
                     status = r.status
                     if status in (MatterStatus.CLOSED, MatterStatus.COMPLETION_REQUESTED) and lead is None:

@@ -8,24 +8,34 @@ from typing import Any
 
 import jinja2
 
-from ledger.clock import to_local
+from ledger.clock import cn_date, to_local
 from ledger.errors import shown
-from ledger.model import (
+from presentation import attachments
+from presentation.labels import (
     ASSIGNMENT_STATUS_LABELS,
     CLASS_LABELS,
     EVENT_LABELS,
+    INSPECTION_MODE_LABELS,
     LIGHT_LABELS,
     MATTER_STATUS_LABELS,
+    PROJECT_LABELS,
+    REMINDER_LABELS,
     ROLE_LABELS,
     SOURCE_LABELS,
+    roles_text,
 )
-from presentation import attachments
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def _fmt_date(value: date | None) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else "—"
+def _fmt_date(value: date | str | None) -> str:
+    # Dates kept in records and payloads as ISO strings are written the same way.
+    if isinstance(value, str):
+        try:
+            return cn_date(date.fromisoformat(value[:10]))
+        except ValueError:
+            return value or "—"
+    return cn_date(value) if value else "—"
 
 
 def _fmt_short(value: date | None) -> str:
@@ -51,15 +61,13 @@ class Renderer:
         )
         self.env.filters.update(
             cn_date=_fmt_date, cn_short=_fmt_short, cn_time=_fmt_time, clip=shown,
-            att_label=attachments.label, att_summary=attachments.summary,
+            roles=roles_text, att_label=attachments.label, att_summary=attachments.summary,
         )
         self.env.globals.update(
             STATUS=MATTER_STATUS_LABELS, ASTATUS=ASSIGNMENT_STATUS_LABELS,
             CLASS=CLASS_LABELS, SOURCE=SOURCE_LABELS, LIGHT=LIGHT_LABELS, ROLE=ROLE_LABELS,
-            EVENT=EVENT_LABELS,
-            REMINDER={"reminder_before": "到期前提醒", "reminder_due": "今日到期",
-                      "reminder_overdue": "超期提醒", "reminder_urgent": "急件提醒",
-                      "reminder_stagnant": "请报进展"},
+            EVENT=EVENT_LABELS, REMINDER=REMINDER_LABELS, MODE=INSPECTION_MODE_LABELS,
+            PROJECT=PROJECT_LABELS,
         )
 
     def __call__(self, template: str, /, **values: Any) -> str:

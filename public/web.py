@@ -10,10 +10,11 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from ledger.clock import Clock, local_today
-from ledger.model import MATTER_STATUS_LABELS, MatterStatus
+from ledger.clock import Clock, cn_date, local_today
+from ledger.model import MatterStatus
 from ledger.ports import UnitOfWorkFactory
 from ledger.publicview import PUBLIC_STATUSES, PublicFilter, public_rows
+from presentation.labels import MATTER_STATUS_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 UOW_KEY = web.AppKey("uow", object)
@@ -26,8 +27,8 @@ def _env() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters["cn_date"] = (
-        lambda d: f"{d.year}年{d.month}月{d.day}日" if d is not None else "—")
+    env.filters["cn_date"] = lambda d: cn_date(d) if d is not None else "—"
+    env.globals["STATUS"] = MATTER_STATUS_LABELS
     return env
 
 

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from ledger import services
 from ledger.clock import Clock
 from ledger.deadlines import MatterClass
 from ledger.errors import NotFound
 from ledger.model import MatterStatus
 from ledger.ports import Notice, UnitOfWork, UnitOfWorkFactory
+from ledger.usecases import people as services  # mark_unreachable
 from ledger.workcalendar import CalendarYearUnknown
 from reminders import kinds
 from reminders.planner import OfficeTargets, Planner, Target, UnassignedMatter

@@ -2,8 +2,8 @@
 
 - `/mine`: `upcoming_reminders(deps.uow(), deps.clock, deps.cal, deps.config.reminders,
   actor_id)` — what will be sent to the actor in the next days if nothing changes.
-- pausing is a ledger use case: `ledger.services.pause_reminders / resume_reminders /
-  reminders_paused`.
+- pausing is a ledger use case: `ledger.usecases.accountability.pause_reminders /
+  resume_reminders / reminders_paused`.
 """
 
 from __future__ import annotations

@@ -26,13 +26,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ledger import services
 from ledger.calendar_entry import next_year_warnings
 from ledger.clock import Clock
 from ledger.errors import DomainError
 from ledger.model import MatterStatus
 from ledger.policy import office_audience
 from ledger.ports import AssignmentRow, MatterQuery, Notice, UnitOfWork, UnitOfWorkFactory
+from ledger.usecases.accountability import auto_urge, flag_for_criticism
 from ledger.workcalendar import WorkCalendar
 from reminders import kinds
 from reminders.lock import SchedulerLock
@@ -234,13 +234,13 @@ class ReminderService:
         for e in escalations:
             try:
                 if e.kind is EscalationKind.URGE:
-                    m = await services.auto_urge(
+                    m = await auto_urge(
                         self.uow(), self.clock, self.cal, e.matter_id, e.no,
                         after_workdays=p.auto_urge_after_workdays,
                         limit_workdays=p.urge_limit_workdays, receipts=p.receipts)
                 else:
-                    m = await services.flag_for_criticism(self.uow(), self.clock,
-                                                          e.matter_id, e.no)
+                    m = await flag_for_criticism(self.uow(), self.clock,
+                                                 e.matter_id, e.no)
             except DomainError as exc:  # e.g. Conflict: someone else saved it; next pass
                 log.info("escalation %s of %s/%s deferred: %s", e.kind, e.matter_id, e.no,
                          exc)

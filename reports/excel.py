@@ -32,18 +32,7 @@ from openpyxl.utils.datetime import from_excel
 from ledger.clock import LOCAL_TZ, Clock, local_today, to_local
 from ledger.deadlines import MatterClass
 from ledger.lights import LightPolicy, matter_light
-from ledger.model import (
-    CLASS_LABELS,
-    EVENT_LABELS,
-    MATTER_STATUS_LABELS,
-    SOURCE_LABELS,
-    AssignmentStatus,
-    Event,
-    Light,
-    Matter,
-    MatterStatus,
-    Source,
-)
+from ledger.model import AssignmentStatus, Event, Light, Matter, MatterStatus, Source
 from ledger.ports import MatterQuery, UnitOfWork
 from ledger.reporting import (
     ImportRejected,
@@ -56,6 +45,7 @@ from ledger.reporting import (
 )
 from ledger.workcalendar import WorkCalendar
 from presentation import attachments
+from presentation.labels import CLASS_LABELS, EVENT_LABELS, MATTER_STATUS_LABELS, SOURCE_LABELS
 from reports.xlsx import Styled, Unreadable, XlsxWriter, read_sheet
 
 __all__ = [

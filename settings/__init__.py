@@ -12,6 +12,7 @@ from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
 from ledger.lights import LightPolicy
 from ledger.receipts import ReceiptPolicy
+from storage.health import masked
 
 __all__ = ["DEFAULT_API_URL", "BackupSchedule", "BulletinSpec", "Config", "ConfigError",
            "ReminderPolicy"]
@@ -74,6 +75,8 @@ class Config:
     api_concurrency: int | None = None  # Bot API calls in flight; None: see api_in_flight
     db: str = "var/duban.db"
     admins: tuple[int, ...] = ()
+    # DUBAN_ADMINS entries written ID:姓名: the admins' names (the others are asked on /start).
+    admin_names: tuple[tuple[int, str], ...] = ()
     office_name: str = "县委县政府督查室"
     doc_prefix: str = "督"
     schedule: Path | None = None
@@ -121,9 +124,6 @@ class Config:
 
     def redacted(self) -> str:
         """For logs: never the token, nor a password in the database URL."""
-        # Lazy: SQLAlchemy (URL parsing) only when a line is logged, not for `duban deadline`.
-        from storage.health import masked
-
         return (f"api={self.api_root} db={masked(self.db)} admins={list(self.admins)} "
                 f"token={'set' if self.token else 'none'} proxy={'set' if self.proxy else 'none'}")
 

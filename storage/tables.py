@@ -122,6 +122,8 @@ persons = Table(
     Column("telegram_id", BigInteger, nullable=True, unique=True),
     Column("reachable", Boolean, nullable=False, server_default=true()),
     Column("active", Boolean, nullable=False, server_default=true()),
+    # an admin from DUBAN_ADMINS without a name, asked for it on /start (0013)
+    Column("name_pending", Boolean, nullable=False, server_default=false()),
     Index(None, "office_id"),
     Index(None, "unit_id"),
 )

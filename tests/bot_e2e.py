@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.harness import Harness, running_bot
-from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.model import Matter
+from ledger.usecases.reading import get_matter
 from sandbox.world import CallbackAnswer, CallbackRecord
 from tests.dbs import url_for
 
@@ -102,7 +102,7 @@ async def latest(h: Harness) -> Matter:
 
 
 async def matter(h: Harness, matter_id: int) -> Matter:
-    _, m = await svc.get_matter(h.deps.uow(), h.ids["admin"], matter_id)
+    _, m = await get_matter(h.deps.uow(), h.ids["admin"], matter_id)
     return m
 
 

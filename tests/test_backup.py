@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cli import main
 from bot.cli_reports import cli_export
 from bot.config import Config
-from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.model import Role
 from ledger.ports import GroupChat
+from ledger.usecases.ledger_mgmt import RegisterMatter, register_matter
 from storage.backup import BackupError, TargetNotEmpty, dump, read_manifest, restore
 from storage.db import head_revision, make_engine, upgrade
 from storage.tables import matters, metadata
@@ -96,8 +96,8 @@ async def _round_trip(seed: Seed, source_url: str, target_url: str, tmp: Path) -
     try:
         assert await _rows(target) == before
         # The bot can write at once: new ids follow the restored ones.
-        m = await svc.register_matter(uow_factory(target)(), seed.clock, seed.cal, seed.admin,
-                                      svc.RegisterMatter(title="恢复后新登记的事项"))
+        m = await register_matter(uow_factory(target)(), seed.clock, seed.cal, seed.admin,
+                                  RegisterMatter(title="恢复后新登记的事项"))
         assert m.id == max(r[0] for r in before["matters"]) + 1
         async with uow_factory(target)() as u:
             events = await u.events.for_matter(m.id)
@@ -336,14 +336,28 @@ async def test_a_damaged_backup_leaves_even_a_forced_target_as_it_was(
 
 async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
         seed: Seed, tmp_path: Path) -> None:
-    # 0004 only added an index: the same rows make a backup taken at 0003, less the tables
-    # added since (0008: 已阅 receipts).
+    # 0004 only added an index; 0008 added the 已阅 receipts tables; 0013 added
+    # persons.name_pending (before it, an admin without a name was stored as 「管理员<id>」):
+    # those rows make a backup taken at 0003.
     newer = {"receipts", "receipt_readers"}
     await dump(seed.engine, tmp_path / "b.duban")
     manifest = read_manifest(tmp_path / "b.duban")
-    tables = [t for t in manifest["tables"] if t["name"] not in newer]
-    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban",
-                   {**manifest, "revision": "0003", "tables": tables})
+    (spec,) = [t for t in manifest["tables"] if t["name"] == "persons"]
+    at = spec["columns"].index("name_pending")
+    name, tg = spec["columns"].index("name"), spec["columns"].index("telegram_id")
+    with zipfile.ZipFile(tmp_path / "b.duban") as zf:
+        rows = [json.loads(x) for x in zf.read("tables/persons.jsonl").decode().splitlines()]
+    for row in rows:
+        if row.pop(at):
+            row[name] = f"管理员{row[tg]}"
+    persons = {**spec, "columns": [c for i, c in enumerate(spec["columns"]) if i != at],
+               "kinds": [k for i, k in enumerate(spec["kinds"]) if i != at]}
+    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban", {
+        **manifest, "revision": "0003",
+        "tables": [persons if t["name"] == "persons" else t for t in manifest["tables"]
+                   if t["name"] not in newer]},
+        members={"tables/persons.jsonl": "".join(
+            json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()})
     target = url_for(tmp_path / "restored.db")
     info = await restore(target, old)
     assert info.revision == "0003" and info.counts["matters"] == 7

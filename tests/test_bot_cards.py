@@ -15,10 +15,14 @@ from handlers.deps import Deps
 from handlers.keys import list_key, matter_key, parse_list_key, parse_matter_key
 from handlers.menus import OFFICE, commands, commands_for, help_text
 from handlers.onboarding import parse_roles
-from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.model import Attachment, Office, Person, Role, Unit
 from ledger.ports import GroupChat, Notice
+from ledger.usecases.accountability import urge
+from ledger.usecases.closing import close_matter, report_progress, request_completion, return_matter
+from ledger.usecases.deadlines import confirm_extension, decide_extension, request_extension, sign
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
+from ledger.usecases.people import mark_unreachable
 from ledger.workcalendar import WorkCalendar
 from presentation.render import Renderer
 from reminders import kinds as kinds_
@@ -62,12 +66,12 @@ def w() -> W:
 
 
 async def _matter(w: W, confidential: bool = False) -> int:
-    m = await svc.register_matter(w.deps.uow(), w.clock, w.deps.cal, ADMIN, svc.RegisterMatter(
+    m = await register_matter(w.deps.uow(), w.clock, w.deps.cal, ADMIN, RegisterMatter(
         title="老旧小区改造", confidential=confidential))
     assert m.id is not None
-    await svc.assign(w.deps.uow(), w.clock, w.deps.cal, ADMIN, m.id, [
-        svc.AssignSpec(1, PRINCIPAL, RESP, HANDLER, lead=True),
-        svc.AssignSpec(2, CO_P, CO_R, CO_H)])
+    await assign(w.deps.uow(), w.clock, w.deps.cal, ADMIN, m.id, [
+        AssignSpec(1, PRINCIPAL, RESP, HANDLER, lead=True),
+        AssignSpec(2, CO_P, CO_R, CO_H)])
     return m.id
 
 
@@ -106,17 +110,17 @@ async def test_card_shows_only_the_viewers_buttons(w: W) -> None:
 
 async def test_completion_and_extension_buttons_follow_state(w: W) -> None:
     mid = await _matter(w)
-    await svc.sign(w.deps.uow(), w.clock, RESP, mid, 1, date(2026, 12, 4))
-    await svc.request_extension(w.deps.uow(), w.clock, HANDLER, mid, 1, "拆迁协商未完成",
-                                date(2026, 12, 18))
+    await sign(w.deps.uow(), w.clock, RESP, mid, 1, date(2026, 12, 4))
+    await request_extension(w.deps.uow(), w.clock, HANDLER, mid, 1, "拆迁协商未完成",
+                            date(2026, 12, 18))
     text, principal = await _card(w, mid, PRINCIPAL)
     assert "👌 确认延期" in principal and "待第一责任人确认" in text
     _, office = await _card(w, mid, ADMIN)
     assert "👍 同意延期" not in office
-    await svc.confirm_extension(w.deps.uow(), w.clock, PRINCIPAL, mid, 1)
+    await confirm_extension(w.deps.uow(), w.clock, PRINCIPAL, mid, 1)
     _, office = await _card(w, mid, ADMIN)
     assert "👍 同意延期" in office and "👎 不同意延期" in office
-    await svc.request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "已完工")
+    await request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "已完工")
     _, office = await _card(w, mid, ADMIN)
     assert "✅ 销号" in office and "↩️ 退回" in office
 
@@ -132,19 +136,19 @@ async def test_confidential_card_never_in_a_group(w: W) -> None:
 async def test_every_notice_kind_composes(w: W) -> None:
     w.store.chats[-100] = GroupChat(-100, 1, None, "督查室群", ADMIN, START)
     mid = await _matter(w)
-    await svc.sign(w.deps.uow(), w.clock, RESP, mid, 1, date(2026, 12, 4))
-    await svc.report_progress(w.deps.uow(), w.clock, HANDLER, mid, 1, "已进场",
-                              [Attachment("photo", "f1"), Attachment("document", "f2", "a.pdf")])
-    await svc.request_extension(w.deps.uow(), w.clock, HANDLER, mid, 1, "拆迁协商未完成",
-                                date(2026, 12, 18))
-    await svc.confirm_extension(w.deps.uow(), w.clock, PRINCIPAL, mid, 1)
-    await svc.decide_extension(w.deps.uow(), w.clock, ADMIN, mid, 1, True)
-    await svc.urge(w.deps.uow(), w.clock, w.deps.cal, ADMIN, mid, None, note="请加快")
-    await svc.request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "已完工")
-    await svc.return_matter(w.deps.uow(), w.clock, ADMIN, mid, "缺照片")
-    await svc.request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "补了照片")
-    await svc.close_matter(w.deps.uow(), w.clock, ADMIN, mid, "好")
-    await svc.mark_unreachable(w.deps.uow(), w.clock, CO_H, "Forbidden")
+    await sign(w.deps.uow(), w.clock, RESP, mid, 1, date(2026, 12, 4))
+    await report_progress(w.deps.uow(), w.clock, HANDLER, mid, 1, "已进场",
+                          [Attachment("photo", "f1"), Attachment("document", "f2", "a.pdf")])
+    await request_extension(w.deps.uow(), w.clock, HANDLER, mid, 1, "拆迁协商未完成",
+                            date(2026, 12, 18))
+    await confirm_extension(w.deps.uow(), w.clock, PRINCIPAL, mid, 1)
+    await decide_extension(w.deps.uow(), w.clock, ADMIN, mid, 1, True)
+    await urge(w.deps.uow(), w.clock, w.deps.cal, ADMIN, mid, None, note="请加快")
+    await request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "已完工")
+    await return_matter(w.deps.uow(), w.clock, ADMIN, mid, "缺照片")
+    await request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "补了照片")
+    await close_matter(w.deps.uow(), w.clock, ADMIN, mid, "好")
+    await mark_unreachable(w.deps.uow(), w.clock, CO_H, "Forbidden")
     payloads: dict[str, dict[str, object]] = {
         "reminder_before": {"deadline": "2026-12-07", "workdays_left": 3},
         "reminder_due": {"deadline": "2026-12-07", "workdays_left": 0},
@@ -195,9 +199,9 @@ async def test_every_notice_kind_composes(w: W) -> None:
 async def test_office_feed_lines(w: W) -> None:
     w.store.chats[-100] = GroupChat(-100, 1, None, "督查室群", ADMIN, START)
     mid = await _matter(w)
-    await svc.report_progress(w.deps.uow(), w.clock, HANDLER, mid, 1, "已进场",
-                              [Attachment("photo", "f1")])
-    await svc.request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "已完工")
+    await report_progress(w.deps.uow(), w.clock, HANDLER, mid, 1, "已进场",
+                          [Attachment("photo", "f1")])
+    await request_completion(w.deps.uow(), w.clock, RESP, mid, 1, "已完工")
     feed = [n for n in w.store.outbox if n.kind.startswith("office_")]
     assert [n.chat_id for n in feed] == [-100, -100]
     async with w.deps.uow() as uow:
@@ -211,7 +215,7 @@ async def test_office_feed_lines(w: W) -> None:
 async def test_confidential_office_news_go_to_admins_privately(w: W) -> None:
     w.store.chats[-100] = GroupChat(-100, 1, None, "督查室群", ADMIN, START)
     mid = await _matter(w, confidential=True)
-    await svc.report_progress(w.deps.uow(), w.clock, HANDLER, mid, 1, "机密进展")
+    await report_progress(w.deps.uow(), w.clock, HANDLER, mid, 1, "机密进展")
     feed = [n for n in w.store.outbox if n.kind == "office_progress"]
     assert [(n.person_id, n.chat_id) for n in feed] == [(ADMIN, None)]
 
@@ -220,8 +224,8 @@ async def test_history_and_list_render(w: W) -> None:
     from handlers.views import history_texts, list_page
 
     mid = await _matter(w)
-    await svc.sign(w.deps.uow(), w.clock, RESP, mid, 1, date(2026, 12, 4))
-    await svc.urge(w.deps.uow(), w.clock, w.deps.cal, ADMIN, mid, None, note="请加快")
+    await sign(w.deps.uow(), w.clock, RESP, mid, 1, date(2026, 12, 4))
+    await urge(w.deps.uow(), w.clock, w.deps.cal, ADMIN, mid, None, note="请加快")
     async with w.deps.uow() as uow:
         m = await uow.matters.get(mid)
     texts = await history_texts(w.deps, w.person(ADMIN), m)
@@ -272,15 +276,15 @@ async def test_list_filters_by_light_and_overdue(w: W) -> None:
     from handlers.views import list_page
 
     await _matter(w)
-    far = await svc.register_matter(w.deps.uow(), w.clock, w.deps.cal, ADMIN,
-                                    svc.RegisterMatter(title="远期事项", deadline=date(2027, 1, 29)))
+    far = await register_matter(w.deps.uow(), w.clock, w.deps.cal, ADMIN,
+                                RegisterMatter(title="远期事项", deadline=date(2027, 1, 29)))
     assert far.id is not None
-    await svc.assign(w.deps.uow(), w.clock, w.deps.cal, ADMIN, far.id,
-                     [svc.AssignSpec(2, CO_P, CO_R, CO_H, lead=True)])
-    await svc.report_progress(w.deps.uow(), w.clock, CO_H, far.id, None, "x")
+    await assign(w.deps.uow(), w.clock, w.deps.cal, ADMIN, far.id,
+                 [AssignSpec(2, CO_P, CO_R, CO_H, lead=True)])
+    await report_progress(w.deps.uow(), w.clock, CO_H, far.id, None, "x")
     admin = w.person(ADMIN)
     w.clock.advance(timedelta(days=13))  # Sunday 12月6日: the near one is due tomorrow
-    await svc.report_progress(w.deps.uow(), w.clock, CO_H, far.id, None, "还在办")
+    await report_progress(w.deps.uow(), w.clock, CO_H, far.id, None, "还在办")
     text, _ = await list_page(w.deps, admin, "y", "黄灯", 0, False)
     assert "老旧小区改造" in text and "远期事项" not in text and "共 1 件" in text
     text, _ = await list_page(w.deps, admin, "o", "超期", 0, False)

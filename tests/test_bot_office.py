@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from ledger import services as svc
 from ledger.model import AssignmentStatus, MatterStatus
+from ledger.usecases.closing import report_progress, request_completion
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
 from tests.bot_e2e import (
     bot,
     buttons,
@@ -132,8 +133,8 @@ async def test_completion_closed_from_the_office_feed(tmp_path: Path) -> None:
 async def test_return_with_a_reason(tmp_path: Path) -> None:
     async with bot(tmp_path) as h:
         m = await quick_matter(h)
-        await svc.request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
-                                     None, "完工了")
+        await request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
+                                 None, "完工了")
         await h.settle()
         feed = find(h.office_group.messages(), "申请办结")
         admin = h.people["admin"]
@@ -149,8 +150,8 @@ async def test_return_with_a_reason(tmp_path: Path) -> None:
         notice = last(h.people["town_handler"])
         assert "被退回" in text(notice) and "缺少现场照片" in text(notice)
         # from a card in private, while an abandoned /new waits for a title
-        await svc.request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
-                                     None, "补了照片")
+        await request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
+                                 None, "补了照片")
         await say(h, admin, "/new")
         card = await say(h, admin, "/show 1")
         await tap(h, admin, card, "↩️ 退回")
@@ -160,8 +161,8 @@ async def test_return_with_a_reason(tmp_path: Path) -> None:
         assert "↩️ 退回" not in buttons(find(admin.inbox(), "【牵头】城关镇"))
         assert text(await say(h, admin, "/cancel")) == "已取消。"
         # and through the command
-        await svc.request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
-                                     None, "重拍了照片")
+        await request_completion(h.deps.uow(), h.deps.clock, h.ids["town_resp"], m.id or 0,
+                                 None, "重拍了照片")
         assert "已退回" in text(await say(h, admin, "/return 1 照片仍不清楚"))
         assert "请这样写：/return 编号 理由" in text(await say(h, admin, "/return 1"))
 
@@ -181,8 +182,8 @@ async def test_confidential_matter_stays_out_of_groups(tmp_path: Path) -> None:
         assert "机密事项甲" in text(mine) and "共 2 件" in text(mine)
         # a report on it reaches the office privately, never the group
         before = len(group.messages())
-        await svc.report_progress(h.deps.uow(), h.deps.clock, h.ids["town_handler"],
-                                  secret.id or 0, None, "机密进展")
+        await report_progress(h.deps.uow(), h.deps.clock, h.ids["town_handler"],
+                              secret.id or 0, None, "机密进展")
         await h.settle()
         assert len(group.messages()) == before
         assert "机密进展" in text(last(admin))
@@ -195,14 +196,14 @@ async def test_list_pages_and_filters(tmp_path: Path) -> None:
         admin = h.people["admin"]
         for i in range(12):
             unit = "城关镇" if i % 2 else "县发改局"
-            await svc.register_matter(h.deps.uow(), h.deps.clock, h.deps.cal, h.ids["admin"],
-                                      svc.RegisterMatter(title=f"事项{i + 1}"))
+            await register_matter(h.deps.uow(), h.deps.clock, h.deps.cal, h.ids["admin"],
+                                  RegisterMatter(title=f"事项{i + 1}"))
             m = await latest(h)
             team = ("town" if unit == "城关镇" else "dept")
-            await svc.assign(h.deps.uow(), h.deps.clock, h.deps.cal, h.ids["admin"], m.id or 0,
-                             [svc.AssignSpec(h.units[unit], h.ids[f"{team}_principal"],
-                                             h.ids[f"{team}_resp"], h.ids[f"{team}_handler"],
-                                             lead=True)])
+            await assign(h.deps.uow(), h.deps.clock, h.deps.cal, h.ids["admin"], m.id or 0,
+                         [AssignSpec(h.units[unit], h.ids[f"{team}_principal"],
+                                         h.ids[f"{team}_resp"], h.ids[f"{team}_handler"],
+                                         lead=True)])
         await h.settle()
         page = await say(h, admin, "/list")
         assert "共 12 件" in text(page) and "第 1/2 页" in text(page)

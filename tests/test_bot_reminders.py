@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger import services as svc
+from ledger.usecases.accountability import reminders_paused
+from ledger.usecases.reading import history
 from tests.bot_e2e import bot, quick_matter, say, text
 
 
@@ -19,11 +20,11 @@ async def test_pause_and_resume_are_recorded_and_office_only(tmp_path: Path) -> 
         assert "只有督查室" in text(refused)
         done = await say(h, admin, f"/pause {m.short_id} 等待县政府常务会议研究")
         assert "已暂停提醒" in text(done) and "等待县政府常务会议研究" in text(done)
-        assert await svc.reminders_paused(h.deps.uow(), h.ids["admin"], m.id)
+        assert await reminders_paused(h.deps.uow(), h.ids["admin"], m.id)
         done = await say(h, admin, f"/resume {m.short_id}")
         assert "已恢复提醒" in text(done)
-        assert not await svc.reminders_paused(h.deps.uow(), h.ids["admin"], m.id)
-        kinds = [e.kind for e in await svc.history(h.deps.uow(), h.ids["admin"], m.id)]
+        assert not await reminders_paused(h.deps.uow(), h.ids["admin"], m.id)
+        kinds = [e.kind for e in await history(h.deps.uow(), h.ids["admin"], m.id)]
         assert kinds[-2:] == ["reminders_paused", "reminders_resumed"]
 
 

@@ -12,11 +12,20 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Config
 from bot.harness import Harness, running_bot
 from handlers.public import sync_channel
-from ledger import services as svc
-from ledger import special as sp
 from ledger.bulletins import BulletinKind, current_period
 from ledger.clock import FixedClock
 from ledger.model import Event, ProjectKind, Role, Source
+from ledger.usecases.closing import close_matter, request_completion
+from ledger.usecases.ledger_mgmt import cancel_matter
+from ledger.usecases.liaisons import inspections
+from ledger.usecases.meetings import meetings
+from ledger.usecases.special import (
+    Figures,
+    add_enterprise,
+    parse_figures,
+    plan_recurring,
+    project_figures,
+)
 from public.web import make_app
 from reports.bulletin import build_bulletin, render_bulletin_text
 from sandbox.media import tiny_png
@@ -41,9 +50,9 @@ async def _close(h: Harness, matter_id: int) -> None:
     m = await matter(h, matter_id)
     lead = m.lead
     assert lead is not None
-    await svc.request_completion(h.deps.uow(), h.clock, lead.responsible_id, matter_id,
-                                 lead.no, "已办结")
-    await svc.close_matter(h.deps.uow(), h.clock, h.ids["admin"], matter_id, "审核通过")
+    await request_completion(h.deps.uow(), h.clock, lead.responsible_id, matter_id,
+                             lead.no, "已办结")
+    await close_matter(h.deps.uow(), h.clock, h.ids["admin"], matter_id, "审核通过")
     await h.settle()
 
 
@@ -90,7 +99,7 @@ async def test_priority_sorts_first_and_project_asks_monthly_figures(tmp_path: P
         await h.settle()
         assert "已记入台账" in text(last(h.people["town_resp"]))
         assert "完成 60%" in text(find(h.office_group.messages(), "月度数据"))
-        rows = await sp.project_figures(h.deps.uow(), h.county.office_id)
+        rows = await project_figures(h.deps.uow(), h.county.office_id)
         assert [(r.number, r.percent, r.investment, r.problems, r.project) for r in rows] == [
             (first.number, 60, 1200.0, "征地尚未完成", ProjectKind.CONSTRUCTION.value)]
         m = await matter(h, first.id or 0)
@@ -168,13 +177,13 @@ async def test_liaison_inspects_and_proposes_but_never_sees_confidential(
         assert "林联络员" in text(feed) and "工地未按要求围挡" in text(feed)
         history = await say(h, admin, "/history 1")
         assert "明查暗访" in text(history) and "林联络员" in text(history)
-        records = await sp.inspections(h.deps.uow(), h.ids["admin"])
+        records = await inspections(h.deps.uow(), h.ids["admin"])
         assert records[0].data["inspector_role"] == "liaison"
         assert records[0].data["attachments"][0]["kind"] == "photo"
         # a 明查 of a unit, and a proposal the office registers in one tap
         reply = await say(h, liaison, "/inspect 城关镇 明查 老街排水沟堵塞")
         assert "明查" in text(reply)
-        rid = (await sp.inspections(h.deps.uow(), h.ids["admin"]))[-1].id
+        rid = (await inspections(h.deps.uow(), h.ids["admin"]))[-1].id
         reply = await say(h, liaison, f"/propose {rid} 疏通老街排水沟")
         assert "已向督查室建议立项" in text(reply)
         proposal = find(admin.inbox(), "建议立项")
@@ -206,7 +215,7 @@ async def test_joint_meeting_invites_reminds_and_a_decision_becomes_a_matter(
         h.clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))  # type: ignore[attr-defined]
         await h.deliver()
         assert "联席会议提醒" in text(last(h.people["dept_principal"]))
-        rid = (await sp.meetings(h.deps.uow(), h.ids["admin"]))[0].id
+        rid = (await meetings(h.deps.uow(), h.ids["admin"]))[0].id
         decided = await say(h, admin, f"/decisions {rid}\n1. 完成园区道路设计 | 县住建局,县发改局 | 12月20日\n"
                                       "2. 县发改局牵头研究用地指标")
         assert "已记录会议决定" in text(decided)
@@ -255,7 +264,7 @@ async def test_public_channel_and_web_page_show_closed_matters_never_confidentia
         # a matter registered by mistake and cancelled leaves the board marked 已撤销
         wrong = await quick_matter(h, "重复登记的事项 | 城关镇 | 默认")
         await sync_channel(h.app.bot, h.deps)
-        await svc.cancel_matter(h.deps.uow(), h.clock, h.ids["admin"], wrong.id or 0, "重复登记")
+        await cancel_matter(h.deps.uow(), h.clock, h.ids["admin"], wrong.id or 0, "重复登记")
         await sync_channel(h.app.bot, h.deps)
         posts = channel.messages()
         assert len(posts) == 2 and "状态：已撤销" in text(posts[1])
@@ -285,7 +294,7 @@ async def test_web_page_from_the_ledger_alone(tmp_path: Path) -> None:
     """Matters registered but not yet assigned, cancelled and confidential ones stay off."""
     async with bot(tmp_path) as h:
         m = await quick_matter(h)
-        await svc.cancel_matter(h.deps.uow(), h.clock, h.ids["admin"], m.id or 0, "重复登记")
+        await cancel_matter(h.deps.uow(), h.clock, h.ids["admin"], m.id or 0, "重复登记")
         client = TestClient(TestServer(make_app(h.deps.uow, h.clock)))
         await client.start_server()
         try:
@@ -299,10 +308,10 @@ def test_figures_words_and_monthly_days() -> None:
     from ledger.recurrence import first_workdays_of_months
     from ledger.workcalendar import WorkCalendar
 
-    f = sp.parse_figures("完成60% 累计投资1.2亿 问题：征地尚未完成")
-    assert f == sp.Figures(60, 12000.0, "征地尚未完成")
-    assert sp.parse_figures("进度 35％，投资 800万元，问题：无") == sp.Figures(35, 800.0, "")
-    assert sp.parse_figures("本周完成基础浇筑") is None
+    f = parse_figures("完成60% 累计投资1.2亿 问题：征地尚未完成")
+    assert f == Figures(60, 12000.0, "征地尚未完成")
+    assert parse_figures("进度 35％，投资 800万元，问题：无") == Figures(35, 800.0, "")
+    assert parse_figures("本周完成基础浇筑") is None
     cal = WorkCalendar.from_toml(None)
     # the 1st of each month moved to the first working day on or after it
     days = first_workdays_of_months(cal, date(2025, 12, 15), 3)
@@ -342,8 +351,8 @@ async def test_monthly_asks_are_topped_up_once_the_calendar_knows_the_year(
         uow, clock = uow_factory(engine), FixedClock(START)
         cal = WorkCalendar.from_toml(None)
         county = await seed_sample_county(uow, clock, {})
-        await sp.add_enterprise(uow(), clock, cal, county.ids["admin"], "宏达机械",
-                                county.units["县发改局"])
+        await add_enterprise(uow(), clock, cal, county.ids["admin"], "宏达机械",
+                             county.units["县发改局"])
 
         async def periods() -> list[str]:
             async with engine.connect() as conn:
@@ -351,11 +360,11 @@ async def test_monthly_asks_are_topped_up_once_the_calendar_knows_the_year(
                 return sorted(r.payload["period"] for r in rows)
 
         assert await periods() == ["2026-12"]  # 2027's holidays are not entered yet
-        await sp.plan_recurring(uow(), clock, cal)
+        await plan_recurring(uow(), clock, cal)
         assert await periods() == ["2026-12"]  # idempotent
         known = WorkCalendar(WorkCalendar.parse_toml(
             '[2027]\nholidays = ["2027-01-01", "2027-02-05..2027-02-13"]\nworkdays = []\n'))
-        await sp.plan_recurring(uow(), clock, known)
+        await plan_recurring(uow(), clock, known)
         got = await periods()
         assert got[0] == "2026-12" and got[1] == "2027-01" and len(got) == 12
     finally:

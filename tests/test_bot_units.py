@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from ledger import services as svc
 from ledger.model import AssignmentStatus, ExtensionState
+from ledger.usecases.closing import report_progress
 from sandbox.media import tiny_png
 from tests.bot_e2e import (
     bot,
@@ -96,8 +96,8 @@ async def test_replies_with_text_photo_and_document_are_progress(tmp_path: Path)
 async def test_someone_elses_matter_is_refused(tmp_path: Path) -> None:
     async with bot(tmp_path) as h:
         m = await quick_matter(h, "城关镇专项 | 城关镇 | 默认")
-        await svc.report_progress(h.deps.uow(), h.deps.clock, h.ids["town_handler"],
-                                  m.id or 0, None, "进场了")
+        await report_progress(h.deps.uow(), h.deps.clock, h.ids["town_handler"],
+                              m.id or 0, None, "进场了")
         await h.settle()
         feed = find(h.office_group.messages(), "进场了")
         await h.people["leader"].reply(feed, "我来替他报一下")

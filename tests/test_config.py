@@ -69,3 +69,38 @@ def test_bulletin_schedules_and_appraisal_weights(tmp_path: Path) -> None:
     f.write_text('[[bulletins]]\nkind = "regular"\ncron = "every monday"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="cron"):
         load_config(env={}, path=f)
+
+
+@pytest.mark.parametrize(("raw", "admins", "names"), [
+    ("1001", (1001,), ()),
+    ("1001:王芳", (1001,), ((1001, "王芳"),)),
+    ("1001:王芳, 1002", (1001, 1002), ((1001, "王芳"),)),
+    ("1001：王芳，1002：李 明；1003 1004", (1001, 1002, 1003, 1004),
+     ((1001, "王芳"), (1002, "李 明"))),
+    ("1001:王芳,1001", (1001,), ((1001, "王芳"),)),
+])
+def test_admins_take_id_colon_name(raw: str, admins: tuple[int, ...],
+                                   names: tuple[tuple[int, str], ...]) -> None:
+    c = load_config(env={"DUBAN_ADMINS": raw}, path=EXAMPLE)
+    assert (c.admins, c.admin_names) == (admins, names)
+
+
+def test_admins_in_the_file_take_names_too(tmp_path: Path) -> None:
+    f = tmp_path / "duban.toml"
+    f.write_text('[office]\nadmins = [1001, "1002:李明"]\n', encoding="utf-8")
+    c = load_config(env={}, path=f)
+    assert (c.admins, c.admin_names) == ((1001, 1002), ((1002, "李明"),))
+
+
+@pytest.mark.parametrize(("raw", "says"), [
+    ("王芳:1001", "不是 Telegram 用户 id"),
+    ("1001:", "冒号后缺少姓名"),
+    ("1001:王芳,abc", "「abc」不是 Telegram 用户 id"),
+    ("-5", "不是 Telegram 用户 id"),
+    ("1001:" + "长" * 51, "姓名太长"),
+    ("1001:王芳,1001:李明", "写了两个姓名"),
+])
+def test_bad_admins_are_one_clear_line(raw: str, says: str) -> None:
+    with pytest.raises(ConfigError, match="DUBAN_ADMINS") as e:
+        load_config(env={"DUBAN_ADMINS": raw})
+    assert says in str(e.value) and "\n" not in str(e.value)

@@ -267,3 +267,10 @@ def test_garbage_raises_only_date_parse_error(text: str) -> None:
         assert str(exc)
     else:
         assert isinstance(result, date)
+
+
+def test_a_past_date_is_refused_with_its_date_written_the_chinese_way() -> None:
+    with pytest.raises(DateParseError) as info:
+        parse("2026-12-17", DEC20)
+    assert "是 2026年12月17日，今天已是 2026年12月20日" in str(info.value)
+    assert "2026-12-17" not in str(info.value).replace("「2026-12-17」", "")

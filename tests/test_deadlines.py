@@ -71,7 +71,7 @@ def test_major_never_beyond_20_working_days() -> None:
     with pytest.raises(DeadlineError) as info:
         resolve_deadline(CAL, d("2026-09-28"), MatterClass.MAJOR, d("2026-10-31"))
     assert "不得超过20个工作日" in str(info.value)
-    assert "2026-10-30" in str(info.value)
+    assert "最迟 2026年10月30日" in str(info.value)
     assert isinstance(info.value, ValueError)
 
 

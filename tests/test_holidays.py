@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
-from ledger import services as svc
 from ledger.calendar_entry import (
     RECOUNT_REASON,
     enter_year,
@@ -24,6 +23,8 @@ from ledger.clock import FixedClock
 from ledger.deadlines import MatterClass
 from ledger.errors import PermissionDenied
 from ledger.holidays import HolidayFileError, read_arrangement
+from ledger.usecases.deadlines import decide_extension, request_extension, sign
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
 from ledger.workcalendar import WorkCalendar
 from storage.uow import SqlUnitOfWork, uow_factory
 from tests.dbs import url_for
@@ -130,12 +131,12 @@ async def _assign(engine: AsyncEngine, w: World, clock: FixedClock, cal: WorkCal
                   title: str, klass: MatterClass = MatterClass.NORMAL,
                   deadline: date | None = None) -> int:
     uow = uow_factory(engine)
-    m = await svc.register_matter(uow(), clock, cal, w.admin_id,
-                                  svc.RegisterMatter(title=title, klass=klass))
+    m = await register_matter(uow(), clock, cal, w.admin_id,
+                              RegisterMatter(title=title, klass=klass))
     assert m.id is not None
     p, r, h = w.a_people
-    await svc.assign(uow(), clock, cal, w.admin_id, m.id,
-                     [svc.AssignSpec(w.unit_a, p, r, h, lead=True)], deadline=deadline)
+    await assign(uow(), clock, cal, w.admin_id, m.id,
+                 [AssignSpec(w.unit_a, p, r, h, lead=True)], deadline=deadline)
     return m.id
 
 
@@ -340,9 +341,9 @@ async def test_in_january_of_an_unentered_year_nothing_stops(engine: AsyncEngine
     p, _, h = w.a_people
     committed = parse_deadline("10个工作日", date(2027, 1, 25), cal)
     assert committed == date(2027, 2, 10)  # provisionally, across 除夕 and 初三
-    await svc.sign(uow(), clock, h, normal, 1, committed)
-    await svc.request_extension(uow(), clock, p, explicit, 1, "春节期间停工", date(2027, 3, 15))
-    await svc.decide_extension(uow(), clock, w.admin_id, explicit, 1, True)
+    await sign(uow(), clock, h, normal, 1, committed)
+    await request_extension(uow(), clock, p, explicit, 1, "春节期间停工", date(2027, 3, 15))
+    await decide_extension(uow(), clock, w.admin_id, explicit, 1, True)
     async with SqlUnitOfWork(engine) as u:
         mj = await u.matters.get(major)
         ex = await u.matters.get(explicit)

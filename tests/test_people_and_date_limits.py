@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.config import ConfigError, load_config
-from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.deadlines import (
     MAX_DAYS_AHEAD,
@@ -22,6 +21,11 @@ from ledger.errors import InvalidInput, InvalidTransition, NotFound, PermissionD
 from ledger.model import Matter, Office, Person, Role, Unit
 from ledger.ports import Invite
 from ledger.usecases import turnover as people
+from ledger.usecases.accountability import urge
+from ledger.usecases.deadlines import request_extension
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
+from ledger.usecases.people import accept_invite
+from ledger.usecases.reading import get_matter, my_assignments
 from ledger.workcalendar import WorkCalendar
 from tests.fakes import FakeUnitOfWork, Store
 
@@ -37,11 +41,11 @@ def test_a_date_may_be_set_from_the_start_to_a_year_ahead_both_included() -> Non
     assert check_horizon(TODAY, TODAY, "办结时限") == TODAY
     last = TODAY + timedelta(days=MAX_DAYS_AHEAD)
     assert check_horizon(TODAY, last, "办结时限") == last
-    with pytest.raises(DeadlineError, match="最迟只能定到 2027-11-23"):
+    with pytest.raises(DeadlineError, match="最迟只能定到 2027年11月23日"):
         check_horizon(TODAY, last + timedelta(days=1), "办结时限")
-    with pytest.raises(DeadlineError, match="早于 2026-11-23"):
+    with pytest.raises(DeadlineError, match="早于 2026年11月23日"):
         check_horizon(TODAY, TODAY - timedelta(days=1), "催办限期")
-    with pytest.raises(DeadlineError, match="催办限期 9999-01-01 太远了"):
+    with pytest.raises(DeadlineError, match="催办限期 9999年1月1日 太远了"):
         check_horizon(TODAY, date(9999, 1, 1), "催办限期")
 
 
@@ -50,7 +54,7 @@ def test_the_limit_is_configurable() -> None:
     with pytest.raises(DeadlineError, match="30天内"):
         check_horizon(TODAY, TODAY + timedelta(days=31), "办结时限", 30)
     cal = WorkCalendar()
-    with pytest.raises(DeadlineError, match="2100-01-01 太远了"):
+    with pytest.raises(DeadlineError, match="2100年1月1日 太远了"):
         check_deadline(cal, TODAY, MatterClass.NORMAL, date(2100, 1, 1))
     assert load_config({}).max_days_ahead == MAX_DAYS_AHEAD
 
@@ -95,33 +99,33 @@ def w() -> World:
 
 
 async def _matter(w: World, title: str = "老旧小区改造") -> Matter:
-    m = await svc.register_matter(w.uow(), w.clock, w.cal, ADMIN, svc.RegisterMatter(title))
+    m = await register_matter(w.uow(), w.clock, w.cal, ADMIN, RegisterMatter(title))
     assert m.id is not None
-    spec = svc.AssignSpec(1, PRINCIPAL, RESP, HANDLER, lead=True)
-    return await svc.assign(w.uow(), w.clock, w.cal, ADMIN, m.id, [spec])
+    spec = AssignSpec(1, PRINCIPAL, RESP, HANDLER, lead=True)
+    return await assign(w.uow(), w.clock, w.cal, ADMIN, m.id, [spec])
 
 
 async def test_urge_and_new_refuse_dates_past_the_limit(w: World) -> None:
     m = await _matter(w)
     assert m.id is not None
     last = TODAY + timedelta(days=MAX_DAYS_AHEAD)
-    done = await svc.urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, last)
+    done = await urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, last)
     assert done.lead is not None and done.lead.urge_limit == last
     for bad in (last + timedelta(days=1), date(9999, 1, 1)):
         with pytest.raises(DeadlineError, match="太远了"):
-            await svc.urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, bad)
+            await urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, bad)
     with pytest.raises(DeadlineError, match="太远了"):
-        await svc.urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, TODAY + timedelta(days=8),
-                       max_days_ahead=7)
-    with pytest.raises(DeadlineError, match="2100-01-01 太远了"):
-        await svc.register_matter(w.uow(), w.clock, w.cal, ADMIN,
-                                  svc.RegisterMatter("远期事项", deadline=date(2100, 1, 1)))
+        await urge(w.uow(), w.clock, w.cal, ADMIN, m.id, None, TODAY + timedelta(days=8),
+                   max_days_ahead=7)
+    with pytest.raises(DeadlineError, match="2100年1月1日 太远了"):
+        await register_matter(w.uow(), w.clock, w.cal, ADMIN,
+                              RegisterMatter("远期事项", deadline=date(2100, 1, 1)))
     with pytest.raises(DeadlineError, match="早于交办日期"):
-        await svc.register_matter(w.uow(), w.clock, w.cal, ADMIN,
-                                  svc.RegisterMatter("过期事项", deadline=date(2026, 11, 20)))
-    with pytest.raises(DeadlineError, match="延期后的时限 2028-01-01 太远了"):
-        await svc.request_extension(w.uow(), w.clock, RESP, m.id, 1, "拆迁未完成",
-                                    date(2028, 1, 1))
+        await register_matter(w.uow(), w.clock, w.cal, ADMIN,
+                              RegisterMatter("过期事项", deadline=date(2026, 11, 20)))
+    with pytest.raises(DeadlineError, match="延期后的时限 2028年1月1日 太远了"):
+        await request_extension(w.uow(), w.clock, RESP, m.id, 1, "拆迁未完成",
+                                date(2028, 1, 1))
 
 
 # ---------------------------------------------------------------- people
@@ -139,7 +143,7 @@ async def test_revoke_ends_the_binding_and_lists_open_work(w: World) -> None:
     assert people.may_receive(w.store.persons[HANDLER], "person_revoked")
     assert not people.may_receive(w.store.persons[HANDLER], "reminder_due")
     with pytest.raises(PermissionDenied, match="已停用"):
-        await svc.my_assignments(w.uow(), HANDLER)
+        await my_assignments(w.uow(), HANDLER)
     with pytest.raises(InvalidTransition, match="已经停用"):
         await people.revoke(w.uow(), w.clock, ADMIN, "干事孙")
     with pytest.raises(PermissionDenied, match="只有督查室"):
@@ -194,7 +198,7 @@ async def test_handover_moves_each_open_assignment_and_the_roles(w: World) -> No
     assert w.store.persons[HANDLER2].roles == {Role.HANDLER, Role.RESPONSIBLE}
     assert len(done.moved) == 2
     for mid in (first.id, second.id):
-        _, m = await svc.get_matter(w.uow(), ADMIN, mid)
+        _, m = await get_matter(w.uow(), ADMIN, mid)
         assert m.lead is not None and m.lead.handler_id == HANDLER2
         moves = [e for e in w.store.events if e.matter_id == mid and e.kind == "handed_over"]
         assert len(moves) == 1
@@ -215,7 +219,7 @@ async def test_a_revoked_account_may_accept_a_new_invite(w: World) -> None:
     await people.revoke(w.uow(), w.clock, ADMIN, "干事孙", "调岗")
     w.store.invites["t"] = Invite("t", 1, "干事孙", frozenset({Role.HANDLER}), 2, ADMIN,
                                   START, START + timedelta(days=3))
-    person = await svc.accept_invite(w.uow(), w.clock, "t", 1000 + HANDLER)
+    person = await accept_invite(w.uow(), w.clock, "t", 1000 + HANDLER)
     assert person.id != HANDLER and person.unit_id == 2 and person.active
     assert w.store.persons[HANDLER].telegram_id is None
     assert "person_unbound" in [e.kind for e in w.store.events if e.person_id == HANDLER]
@@ -223,4 +227,4 @@ async def test_a_revoked_account_may_accept_a_new_invite(w: World) -> None:
     w.store.invites["u"] = Invite("u", 1, "又一个", frozenset({Role.HANDLER}), 2, ADMIN,
                                   START, START + timedelta(days=3))
     with pytest.raises(InvalidInput, match="已绑定为「镇长赵」"):
-        await svc.accept_invite(w.uow(), w.clock, "u", 1000 + PRINCIPAL)
+        await accept_invite(w.uow(), w.clock, "u", 1000 + PRINCIPAL)

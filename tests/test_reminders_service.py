@@ -13,12 +13,20 @@ from sqlalchemy import select, update
 
 from bench.reminders import County, open_db, seed_people
 from bot.config import ReminderPolicy
-from ledger import services as svc
 from ledger.clock import FixedClock, to_local
 from ledger.deadlines import MatterClass
 from ledger.errors import InvalidInput, InvalidTransition, PermissionDenied
 from ledger.model import Source
 from ledger.ports import Notice, UnitOfWorkFactory
+from ledger.usecases import ledger_mgmt
+from ledger.usecases.accountability import (
+    CRITICISM_FLAG_REASON,
+    pause_reminders,
+    reminders_paused,
+    resume_reminders,
+)
+from ledger.usecases.closing import close_matter, report_progress, request_completion
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, register_matter
 from ledger.workcalendar import WorkCalendar
 from reminders import kinds, queries
 from reminders.outbox import RetryLater, Unreachable
@@ -84,15 +92,15 @@ class Env:
                      source: Source = Source.COUNTY_DECISION, confidential: bool = False,
                      assign: bool = True) -> int:
         kw = {"instruction_text": "请抓紧办理"} if source is Source.INSTRUCTION else {}
-        m = await svc.register_matter(
+        m = await register_matter(
             self.uow(), self.clock, CAL, self.admin,
-            svc.RegisterMatter(title="推进老旧小区改造", klass=klass, source=source,
-                               confidential=confidential, deadline=deadline, **kw))
+            RegisterMatter(title="推进老旧小区改造", klass=klass, source=source,
+                           confidential=confidential, deadline=deadline, **kw))
         assert m.id is not None
         if assign:
-            await svc.assign(self.uow(), self.clock, CAL, self.admin, m.id,
-                             [svc.AssignSpec(self.county.unit_id, self.principal, self.resp,
-                                             self.handler, lead=True)])
+            await ledger_mgmt.assign(self.uow(), self.clock, CAL, self.admin, m.id,
+                             [AssignSpec(self.county.unit_id, self.principal, self.resp,
+                                         self.handler, lead=True)])
         return m.id
 
 
@@ -154,7 +162,7 @@ async def test_a_matter_through_deadline_overdue_urge_and_criticism(env: Env) ->
         events = await u.events.for_matter(mid)
     crit = [e for e in events if e.kind == "criticized"]
     assert len(crit) == 1 and crit[0].actor_id is None
-    assert crit[0].after["reason"].startswith(svc.CRITICISM_FLAG_REASON)
+    assert crit[0].after["reason"].startswith(CRITICISM_FLAG_REASON)
     assert m.assignment(1).criticized
     # Nothing escalates twice.
     await env.at(local(2026, 12, 16, 9))
@@ -168,16 +176,16 @@ async def test_pause_and_resume_are_events_and_silence_reminders(env: Env) -> No
     await env.at(local(2026, 11, 30, 10))
     await env.at(local(2026, 12, 3, 8, 55))   # before-1 reminders planned for 09:00
     with pytest.raises(InvalidInput):
-        await svc.pause_reminders(env.uow(), env.clock, env.admin, mid, " ")
+        await pause_reminders(env.uow(), env.clock, env.admin, mid, " ")
     with pytest.raises(PermissionDenied):
-        await svc.pause_reminders(env.uow(), env.clock, env.resp, mid, "等待县长批示")
-    await svc.pause_reminders(env.uow(), env.clock, env.admin, mid, "等待县长批示")
+        await pause_reminders(env.uow(), env.clock, env.resp, mid, "等待县长批示")
+    await pause_reminders(env.uow(), env.clock, env.admin, mid, "等待县长批示")
     with pytest.raises(InvalidTransition):
-        await svc.pause_reminders(env.uow(), env.clock, env.admin, mid, "再次")
-    assert await svc.reminders_paused(env.uow(), env.admin, mid)
+        await pause_reminders(env.uow(), env.clock, env.admin, mid, "再次")
+    assert await reminders_paused(env.uow(), env.admin, mid)
     assert await env.at(local(2026, 12, 3, 9)) == []      # planned ones are dropped
     assert await env.at(local(2026, 12, 9, 9)) == []      # no reminders, no auto-urge
-    await svc.resume_reminders(env.uow(), env.clock, env.admin, mid, "批示已到")
+    await resume_reminders(env.uow(), env.clock, env.admin, mid, "批示已到")
     got = await env.at(local(2026, 12, 10, 9))
     assert {k for _, k, _ in got} == {kinds.OVERDUE, "urged", kinds.DOC_URGING}
     async with env.uow() as u:
@@ -206,13 +214,13 @@ async def test_progress_and_completion_stop_what_was_planned(env: Env) -> None:
     await env.at(local(2026, 11, 30, 10))
     # Dec 7: five working days without progress; planned at 08:50 for 09:00
     await env.at(local(2026, 12, 7, 8, 50))
-    await svc.report_progress(env.uow(), env.clock, env.handler, mid, 1, "已完成方案")
+    await report_progress(env.uow(), env.clock, env.handler, mid, 1, "已完成方案")
     got = await env.at(local(2026, 12, 7, 9))
     assert [k for _, k, _ in got] == ["office_progress"]  # the office hears; no nagging
-    await svc.request_completion(env.uow(), env.clock, env.resp, mid, 1, "已办结")
+    await request_completion(env.uow(), env.clock, env.resp, mid, 1, "已办结")
     assert [k for _, k, _ in await env.at(local(2026, 12, 21, 9))] == [
         "office_completion_requested"]
-    await svc.close_matter(env.uow(), env.clock, env.admin, mid, "同意销号")
+    await close_matter(env.uow(), env.clock, env.admin, mid, "同意销号")
     got = await env.at(local(2026, 12, 22, 9))
     assert {k for _, k, _ in got} == {"closed"}
 
@@ -267,9 +275,9 @@ async def test_office_service_level_reminder_until_assigned(env: Env) -> None:
     assert payload[0] == {"level": "instruction", "due": "2026-12-07",
                           "received": "2026-12-04", "late_workdays": 1, "late": True}
     env.clock.set(local(2026, 12, 8, 10))
-    await svc.assign(env.uow(), env.clock, CAL, env.admin, mid,
-                     [svc.AssignSpec(env.county.unit_id, env.principal, env.resp,
-                                     env.handler, lead=True)])
+    await ledger_mgmt.assign(env.uow(), env.clock, CAL, env.admin, mid,
+                     [AssignSpec(env.county.unit_id, env.principal, env.resp,
+                                 env.handler, lead=True)])
     got = await env.at(local(2026, 12, 9, 9))
     assert kinds.OFFICE_SLA not in {k for _, k, _ in got}
 
@@ -304,7 +312,7 @@ async def test_upcoming_reminders_for_mine(env: Env) -> None:
     theirs = await queries.upcoming_reminders(env.uow(), env.clock, CAL, ReminderPolicy(),
                                               env.admin, person_id=env.handler)
     assert len(theirs) == 4
-    await svc.pause_reminders(env.uow(), env.clock, env.admin, mid, "暂缓")
+    await pause_reminders(env.uow(), env.clock, env.admin, mid, "暂缓")
     assert await queries.upcoming_reminders(env.uow(), env.clock, CAL, ReminderPolicy(),
                                             env.resp) == []
 
@@ -353,7 +361,7 @@ async def test_notices_due_in_the_evening_wait_for_the_morning(env: Env) -> None
     mid = await env.matter(date(2026, 12, 11))
     await env.at(local(2026, 11, 30, 10))
     env.clock.set(local(2026, 12, 1, 21, 30))    # a unit reports at 21:30
-    await svc.report_progress(env.uow(), env.clock, env.handler, mid, 1, "夜里加班完成")
+    await report_progress(env.uow(), env.clock, env.handler, mid, 1, "夜里加班完成")
     assert await env.at(local(2026, 12, 1, 21, 30)) == []
     got = await env.at(local(2026, 12, 2, 9))
     assert ("12-02 09:00", "office_progress", env.admin) in got

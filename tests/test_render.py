@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from ledger.deadlines import MatterClass
+from ledger.model import AssignmentStatus, Light, MatterStatus, Person, ProjectKind, Role, Source
+from ledger.usecases.records import MODES
+from ledger.usecases.turnover import AmbiguousPerson
+from presentation import labels
 from presentation.render import Renderer
 
 
@@ -12,3 +17,26 @@ def test_a_value_called_name_does_not_collide_with_the_template() -> None:
         text = render("special.j2", k="usage", name=name, PROJECT={})
         assert f"/{name}" in text, name
     assert len(render("lines.j2", k="unknown_unit", unit="城" * 300)) < 60
+
+
+def test_every_domain_value_has_its_chinese_label() -> None:
+    # The ledger keeps the values; a new role, status or kind without a label here would
+    # reach a user as a KeyError.
+    for enum, table in ((Role, labels.ROLE_LABELS), (Source, labels.SOURCE_LABELS),
+                        (ProjectKind, labels.PROJECT_LABELS), (MatterClass, labels.CLASS_LABELS),
+                        (MatterStatus, labels.MATTER_STATUS_LABELS),
+                        (AssignmentStatus, labels.ASSIGNMENT_STATUS_LABELS),
+                        (Light, labels.LIGHT_LABELS)):
+        assert set(table) == set(enum), enum
+    assert set(labels.INSPECTION_MODE_LABELS) == MODES
+    assert labels.roles_text([Role.HANDLER, Role.PRINCIPAL]) == "第一责任人、承办人"
+
+
+def test_several_people_of_one_name_are_listed_with_their_roles() -> None:
+    people = (Person(5, 1, "干事孙", roles=frozenset({Role.HANDLER}), unit_id=2),
+              Person(8, 1, "干事孙", roles=frozenset(), unit_id=3, active=False))
+    err = AmbiguousPerson("干事孙", people)
+    text = Renderer()("ambiguous_person.j2", ref=err.reference, people=err.candidates)
+    assert text == ("有2位「干事孙」：#5 干事孙（承办人）；#8 干事孙（无角色，已停用）。"
+                    "请改写成 #编号，如 #5。")
+    assert str(err).startswith("有2位「干事孙」：#5 干事孙；#8 干事孙（已停用）。")

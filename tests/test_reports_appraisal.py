@@ -43,7 +43,7 @@ async def test_scores_of_the_seeded_year(s: Seed) -> None:
     assert (c.quantity(Factor.ON_TIME), c.quantity(Factor.LATE_CLOSE)) == (1, 1)
     late = next(i for i in c.items if i.factor is Factor.OVERDUE)
     assert (late.number, late.quantity, late.note) == (
-        "督〔2026〕2号", 3, "时限2026-11-17，至2026-11-20超期3个工作日")
+        "督〔2026〕2号", 3, "时限2026年11月17日，至2026年11月20日超期3个工作日")
     # Every point traces to an item.
     for x in a.scores:
         assert x.score == x.base + sum(i.points for i in x.items)

@@ -16,9 +16,9 @@ from docx.oxml.ns import qn
 from docx.shared import Length, Pt
 from docx.text.paragraph import Paragraph
 
-from ledger import services as svc
 from ledger.bulletins import BulletinKind, Period
 from ledger.model import Source
+from ledger.usecases.ledger_mgmt import RegisterMatter, assign, register_matter
 from reports.bulletin import build_bulletin, bulletin_document
 from reports.chart import bulletin_chart_png
 from reports.documents import BODY_FONT, HEADING_FONT, TITLE_FONT, cn_date
@@ -132,13 +132,13 @@ def assert_red_header(d: Document, mark: str, number: str) -> None:
 
 async def test_assignment_notice_with_instruction(s: Seed) -> None:
     s.when(date(2026, 11, 24), 10)
-    m = await svc.register_matter(s.uow(), s.clock, s.cal, s.admin, svc.RegisterMatter(
+    m = await register_matter(s.uow(), s.clock, s.cal, s.admin, RegisterMatter(
         title="城南片区积水点整治", body="入汛前完成城南片区6处积水点改造。",
         source=Source.INSTRUCTION, instruction_text="请住建局牵头，交通局配合，务必在汛前完成。",
         instruction_author="李县长", deadline=date(2026, 12, 4)))
     assert m.id is not None
-    m = await svc.assign(s.uow(), s.clock, s.cal, s.admin, m.id,
-                         [s.spec("住建局"), s.spec("交通局", lead=False)])
+    m = await assign(s.uow(), s.clock, s.cal, s.admin, m.id,
+                     [s.spec("住建局"), s.spec("交通局", lead=False)])
     s.when(date(2026, 11, 25), 9)
     name, data = await assignment_notice(s.uow(), s.clock, m.id, 1)
     assert name == "交办通知单_26-8_住建局.docx"

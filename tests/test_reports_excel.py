@@ -95,7 +95,7 @@ async def test_export_columns_rows_and_history(s: Seed) -> None:
     m1_events = [r[3] for r in history[1:] if r[0] == "督〔2026〕1号"]
     assert m1_events == ["立项", "交办", "催办", "通报批评"]
     urge = next(r for r in history[1:] if r[3] == "催办")
-    assert urge[4] == "住建局" and urge[5] == "管理员1001" and "限期：2026-11-20" in urge[6]
+    assert urge[4] == "住建局" and urge[5] == "督查室" and "限期：2026-11-20" in urge[6]
 
 
 async def test_export_filters(s: Seed) -> None:

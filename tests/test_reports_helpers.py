@@ -23,10 +23,19 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import services as svc
 from ledger.clock import LOCAL_TZ, FixedClock
 from ledger.model import Role, Source
 from ledger.ports import UnitOfWorkFactory
+from ledger.usecases.accountability import commend, criticize, urge
+from ledger.usecases.closing import close_matter, request_completion
+from ledger.usecases.ledger_mgmt import (
+    AssignSpec,
+    RegisterMatter,
+    assign,
+    cancel_matter,
+    register_matter,
+)
+from ledger.usecases.people import bootstrap_office
 from ledger.workcalendar import WorkCalendar
 from storage.db import make_engine, upgrade
 from storage.uow import uow_factory
@@ -58,9 +67,9 @@ class Seed:
     m: dict[str, int]                          # m1 … m7 → matter id
     path: Path = Path()                        # where tests.dbs keeps it
 
-    def spec(self, unit: str, lead: bool = True) -> svc.AssignSpec:
+    def spec(self, unit: str, lead: bool = True) -> AssignSpec:
         p = self.people[unit]
-        return svc.AssignSpec(self.units[unit], p[0], p[1], p[2], lead=lead)
+        return AssignSpec(self.units[unit], p[0], p[1], p[2], lead=lead)
 
     def when(self, day: date, hour: int = 9, minute: int = 0) -> None:
         self.clock.set(at(day, hour, minute))
@@ -73,7 +82,7 @@ async def base_world(path: Path, unit_names: tuple[str, ...] = ("住建局", "�
     uow = uow_factory(engine)
     clock = FixedClock(at(date(2026, 11, 2), 8))
     cal = WorkCalendar()
-    office_id = await svc.bootstrap_office(uow(), clock, "县委县政府督查室", [1001], "督")
+    office_id = await bootstrap_office(uow(), clock, "县委县政府督查室", [1001], "督")
     async with uow() as u:
         admin = await u.people.by_telegram(1001)
         assert admin is not None
@@ -101,15 +110,15 @@ async def seed_ledger(path: Path) -> Seed:
                        deadline: date | None = None, co: str | None = None,
                        **kw: object) -> int:
         s.when(day)
-        m = await svc.register_matter(uow(), clock, cal, admin,
-                                      svc.RegisterMatter(title=title, deadline=deadline,
-                                                         **kw))  # type: ignore[arg-type]
+        m = await register_matter(uow(), clock, cal, admin,
+                                  RegisterMatter(title=title, deadline=deadline,
+                                                     **kw))  # type: ignore[arg-type]
         assert m.id is not None
         s.m[key] = m.id
         if unit is not None:
             s.when(day, 9, 30)
             specs = [s.spec(unit)] + ([s.spec(co, lead=False)] if co else [])
-            await svc.assign(uow(), clock, cal, admin, m.id, specs, deadline)
+            await assign(uow(), clock, cal, admin, m.id, specs, deadline)
         return m.id
 
     def resp(unit: str) -> int:
@@ -126,17 +135,17 @@ async def seed_ledger(path: Path) -> Seed:
     m7 = await register("m7", date(2026, 11, 18), "重复登记的事项", "城关镇")
 
     s.when(date(2026, 11, 17), 10)
-    await svc.urge(uow(), clock, cal, admin, m1, None, limit=date(2026, 11, 20))
+    await urge(uow(), clock, cal, admin, m1, None, limit=date(2026, 11, 20))
     s.when(date(2026, 11, 18), 10)
-    await svc.request_completion(uow(), clock, resp("交通局"), m2, None, "已整治完毕")
-    await svc.cancel_matter(uow(), clock, admin, m7, "重复登记")
+    await request_completion(uow(), clock, resp("交通局"), m2, None, "已整治完毕")
+    await cancel_matter(uow(), clock, admin, m7, "重复登记")
     s.when(date(2026, 11, 19), 10)
-    await svc.close_matter(uow(), clock, admin, m2, "经核查属实")
+    await close_matter(uow(), clock, admin, m2, "经核查属实")
     s.when(date(2026, 11, 20), 10)
-    await svc.request_completion(uow(), clock, resp("城关镇"), m4, None, "市场已整治")
-    await svc.close_matter(uow(), clock, admin, m4, "同意销号")
-    await svc.commend(uow(), clock, admin, m2, None, "措施得力，提前完成")
-    await svc.criticize(uow(), clock, admin, m1, None, "催办时限内未落实")
+    await request_completion(uow(), clock, resp("城关镇"), m4, None, "市场已整治")
+    await close_matter(uow(), clock, admin, m4, "同意销号")
+    await commend(uow(), clock, admin, m2, None, "措施得力，提前完成")
+    await criticize(uow(), clock, admin, m1, None, "催办时限内未落实")
     assert m6
     s.when(date(2026, 11, 23), 9)
     return s

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ledger import services as svc
 from ledger.clock import FixedClock
 from ledger.deadlines import MatterClass
 from ledger.errors import DomainError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
@@ -24,6 +23,32 @@ from ledger.model import (
     Role,
     Source,
     Unit,
+)
+from ledger.usecases.accountability import commend, criticize, refer, urge
+from ledger.usecases.closing import (
+    ProgressReport,
+    close_matter,
+    report_progress,
+    report_progress_many,
+    request_completion,
+    return_matter,
+)
+from ledger.usecases.deadlines import confirm_extension, decide_extension, request_extension, sign
+from ledger.usecases.ledger_mgmt import (
+    AssignSpec,
+    RegisterMatter,
+    assign,
+    cancel_matter,
+    decompose,
+    register_matter,
+)
+from ledger.usecases.people import accept_invite, bind_group, create_invite, mark_unreachable
+from ledger.usecases.reading import (
+    ListFilter,
+    find_matter,
+    get_matter,
+    list_matters,
+    my_assignments,
 )
 from ledger.workcalendar import WorkCalendar
 from storage.matter_json import matter_to_json
@@ -85,19 +110,19 @@ def w() -> World:
 
 
 async def register(w: World, **kw: object) -> Matter:
-    cmd = svc.RegisterMatter(title=str(kw.pop("title", "推进老旧小区改造")), **kw)  # type: ignore[arg-type]
-    return await svc.register_matter(w.uow(), w.clock, w.cal, w.admin, cmd)
+    cmd = RegisterMatter(title=str(kw.pop("title", "推进老旧小区改造")), **kw)  # type: ignore[arg-type]
+    return await register_matter(w.uow(), w.clock, w.cal, w.admin, cmd)
 
 
-def specs(w: World) -> list[svc.AssignSpec]:
-    return [svc.AssignSpec(w.town, w.principal, w.resp, w.handler, lead=True),
-            svc.AssignSpec(w.dept, w.co_principal, w.co_resp, w.co_handler)]
+def specs(w: World) -> list[AssignSpec]:
+    return [AssignSpec(w.town, w.principal, w.resp, w.handler, lead=True),
+            AssignSpec(w.dept, w.co_principal, w.co_resp, w.co_handler)]
 
 
 async def assigned(w: World, **kw: object) -> Matter:
     m = await register(w, **kw)
     assert m.id is not None
-    return await svc.assign(w.uow(), w.clock, w.cal, w.admin, m.id, specs(w))
+    return await assign(w.uow(), w.clock, w.cal, w.admin, m.id, specs(w))
 
 
 async def events_of(w: World, m: Matter) -> list[str]:
@@ -118,12 +143,12 @@ async def test_register_numbers_per_year_and_records_event(w: World) -> None:
 
 
 async def test_only_office_registers(w: World) -> None:
-    cmd = svc.RegisterMatter(title="x")
+    cmd = RegisterMatter(title="x")
     for who in (w.leader, w.principal, w.handler):
         with pytest.raises(PermissionDenied):
-            await svc.register_matter(w.uow(), w.clock, w.cal, who, cmd)
+            await register_matter(w.uow(), w.clock, w.cal, who, cmd)
     with pytest.raises(PermissionDenied, match="绑定"):
-        await svc.register_matter(w.uow(), w.clock, w.cal, 999, cmd)
+        await register_matter(w.uow(), w.clock, w.cal, 999, cmd)
     assert w.store.matters == {}
 
 
@@ -169,33 +194,33 @@ async def test_assign_needs_exactly_one_lead_and_right_people(w: World) -> None:
     m = await register(w)
     assert m.id is not None
     with pytest.raises(InvalidInput, match="牵头"):
-        await svc.assign(w.uow(), w.clock, w.cal, w.admin, m.id,
-                         [svc.AssignSpec(w.town, w.principal, w.resp, w.handler)])
+        await assign(w.uow(), w.clock, w.cal, w.admin, m.id,
+                     [AssignSpec(w.town, w.principal, w.resp, w.handler)])
     with pytest.raises(InvalidInput, match="不在"):
-        await svc.assign(w.uow(), w.clock, w.cal, w.admin, m.id,
-                         [svc.AssignSpec(w.town, w.principal, w.co_resp, w.handler, lead=True)])
+        await assign(w.uow(), w.clock, w.cal, w.admin, m.id,
+                     [AssignSpec(w.town, w.principal, w.co_resp, w.handler, lead=True)])
     with pytest.raises(InvalidInput, match="第一责任人"):
-        await svc.assign(w.uow(), w.clock, w.cal, w.admin, m.id,
-                         [svc.AssignSpec(w.town, w.resp, w.resp, w.handler, lead=True)])
+        await assign(w.uow(), w.clock, w.cal, w.admin, m.id,
+                     [AssignSpec(w.town, w.resp, w.resp, w.handler, lead=True)])
     with pytest.raises(PermissionDenied):
-        await svc.assign(w.uow(), w.clock, w.cal, w.principal, m.id, specs(w))
+        await assign(w.uow(), w.clock, w.cal, w.principal, m.id, specs(w))
     assert await events_of(w, m) == ["registered"]  # nothing half-written
 
 
 async def test_unit_decomposes_its_own_assignment(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
-    m = await svc.decompose(w.uow(), w.clock, w.cal, w.resp, m.id, 1, w.resp, w.handler,
-                            deadline=date(2026, 12, 1))
+    m = await decompose(w.uow(), w.clock, w.cal, w.resp, m.id, 1, w.resp, w.handler,
+                        deadline=date(2026, 12, 1))
     sub = m.assignment(3)
     assert sub.parent_no == 1 and sub.deadline == date(2026, 12, 1)
     with pytest.raises(InvalidInput, match="不能晚于"):
-        await svc.decompose(w.uow(), w.clock, w.cal, w.resp, m.id, 1, w.resp, w.handler,
-                            deadline=date(2027, 1, 30))
+        await decompose(w.uow(), w.clock, w.cal, w.resp, m.id, 1, w.resp, w.handler,
+                        deadline=date(2027, 1, 30))
     with pytest.raises(PermissionDenied):
-        await svc.decompose(w.uow(), w.clock, w.cal, w.handler, m.id, 1, w.resp, w.handler)
+        await decompose(w.uow(), w.clock, w.cal, w.handler, m.id, 1, w.resp, w.handler)
     # The sub-assignment's handler reports on the sub-assignment.
-    _, a = await svc.report_progress(w.uow(), w.clock, w.handler, m.id, None, "入户摸底完成")
+    _, a = await report_progress(w.uow(), w.clock, w.handler, m.id, None, "入户摸底完成")
     assert a.no == 3
 
 
@@ -206,25 +231,25 @@ async def test_sign_with_committed_deadline(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     with pytest.raises(InvalidInput, match="延期"):
-        await svc.sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 12, 31))
+        await sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 12, 31))
     with pytest.raises(InvalidInput, match="早于今天"):
-        await svc.sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 11, 1))
+        await sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 11, 1))
     with pytest.raises(PermissionDenied):
-        await svc.sign(w.uow(), w.clock, w.co_resp, m.id, 1, date(2026, 12, 4))
-    m = await svc.sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 12, 4))
+        await sign(w.uow(), w.clock, w.co_resp, m.id, 1, date(2026, 12, 4))
+    m = await sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 12, 4))
     lead = m.assignment(1)
     assert lead.status == AssignmentStatus.SIGNED
     assert lead.effective_deadline == date(2026, 12, 4)
     with pytest.raises(InvalidTransition):
-        await svc.sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 12, 4))
+        await sign(w.uow(), w.clock, w.resp, m.id, 1, date(2026, 12, 4))
 
 
 async def test_progress_with_attachments_reaches_office(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     photo = Attachment("photo", "file-1")
-    m, a = await svc.report_progress(w.uow(), w.clock, w.handler, m.id, None, "已完成拆除",
-                                     [photo])
+    m, a = await report_progress(w.uow(), w.clock, w.handler, m.id, None, "已完成拆除",
+                                 [photo])
     assert a.no == 1 and m.assignment(1).last_progress_text == "已完成拆除"
     event = w.store.events[-1]
     assert event.kind == "progress" and event.after["attachments"][0]["file_id"] == "file-1"
@@ -236,12 +261,12 @@ async def test_progress_on_someone_elses_matter_is_refused(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     with pytest.raises(PermissionDenied):
-        await svc.report_progress(w.uow(), w.clock, w.outsider, m.id, None, "我来报")
+        await report_progress(w.uow(), w.clock, w.outsider, m.id, None, "我来报")
     with pytest.raises(PermissionDenied):
-        await svc.report_progress(w.uow(), w.clock, w.co_handler, m.id, 1, "替牵头单位报")
+        await report_progress(w.uow(), w.clock, w.co_handler, m.id, 1, "替牵头单位报")
     with pytest.raises(InvalidInput, match="空"):
-        await svc.report_progress(w.uow(), w.clock, w.handler, m.id, None, "  ")
-    _, a = await svc.report_progress(w.uow(), w.clock, w.co_handler, m.id, None, "配合完成")
+        await report_progress(w.uow(), w.clock, w.handler, m.id, None, "  ")
+    _, a = await report_progress(w.uow(), w.clock, w.co_handler, m.id, None, "配合完成")
     assert a.no == 2
 
 
@@ -249,8 +274,8 @@ async def test_reports_in_one_batch_are_each_checked_on_their_own(w: World) -> N
     m = await assigned(w)
     assert m.id is not None
     before = len(w.store.events)
-    P = svc.ProgressReport
-    outcomes = await svc.report_progress_many(w.uow(), w.clock, [
+    P = ProgressReport
+    outcomes = await report_progress_many(w.uow(), w.clock, [
         P(w.handler, m.id, None, "第一条"),
         P(w.outsider, m.id, None, "我来报"),        # not theirs
         P(w.handler, 9999, None, "没有这件事"),       # no such matter
@@ -275,44 +300,44 @@ async def test_completion_review_close_and_return(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     with pytest.raises(InvalidTransition, match="尚未申请"):
-        await svc.close_matter(w.uow(), w.clock, w.admin, m.id)
+        await close_matter(w.uow(), w.clock, w.admin, m.id)
     with pytest.raises(PermissionDenied):
-        await svc.request_completion(w.uow(), w.clock, w.handler, m.id, None, "办完了")
-    m = await svc.request_completion(w.uow(), w.clock, w.resp, m.id, None, "已全部完成")
+        await request_completion(w.uow(), w.clock, w.handler, m.id, None, "办完了")
+    m = await request_completion(w.uow(), w.clock, w.resp, m.id, None, "已全部完成")
     assert m.status == MatterStatus.COMPLETION_REQUESTED
     with pytest.raises(InvalidInput, match="理由"):
-        await svc.return_matter(w.uow(), w.clock, w.admin, m.id, "")
-    m = await svc.return_matter(w.uow(), w.clock, w.admin, m.id, "缺少验收材料")
+        await return_matter(w.uow(), w.clock, w.admin, m.id, "")
+    m = await return_matter(w.uow(), w.clock, w.admin, m.id, "缺少验收材料")
     assert m.status == MatterStatus.IN_PROGRESS
     assert any(n.kind == "returned" and n.person_id == w.resp for n in w.store.outbox)
-    m = await svc.request_completion(w.uow(), w.clock, w.resp, m.id, None, "补充了验收材料")
+    m = await request_completion(w.uow(), w.clock, w.resp, m.id, None, "补充了验收材料")
     with pytest.raises(PermissionDenied):
-        await svc.close_matter(w.uow(), w.clock, w.principal, m.id)
-    m = await svc.close_matter(w.uow(), w.clock, w.admin, m.id, "审核通过")
+        await close_matter(w.uow(), w.clock, w.principal, m.id)
+    m = await close_matter(w.uow(), w.clock, w.admin, m.id, "审核通过")
     assert m.status == MatterStatus.CLOSED and m.closed_at == w.clock.now()
     assert all(a.status == AssignmentStatus.CLOSED for a in m.assignments)
     with pytest.raises(InvalidTransition, match="已销号"):
-        await svc.report_progress(w.uow(), w.clock, w.handler, m.id, None, "再报")
+        await report_progress(w.uow(), w.clock, w.handler, m.id, None, "再报")
 
 
 async def test_extension_needs_principal_then_office(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
-    m = await svc.request_extension(w.uow(), w.clock, w.resp, m.id, None, "拆迁协商未完成",
-                                    date(2026, 12, 18))
+    m = await request_extension(w.uow(), w.clock, w.resp, m.id, None, "拆迁协商未完成",
+                                date(2026, 12, 18))
     ext = m.assignment(1).extension
     assert ext is not None and ext.state == ExtensionState.AWAITING_PRINCIPAL
     assert any(n.kind == "extension_confirm" and n.person_id == w.principal
                for n in w.store.outbox)
     with pytest.raises(InvalidTransition, match="第一责任人"):
-        await svc.decide_extension(w.uow(), w.clock, w.admin, m.id, 1, True)
+        await decide_extension(w.uow(), w.clock, w.admin, m.id, 1, True)
     with pytest.raises(PermissionDenied):
-        await svc.confirm_extension(w.uow(), w.clock, w.resp, m.id, 1)
-    m = await svc.confirm_extension(w.uow(), w.clock, w.principal, m.id, 1)
+        await confirm_extension(w.uow(), w.clock, w.resp, m.id, 1)
+    m = await confirm_extension(w.uow(), w.clock, w.principal, m.id, 1)
     assert any(n.kind == "office_extension_requested" for n in w.store.outbox)
     with pytest.raises(PermissionDenied):
-        await svc.decide_extension(w.uow(), w.clock, w.principal, m.id, 1, True)
-    m = await svc.decide_extension(w.uow(), w.clock, w.admin, m.id, 1, True)
+        await decide_extension(w.uow(), w.clock, w.principal, m.id, 1, True)
+    m = await decide_extension(w.uow(), w.clock, w.admin, m.id, 1, True)
     assert m.assignment(1).deadline == date(2026, 12, 18)
     approved = next(e for e in w.store.events if e.kind == "extension_approved")
     assert approved.before["deadline"] == "2026-12-07"  # old deadline kept in the ledger
@@ -323,11 +348,11 @@ async def test_extension_by_principal_goes_straight_to_office_and_can_be_rejecte
         w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
-    m = await svc.request_extension(w.uow(), w.clock, w.principal, m.id, 1, "资金未到位",
-                                    date(2026, 12, 11))
+    m = await request_extension(w.uow(), w.clock, w.principal, m.id, 1, "资金未到位",
+                                date(2026, 12, 11))
     with pytest.raises(InvalidInput, match="理由"):
-        await svc.decide_extension(w.uow(), w.clock, w.admin, m.id, 1, False)
-    m = await svc.decide_extension(w.uow(), w.clock, w.admin, m.id, 1, False, reason="时间充足")
+        await decide_extension(w.uow(), w.clock, w.admin, m.id, 1, False)
+    m = await decide_extension(w.uow(), w.clock, w.admin, m.id, 1, False, reason="时间充足")
     assert m.assignment(1).extension is None
     assert m.assignment(1).deadline == date(2026, 12, 7)
 
@@ -337,8 +362,8 @@ async def test_extension_only_before_the_deadline(w: World) -> None:
     assert m.id is not None
     w.clock.advance(timedelta(days=20))
     with pytest.raises(InvalidTransition, match="届满前"):
-        await svc.request_extension(w.uow(), w.clock, w.principal, m.id, 1, "来不及",
-                                    date(2027, 1, 30))
+        await request_extension(w.uow(), w.clock, w.principal, m.id, 1, "来不及",
+                                date(2027, 1, 30))
 
 
 # ---- escalation
@@ -348,16 +373,16 @@ async def test_urge_criticize_commend_refer(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     w.clock.advance(timedelta(days=16))  # 2026-12-09, overdue
-    m = await svc.urge(w.uow(), w.clock, w.cal, w.admin, m.id, 1, note="请抓紧")
+    m = await urge(w.uow(), w.clock, w.cal, w.admin, m.id, 1, note="请抓紧")
     a = m.assignment(1)
     assert a.urge_count == 1 and a.urge_limit == date(2026, 12, 14)
     assert {n.person_id for n in w.store.outbox if n.kind == "urged"} == {w.principal, w.resp}
     with pytest.raises(PermissionDenied):
-        await svc.urge(w.uow(), w.clock, w.cal, w.principal, m.id, 1)
-    m = await svc.criticize(w.uow(), w.clock, w.admin, m.id, 1, "催办后仍未落实")
+        await urge(w.uow(), w.clock, w.cal, w.principal, m.id, 1)
+    m = await criticize(w.uow(), w.clock, w.admin, m.id, 1, "催办后仍未落实")
     assert m.assignment(1).criticized
-    m = await svc.refer(w.uow(), w.clock, w.admin, m.id, 1, "情节严重")
-    m = await svc.commend(w.uow(), w.clock, w.admin, m.id, 2, "配合迅速")
+    m = await refer(w.uow(), w.clock, w.admin, m.id, 1, "情节严重")
+    m = await commend(w.uow(), w.clock, w.admin, m.id, 2, "配合迅速")
     assert m.assignment(2).commended and m.assignment(1).referred
     assert (await events_of(w, m))[-4:] == ["urged", "criticized", "referred", "commended"]
 
@@ -366,8 +391,8 @@ async def test_cancel_keeps_the_matter_and_its_history(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     with pytest.raises(InvalidInput):
-        await svc.cancel_matter(w.uow(), w.clock, w.admin, m.id, "")
-    m = await svc.cancel_matter(w.uow(), w.clock, w.admin, m.id, "重复登记")
+        await cancel_matter(w.uow(), w.clock, w.admin, m.id, "")
+    m = await cancel_matter(w.uow(), w.clock, w.admin, m.id, "重复登记")
     assert m.status == MatterStatus.CANCELLED
     assert m.id in w.store.matters
     assert (await events_of(w, m))[-1] == "cancelled"
@@ -381,11 +406,11 @@ async def test_confidential_visible_to_office_and_named_only(w: World) -> None:
     m = await assigned(w, confidential=True)
     assert m.id is not None
     for who in (w.admin, w.resp, w.handler, w.principal):
-        await svc.get_matter(w.uow(), who, m.id)
+        await get_matter(w.uow(), who, m.id)
     for who in (w.leader, w.outsider):
         with pytest.raises(NotFound):
-            await svc.get_matter(w.uow(), who, m.id)
-    page, total = await svc.list_matters(w.uow(), w.clock, w.leader, svc.ListFilter())
+            await get_matter(w.uow(), who, m.id)
+    page, total = await list_matters(w.uow(), w.clock, w.leader, ListFilter())
     assert total == 0 and page == []
 
 
@@ -393,31 +418,31 @@ async def test_list_filters(w: World) -> None:
     a = await assigned(w)
     await register(w, title="未交办的")
     assert a.id is not None
-    page, total = await svc.list_matters(w.uow(), w.clock, w.admin, svc.ListFilter())
+    page, total = await list_matters(w.uow(), w.clock, w.admin, ListFilter())
     assert total == 2
-    page, total = await svc.list_matters(w.uow(), w.clock, w.resp, svc.ListFilter(mine=True))
+    page, total = await list_matters(w.uow(), w.clock, w.resp, ListFilter(mine=True))
     assert [m.id for m in page] == [a.id]
-    page, total = await svc.list_matters(w.uow(), w.clock, w.admin,
-                                         svc.ListFilter(overdue=True))
+    page, total = await list_matters(w.uow(), w.clock, w.admin,
+                                     ListFilter(overdue=True))
     assert total == 0
     w.clock.advance(timedelta(days=15))
-    page, total = await svc.list_matters(w.uow(), w.clock, w.admin,
-                                         svc.ListFilter(overdue=True))
+    page, total = await list_matters(w.uow(), w.clock, w.admin,
+                                     ListFilter(overdue=True))
     assert [m.id for m in page] == [a.id]
     with pytest.raises(PermissionDenied):
-        await svc.list_matters(w.uow(), w.clock, w.resp, svc.ListFilter(unit_id=w.dept))
-    mine = await svc.my_assignments(w.uow(), w.handler)
+        await list_matters(w.uow(), w.clock, w.resp, ListFilter(unit_id=w.dept))
+    mine = await my_assignments(w.uow(), w.handler)
     assert [(m.id, x.no) for m, x in mine] == [(a.id, 1)]
 
 
 async def test_find_by_number_and_short_id(w: World) -> None:
     m = await register(w)
     for ref in ("1", "26-1", "2026-1", "督〔2026〕1号"):
-        assert (await svc.find_matter(w.uow(), w.clock, w.admin, ref)).id == m.id
+        assert (await find_matter(w.uow(), w.clock, w.admin, ref)).id == m.id
     with pytest.raises(NotFound):
-        await svc.find_matter(w.uow(), w.clock, w.admin, "99")
+        await find_matter(w.uow(), w.clock, w.admin, "99")
     with pytest.raises(InvalidInput):
-        await svc.find_matter(w.uow(), w.clock, w.admin, "abc")
+        await find_matter(w.uow(), w.clock, w.admin, "abc")
 
 
 # ---- traffic light
@@ -438,40 +463,40 @@ async def test_traffic_light(w: World) -> None:
 
 
 async def test_invite_is_single_use_and_expires(w: World) -> None:
-    inv = await svc.create_invite(w.uow(), w.clock, w.admin, "新干事", frozenset({Role.HANDLER}),
-                                  w.town)
+    inv = await create_invite(w.uow(), w.clock, w.admin, "新干事", frozenset({Role.HANDLER}),
+                              w.town)
     with pytest.raises(PermissionDenied):
-        await svc.create_invite(w.uow(), w.clock, w.resp, "x", frozenset({Role.HANDLER}), w.town)
+        await create_invite(w.uow(), w.clock, w.resp, "x", frozenset({Role.HANDLER}), w.town)
     with pytest.raises(InvalidInput, match="单位"):
-        await svc.create_invite(w.uow(), w.clock, w.admin, "x", frozenset({Role.HANDLER}), None)
-    p = await svc.accept_invite(w.uow(), w.clock, inv.token, 5555)
+        await create_invite(w.uow(), w.clock, w.admin, "x", frozenset({Role.HANDLER}), None)
+    p = await accept_invite(w.uow(), w.clock, inv.token, 5555)
     assert p.unit_id == w.town and p.telegram_id == 5555
     with pytest.raises(InvalidInput, match="用过"):
-        await svc.accept_invite(w.uow(), w.clock, inv.token, 6666)
-    late = await svc.create_invite(w.uow(), w.clock, w.admin, "迟到", frozenset({Role.HANDLER}),
-                                   w.town)
+        await accept_invite(w.uow(), w.clock, inv.token, 6666)
+    late = await create_invite(w.uow(), w.clock, w.admin, "迟到", frozenset({Role.HANDLER}),
+                               w.town)
     w.clock.advance(timedelta(days=4))
     with pytest.raises(InvalidInput, match="过期"):
-        await svc.accept_invite(w.uow(), w.clock, late.token, 7777)
+        await accept_invite(w.uow(), w.clock, late.token, 7777)
     assert [e.kind for e in w.store.events if e.person_id == p.id] == ["person_bound"]
 
 
 async def test_bind_group_and_office_news_go_there(w: World) -> None:
-    await svc.bind_group(w.uow(), w.clock, w.admin, -100, "督查室工作群", None)
+    await bind_group(w.uow(), w.clock, w.admin, -100, "督查室工作群", None)
     with pytest.raises(PermissionDenied):
-        await svc.bind_group(w.uow(), w.clock, w.resp, -200, "x", w.town)
+        await bind_group(w.uow(), w.clock, w.resp, -200, "x", w.town)
     m = await assigned(w)
     assert m.id is not None
-    await svc.report_progress(w.uow(), w.clock, w.resp, m.id, None, "进展")
+    await report_progress(w.uow(), w.clock, w.resp, m.id, None, "进展")
     office = [n for n in w.store.outbox if n.kind == "office_progress"]
     assert [(n.chat_id, n.person_id) for n in office] == [(-100, None)]
 
 
 async def test_unreachable_person_is_flagged_and_office_told(w: World) -> None:
-    await svc.mark_unreachable(w.uow(), w.clock, w.handler, "bot was blocked by the user")
+    await mark_unreachable(w.uow(), w.clock, w.handler, "bot was blocked by the user")
     assert not w.store.persons[w.handler].reachable
     assert any(n.kind == "office_unreachable" for n in w.store.outbox)
-    await svc.mark_unreachable(w.uow(), w.clock, w.handler, "again")
+    await mark_unreachable(w.uow(), w.clock, w.handler, "again")
     assert sum(n.kind == "office_unreachable" for n in w.store.outbox) == 1
 
 
@@ -482,17 +507,17 @@ async def test_full_story_replays_from_events(w: World) -> None:
     m = await assigned(w)
     assert m.id is not None
     mid = m.id
-    await svc.sign(w.uow(), w.clock, w.resp, mid, 1, date(2026, 12, 4))
-    await svc.report_progress(w.uow(), w.clock, w.handler, mid, None, "一半",
-                              [Attachment("document", "f2", "方案.pdf")])
-    await svc.request_extension(w.uow(), w.clock, w.resp, mid, 1, "天气", date(2026, 12, 11))
-    await svc.confirm_extension(w.uow(), w.clock, w.principal, mid, 1)
-    await svc.decide_extension(w.uow(), w.clock, w.admin, mid, 1, True)
-    await svc.urge(w.uow(), w.clock, w.cal, w.admin, mid, 2)
-    await svc.request_completion(w.uow(), w.clock, w.resp, mid, None, "完成")
-    await svc.return_matter(w.uow(), w.clock, w.admin, mid, "材料不全")
-    await svc.request_completion(w.uow(), w.clock, w.resp, mid, None, "补齐")
-    await svc.close_matter(w.uow(), w.clock, w.admin, mid)
+    await sign(w.uow(), w.clock, w.resp, mid, 1, date(2026, 12, 4))
+    await report_progress(w.uow(), w.clock, w.handler, mid, None, "一半",
+                          [Attachment("document", "f2", "方案.pdf")])
+    await request_extension(w.uow(), w.clock, w.resp, mid, 1, "天气", date(2026, 12, 11))
+    await confirm_extension(w.uow(), w.clock, w.principal, mid, 1)
+    await decide_extension(w.uow(), w.clock, w.admin, mid, 1, True)
+    await urge(w.uow(), w.clock, w.cal, w.admin, mid, 2)
+    await request_completion(w.uow(), w.clock, w.resp, mid, None, "完成")
+    await return_matter(w.uow(), w.clock, w.admin, mid, "材料不全")
+    await request_completion(w.uow(), w.clock, w.resp, mid, None, "补齐")
+    await close_matter(w.uow(), w.clock, w.admin, mid)
     events = [e for e in w.store.events if e.matter_id == mid]
     replayed = Matter.replay(events)
     assert matter_to_json(replayed) == w.store.matters[mid]

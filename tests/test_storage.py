@@ -468,3 +468,30 @@ async def test_scheduler_lock_one_winner_across_engines(tmp_path: Path) -> None:
     assert sum(got) == 1
     await e1.dispose()
     await e2.dispose()
+
+
+async def test_0013_names_old_placeholder_admins_and_numbers_meetings(tmp_path: Path) -> None:
+    """Before 0013 an admin from DUBAN_ADMINS was stored as 「管理员<id>」 and meetings had
+    no numbers of their own."""
+    path = tmp_path / "old.db"
+    await upgrade(url_for(path), "0006")
+    engine = make_engine(url_for(path))
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO offices (id, name, doc_prefix) VALUES (1, '督查室', '督')"))
+        await conn.execute(text(
+            "INSERT INTO persons (id, office_id, name, roles, telegram_id, reachable, active)"
+            " VALUES (1, 1, '管理员1001', '[\"admin\"]', 1001, true, true),"
+            " (2, 1, '王芳', '[\"admin\"]', 1002, true, true)"))
+        for rid, kind in ((1, "inspection"), (2, "meeting"), (3, "visit"), (4, "meeting")):
+            await conn.execute(text(
+                "INSERT INTO records (id, office_id, kind, created_at, created_by, version, data)"
+                f" VALUES ({rid}, 1, '{kind}', '2026-11-23 01:00:00', 1, 1, '{{\"topic\": \"t\"}}')"))
+    await upgrade(url_for(path))
+    async with SqlUnitOfWork(engine, read_only=True) as uow:
+        old, named = await uow.people.persons(1)
+        meetings = await uow.records.list(1, "meeting")
+        inspection = await uow.records.get(1)
+    assert (old.name, old.name_pending) == ("督查室", True)
+    assert (named.name, named.name_pending) == ("王芳", False)
+    assert [r.data["no"] for r in meetings] == [1, 2] and "no" not in inspection.data
+    await engine.dispose()

@@ -16,8 +16,8 @@ from bot import reminder_jobs
 from bot.app import build_application
 from bot.harness import running_bot
 from bot.runner import make_deps
-from ledger import services as svc
 from ledger.clock import FixedClock
+from ledger.usecases.ledger_mgmt import RegisterMatter, register_matter
 from storage.db import make_engine
 from storage.locks import scheduler_lock_holder
 from storage.tables import outbox
@@ -66,8 +66,8 @@ async def test_two_bots_on_one_database_one_scheduler_no_double_send(tmp_path: P
             await quick_matter(a)
             admin = a.ids["admin"]
             b_uow = app_b.bot_data.deps.uow
-            m = await svc.register_matter(b_uow(), a.clock, a.deps.cal, admin,
-                                          svc.RegisterMatter(title="乙实例登记的事项"))
+            m = await register_matter(b_uow(), a.clock, a.deps.cal, admin,
+                                      RegisterMatter(title="乙实例登记的事项"))
             assert m.id is not None
             app_b.bot_data.deps.kick()   # B's kick: B runs no scheduler, so nothing happens
 

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import services as svc
 from ledger.calendar_entry import RECOUNT_REASON, enter_year
 from ledger.clock import FixedClock
 from ledger.dateparse import ParsedDeadline, parse_deadline, parse_deadline_counted
 from ledger.holidays import read_arrangement
 from ledger.model import Matter
+from ledger.usecases.accountability import urge
+from ledger.usecases.deadlines import decide_extension, request_extension, sign
+from ledger.usecases.ledger_mgmt import AssignSpec, RegisterMatter, assign, register_matter
 from ledger.workcalendar import WorkCalendar
 from storage.uow import SqlUnitOfWork, uow_factory
 from tests.test_storage_helpers import World, migrated_engine, seed
@@ -49,13 +51,13 @@ async def _new(engine: AsyncEngine, w: World, clock: FixedClock, cal: WorkCalend
     """As /new does: the typed deadline goes with the registration, the 交办 takes it."""
     uow = uow_factory(engine)
     parsed = parse_deadline_counted(typed, MON, cal) if typed else None
-    m = await svc.register_matter(uow(), clock, cal, w.admin_id, svc.RegisterMatter(
+    m = await register_matter(uow(), clock, cal, w.admin_id, RegisterMatter(
         title=title, deadline=parsed.day if parsed else None,
         deadline_counted=parsed.counted if parsed else None))
     assert m.id is not None
     p, r, h = w.a_people
-    await svc.assign(uow(), clock, cal, w.admin_id, m.id,
-                     [svc.AssignSpec(w.unit_a, p, r, h, lead=True)])
+    await assign(uow(), clock, cal, w.admin_id, m.id,
+                 [AssignSpec(w.unit_a, p, r, h, lead=True)])
     return m.id
 
 
@@ -83,7 +85,7 @@ async def test_new_and_sign_typed_in_working_days_are_counted_again(engine: Asyn
     signed = await _new(engine, w, clock, cal, "签收十个工作日", "2027-03-01")
     _, r, h = w.a_people
     committed = parse_deadline_counted("10个工作日", MON, cal)
-    await svc.sign(uow(), clock, h, signed, 1, committed.day, committed.counted)
+    await sign(uow(), clock, h, signed, 1, committed.day, committed.counted)
 
     m = await _get(engine, typed)
     assert m.lead is not None and m.lead.deadline == date(2027, 2, 17)
@@ -130,12 +132,12 @@ async def test_an_extension_requested_in_working_days_is_counted_again(engine: A
     uow = uow_factory(engine)
     mid = await _new(engine, w, clock, cal, "延期二十个工作日", "2月12日")
     p, _, h = w.a_people
-    await svc.sign(uow(), clock, h, mid, 1, date(2027, 2, 12))
+    await sign(uow(), clock, h, mid, 1, date(2027, 2, 12))
     asked = parse_deadline_counted("20个工作日", MON, cal)
     assert asked.day == date(2027, 2, 24)
-    await svc.request_extension(uow(), clock, p, mid, 1, "春节期间停工", asked.day,
-                                counted=asked.counted)
-    await svc.decide_extension(uow(), clock, w.admin_id, mid, 1, True)
+    await request_extension(uow(), clock, p, mid, 1, "春节期间停工", asked.day,
+                            counted=asked.counted)
+    await decide_extension(uow(), clock, w.admin_id, mid, 1, True)
     m = await _get(engine, mid)
     assert m.lead is not None and m.lead.effective_deadline == date(2027, 2, 24)
     assert (m.lead.counted_from, m.lead.counted_workdays) == (MON, 20)
@@ -155,10 +157,10 @@ async def test_an_extension_decided_by_the_office_is_not_counted(engine: AsyncEn
     mid = await _new(engine, w, clock, cal, "督查室另定延期", "2月12日")
     p, _, _ = w.a_people
     asked = parse_deadline_counted("20个工作日", MON, cal)
-    await svc.request_extension(uow(), clock, p, mid, 1, "春节期间停工", asked.day,
-                                counted=asked.counted)
-    await svc.decide_extension(uow(), clock, w.admin_id, mid, 1, True,
-                               new_deadline=date(2027, 2, 25))
+    await request_extension(uow(), clock, p, mid, 1, "春节期间停工", asked.day,
+                            counted=asked.counted)
+    await decide_extension(uow(), clock, w.admin_id, mid, 1, True,
+                           new_deadline=date(2027, 2, 25))
     m = await _get(engine, mid)
     assert m.lead is not None and m.lead.counted_from is None
     assert await _enter(engine, clock, w, cal) == {}
@@ -175,10 +177,10 @@ async def test_urging_limits_in_working_days_are_counted_again(engine: AsyncEngi
     clock.advance(datetime(2027, 2, 3, 1, 0, tzinfo=UTC) - clock.now())  # Wed Feb 3, overdue
     wed = date(2027, 2, 3)
     five = parse_deadline_counted("5个工作日", wed, cal)
-    await svc.urge(uow(), clock, cal, w.admin_id, typed, None, five.day,
-                   limit_counted=five.counted)
-    await svc.urge(uow(), clock, cal, w.admin_id, default, None)  # 3 working days
-    await svc.urge(uow(), clock, cal, w.admin_id, dated, None, date(2027, 2, 12))
+    await urge(uow(), clock, cal, w.admin_id, typed, None, five.day,
+               limit_counted=five.counted)
+    await urge(uow(), clock, cal, w.admin_id, default, None)  # 3 working days
+    await urge(uow(), clock, cal, w.admin_id, dated, None, date(2027, 2, 12))
     assert [(await _get(engine, x)).assignment(1).urge_limit for x in (typed, default)] == [
         date(2027, 2, 12), date(2027, 2, 10)]
 

@@ -14,5 +14,5 @@
 
 6 督查通报 (bulletins) is `ledger.bulletins` / `ledger.reporting`; 7 公示 is
 `ledger.publicview`. Who may see what where, and which actions are offered: `ledger.policy`.
-`ledger.services` and `ledger.special` re-export these for older callers.
+Callers import the module of the system they use (there is no re-export module).
 """

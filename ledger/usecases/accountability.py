@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from ledger import permissions as perm
-from ledger.clock import Clock, local_today
+from ledger.clock import Clock, cn_date, local_today
 from ledger.deadlines import (
     MAX_DAYS_AHEAD,
 )
@@ -113,7 +113,7 @@ async def flag_for_criticism(uow: UnitOfWork, clock: Clock, matter_id: int, no: 
         limit = a.urge_limit
         now = clock.now()
         m.criticize(at=now, actor_id=None, no=no,
-                    reason=f"{CRITICISM_FLAG_REASON}（催办限期 {limit:%Y-%m-%d}）")
+                    reason=f"{CRITICISM_FLAG_REASON}（催办限期 {cn_date(limit)}）")
         await _save(uow, m)
         await tell_office(uow, office_id=m.office_id, confidential=m.confidential,
                           key=f"critflag:{m.id}:{no}", kind="office_criticism_flag", at=now,

@@ -38,7 +38,7 @@ class RegisterMatter:
     deadline: date | None = None
     # the deadline typed as N个工作日: (counted from, how many), so it can be counted again
     deadline_counted: tuple[date, int] | None = None
-    # a meeting decision, a visit's problem, an inspection's proposal (ledger.special)
+    # a meeting decision, a visit's problem, an inspection's proposal (ledger.usecases.records)
     origin: dict[str, object] | None = None
 
 

@@ -20,7 +20,7 @@ from ledger.model import (
 from ledger.ports import Record, UnitOfWork
 from ledger.usecases.records import (
     INSPECTION,
-    MODE_LABELS,
+    MODES,
     _actor,
     _event,
     _record,
@@ -38,7 +38,7 @@ async def record_inspection(uow: UnitOfWork, clock: Clock, actor_id: int, mode: 
     async with uow:
         actor = await _actor(uow, actor_id)
         _require_inspector(actor)
-        if mode not in MODE_LABELS:
+        if mode not in MODES:
             raise InvalidInput("请写明查或暗访。")
         findings = findings.strip()
         if not findings and not attachments:

@@ -13,6 +13,7 @@ from ledger.errors import (
     NotFound,
 )
 from ledger.model import (
+    Person,
     Role,
 )
 from ledger.ports import Notice, Record, UnitOfWork
@@ -23,7 +24,7 @@ from ledger.recurrence import (
     previous_workday,
 )
 from ledger.usecases.receipts import open_receipt
-from ledger.usecases.records import MEETING, _actor, _event, _record
+from ledger.usecases.records import MEETING, _actor, _event
 from ledger.workcalendar import WorkCalendar
 
 
@@ -62,9 +63,11 @@ async def schedule_meeting(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, act
             if not heads:
                 raise InvalidInput(f"{unit.name}还没有第一责任人，无法发出邀请。")
             principals += [p.id for p in heads]
+        no = 1 + max((meeting_no(x) for x in await uow.records.list(actor.office_id, MEETING)),
+                     default=0)
         r = await uow.records.add(Record(
             office_id=actor.office_id, kind=MEETING, created_at=now, created_by=actor.id,
-            data={"topic": topic, "at": at.isoformat(), "place": place.strip(),
+            data={"no": no, "topic": topic, "at": at.isoformat(), "place": place.strip(),
                   "unit_ids": list(dict.fromkeys(unit_ids)), "invited": principals,
                   "decisions": []}))
         await _event(uow, "meeting_scheduled", now, actor, r, dict(r.data))
@@ -90,6 +93,20 @@ async def schedule_meeting(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, act
         return r
 
 
+def meeting_no(r: Record) -> int:
+    """A meeting's own number in its office (会议号): 1, 2, 3 in the order scheduled; not
+    shared with inspections, visits or enterprises (migration 0013 numbered older ones)."""
+    no = r.data.get("no")
+    return no if isinstance(no, int) else 0
+
+
+async def _meeting(uow: UnitOfWork, actor: Person, no: int) -> Record:
+    for r in await uow.records.list(actor.office_id, MEETING):
+        if meeting_no(r) == no:
+            return r
+    raise NotFound(f"找不到联席会议 #{no}。发送 /meetings 查看会议号。")
+
+
 async def meetings(uow: UnitOfWork, actor_id: int) -> list[Record]:
     async with uow:
         actor = await _actor(uow, actor_id)
@@ -97,20 +114,22 @@ async def meetings(uow: UnitOfWork, actor_id: int) -> list[Record]:
         return await uow.records.list(actor.office_id, MEETING)
 
 
-async def get_meeting(uow: UnitOfWork, actor_id: int, meeting_id: int) -> Record:
+async def get_meeting(uow: UnitOfWork, actor_id: int, meeting_no: int) -> Record:
+    """The meeting of that number (会议号, as /meetings lists)."""
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        return await _record(uow, actor, meeting_id, MEETING)
+        return await _meeting(uow, actor, meeting_no)
 
 
-async def record_decisions(uow: UnitOfWork, clock: Clock, actor_id: int, meeting_id: int,
+async def record_decisions(uow: UnitOfWork, clock: Clock, actor_id: int, meeting_no: int,
                            decisions: Sequence[Decision]) -> Record:
-    """After the meeting: its decisions, each of which can become a matter in one tap."""
+    """After the meeting (by its 会议号): its decisions, each of which can become a matter in
+    one tap."""
     async with uow:
         actor = await _actor(uow, actor_id)
         perm.require_office(actor)
-        r = await _record(uow, actor, meeting_id, MEETING)
+        r = await _meeting(uow, actor, meeting_no)
         if not decisions:
             raise InvalidInput("请至少写一条会议决定。")
         before = {"decisions": list(r.data["decisions"])}

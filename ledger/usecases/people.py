@@ -4,14 +4,15 @@ who cannot be reached."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ledger import permissions as perm
 from ledger.clock import Clock
 from ledger.errors import (
     InvalidInput,
+    InvalidTransition,
     NotFound,
     check_name,
 )
@@ -26,29 +27,71 @@ from ledger.ports import GroupChat, Invite, UnitOfWork
 from ledger.usecases._shared import _actor
 
 INVITE_TTL = timedelta(days=3)
+# What an admin listed in DUBAN_ADMINS without a name is called until they give it (they
+# act as the office meanwhile); never their Telegram id.
+UNNAMED_ADMIN = "督查室"
 
 
 async def bootstrap_office(uow: UnitOfWork, clock: Clock, name: str,
-                           admin_telegram_ids: Sequence[int], doc_prefix: str = "督") -> int:
-    """First start: one office, and its admins from DUBAN_ADMINS. Idempotent."""
+                           admin_telegram_ids: Sequence[int], doc_prefix: str = "督",
+                           admin_names: Mapping[int, str] | None = None) -> int:
+    """First start: one office, and its admins from DUBAN_ADMINS (`admin_names`: the names
+    given as ID:姓名; an admin without one is asked on /start). Idempotent; a name given
+    later names an admin still waiting for one."""
     async with uow:
-        return await _bootstrap(uow, clock, name, admin_telegram_ids, doc_prefix)
+        return await _bootstrap(uow, clock, name, admin_telegram_ids, doc_prefix,
+                                admin_names or {})
 
 
 async def _bootstrap(uow: UnitOfWork, clock: Clock, name: str,
-                     admin_telegram_ids: Sequence[int], doc_prefix: str) -> int:
+                     admin_telegram_ids: Sequence[int], doc_prefix: str,
+                     admin_names: Mapping[int, str]) -> int:
     offices = await uow.people.offices()
     office = offices[0] if offices else await uow.people.add_office(name, doc_prefix)
+    now = clock.now()
     for tg in admin_telegram_ids:
-        if await uow.people.by_telegram(tg) is None:
-            p = await uow.people.add_person(office.id, f"管理员{tg}", frozenset({Role.ADMIN}),
-                                            telegram_id=tg)
-            await uow.events.append(Event(kind="person_added", at=clock.now(), actor_id=None,
+        given = check_name(admin_names.get(tg, ""), "姓名")
+        existing = await uow.people.by_telegram(tg)
+        if existing is None:
+            p = await uow.people.add_person(office.id, given or UNNAMED_ADMIN,
+                                            frozenset({Role.ADMIN}), telegram_id=tg)
+            if not given:
+                p = replace(p, name_pending=True)
+                await uow.people.save_person(p)
+            await uow.events.append(Event(kind="person_added", at=now, actor_id=None,
                                           office_id=office.id, person_id=p.id,
                                           after={"name": p.name, "roles": ["admin"],
-                                                 "telegram_id": tg}))
+                                                 "telegram_id": tg,
+                                                 "name_pending": p.name_pending}))
+        elif existing.name_pending and given:
+            await _named(uow, now, existing, given, None)
     await uow.commit()
     return office.id
+
+
+async def _named(uow: UnitOfWork, now: datetime, person: Person, name: str,
+                 actor_id: int | None) -> Person:
+    named = replace(person, name=name, name_pending=False)
+    await uow.people.save_person(named)
+    await uow.events.append(Event(kind="person_named", at=now, actor_id=actor_id,
+                                  office_id=person.office_id, person_id=person.id,
+                                  before={"name": person.name}, after={"name": name}))
+    return named
+
+
+async def give_name(uow: UnitOfWork, clock: Clock, actor_id: int, text: str) -> Person:
+    """An admin waiting for a name (DUBAN_ADMINS without ID:姓名) gives theirs: the next
+    text they send after /start. Their history and group lines show it from then on."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        if not actor.name_pending:
+            raise InvalidTransition(f"您的姓名已登记为「{actor.name}」。")
+        name = check_name(" ".join(text.split()), "姓名")
+        if not name or name.startswith("/"):
+            raise InvalidInput("请直接回复您的姓名，如：王芳。")
+        named = await _named(uow, clock.now(), actor, name, actor.id)
+        await uow.commit()
+        return named
 
 
 async def add_unit(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,

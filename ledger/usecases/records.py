@@ -30,7 +30,7 @@ ENTERPRISE, VISIT, MEETING, INSPECTION = "enterprise", "visit", "meeting", "insp
 ANNOUNCED, UNANNOUNCED = "announced", "unannounced"
 
 
-MODE_LABELS = {ANNOUNCED: "明查", UNANNOUNCED: "暗访"}
+MODES = frozenset({ANNOUNCED, UNANNOUNCED})  # 明查暗访 (§3.3)
 
 
 CHECK_MONTHS = 12  # monthly asks queued ahead

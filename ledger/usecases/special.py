@@ -117,6 +117,32 @@ async def set_project(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id
         return m, days
 
 
+@dataclass(frozen=True)
+class NoCheck:
+    """Why a project has no monthly check planned (set_project returned no days):
+    "unassigned" (planned once assigned), "overdue" (its deadline has passed),
+    "before_next_check" (the deadline comes before the next month's first working day;
+    planned if it is extended) or "calendar" (that year's holidays are not entered yet)."""
+
+    reason: str
+    deadline: date | None = None
+    next_check: date | None = None
+
+
+def why_no_checks(m: Matter, cal: WorkCalendar, today: date) -> NoCheck:
+    """The reason behind an empty plan of `_plan_project`, by the same rule."""
+    lead = m.lead
+    if lead is None:
+        return NoCheck("unassigned")
+    deadline = lead.effective_deadline
+    if deadline < today:
+        return NoCheck("overdue", deadline)
+    upcoming = first_workdays_of_months(cal, today, 1)
+    if upcoming and deadline < upcoming[0]:
+        return NoCheck("before_next_check", deadline, upcoming[0])
+    return NoCheck("calendar", deadline)
+
+
 async def _plan_project(uow: UnitOfWork, cal: WorkCalendar, today: date, m: Matter,
                         ) -> list[date]:
     """Queue the monthly asks of a project up to its lead's deadline (idempotent: the

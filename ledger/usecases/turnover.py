@@ -11,7 +11,7 @@ from typing import Any
 from ledger import permissions as perm
 from ledger.clock import Clock
 from ledger.errors import InvalidInput, InvalidTransition, NotFound, shown
-from ledger.model import ROLE_LABELS, Assignment, Event, Matter, MatterStatus, Person, Role
+from ledger.model import Assignment, Event, Matter, MatterStatus, Person, Role
 from ledger.ports import MatterQuery, Notice, UnitOfWork
 
 UNIT_ROLES = frozenset({Role.PRINCIPAL, Role.RESPONSIBLE, Role.HANDLER})
@@ -53,12 +53,17 @@ class HandedOver:
     revoked: bool  # the old binding ended with the handover
 
 
-def _label(roles: frozenset[Role]) -> str:
-    return "、".join(ROLE_LABELS[r] for r in sorted(roles, key=list(Role).index))
+class AmbiguousPerson(InvalidInput):
+    """Several people answer to the name typed. The chat layer lists them with their roles
+    (presentation's labels); str() is the same answer without the roles."""
 
-
-def _describe(p: Person) -> str:
-    return f"#{p.id} {p.name}（{_label(p.roles) or '无角色'}{'' if p.active else '，已停用'}）"
+    def __init__(self, reference: str, candidates: tuple[Person, ...]) -> None:
+        self.reference = reference
+        self.candidates = candidates
+        listing = "；".join(f"#{p.id} {p.name}{'' if p.active else '（已停用）'}"
+                           for p in candidates)
+        super().__init__(f"有{len(candidates)}位「{reference}」：{listing}。"
+                         f"请改写成 #编号，如 #{candidates[0].id}。")
 
 
 async def find_person(uow: UnitOfWork, office_id: int, reference: str, *,
@@ -84,8 +89,7 @@ async def find_person(uow: UnitOfWork, office_id: int, reference: str, *,
     if not found:
         raise NotFound(f"找不到人员「{shown(ref)}」。请写其绑定时的姓名（/units 可查看各单位人员）。")
     if len(found) > 1:
-        listing = "；".join(_describe(p) for p in found)
-        raise InvalidInput(f"有{len(found)}位「{ref}」：{listing}。请改写成 #编号，如 #{found[0].id}。")
+        raise AmbiguousPerson(ref, tuple(found))
     return found[0]
 
 

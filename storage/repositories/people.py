@@ -33,7 +33,8 @@ from storage.tables import (
 def _person(row: Row[Any]) -> Person:
     return Person(id=row.id, office_id=row.office_id, name=row.name, roles=_roles(row.roles),
                   unit_id=row.unit_id, telegram_id=row.telegram_id,
-                  reachable=bool(row.reachable), active=bool(row.active))
+                  reachable=bool(row.reachable), active=bool(row.active),
+                  name_pending=bool(row.name_pending))
 
 
 def _unit(row: Row[Any]) -> Unit:
@@ -131,7 +132,7 @@ class SqlPeopleRepository:
             {"office_id": person.office_id, "name": person.name,
              "roles": _roles_json(person.roles), "unit_id": person.unit_id,
              "telegram_id": person.telegram_id, "reachable": person.reachable,
-             "active": person.active}, person.id)
+             "active": person.active, "name_pending": person.name_pending}, person.id)
 
 
 # ---- events ----
