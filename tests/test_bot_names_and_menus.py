@@ -111,7 +111,7 @@ async def test_project_refusal_says_why_no_monthly_check(tmp_path: Path) -> None
 # exactly these. A command registered later and offered to nobody fails the last check.
 MAY_USE = {
     "office": {"new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
-               "export", "import", "appraisal", "holidays", "history", "archive", "deadline",
+               "export", "import", "appraisal", "holidays", "history", "archive", "unread", "deadline",
                "mine",
                "priority", "project", "meeting", "meetings", "decisions", "enterprise",
                "enterprises", "visit", "inspect", "inspections", "commend", "criticize",
