@@ -3,11 +3,13 @@ matter, which records progress on that matter (text, a photo or a document)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import ForceReply, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from handlers.common import fit, is_group, line, remember, require_person, today
@@ -100,9 +102,22 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
             await confirm(update, context, say(deps, "figures_recorded", m=fm, f=f), fm, no)
             return
     report = closing.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
-    m, a = await deps.intake.report(report)
+    # One write per report: the confirmation is worded from a read and sent, then the event,
+    # its notices, the confirmation's ref and the update's done mark commit together. A crash
+    # in between leaves the update not done: it is recorded at the next start.
+    m, a = await deps.intake.check(report)
+    sent = await msg.reply_text(fit(line(deps, "progress_recorded", m=m, atts=atts)),
+                                do_quote=True)
+    reply = MessageRef(sent.chat_id, sent.message_id, matter_id, a.no)
+    try:
+        await deps.intake.report(replace(report, reply=reply))
+    except Exception:
+        # Not recorded after all (the matter changed in between, or the database failed):
+        # the confirmation is taken back and the error handler says why.
+        with contextlib.suppress(TelegramError):
+            await sent.delete()
+        raise
     deps.kick()
-    await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts), m, a.no)
 
 
 async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:
