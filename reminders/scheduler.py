@@ -26,13 +26,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ledger import services
 from ledger.calendar_entry import next_year_warnings
 from ledger.clock import Clock
-from ledger.errors import DomainError
-from ledger.model import MatterStatus
+from ledger.model import Matter, MatterStatus
 from ledger.policy import office_audience
 from ledger.ports import AssignmentRow, MatterQuery, Notice, UnitOfWork, UnitOfWorkFactory
+from ledger.usecases import accountability
 from ledger.workcalendar import WorkCalendar
 from reminders import kinds
 from reminders.lock import SchedulerLock
@@ -229,25 +228,36 @@ class ReminderService:
         return out
 
     async def _escalate(self, escalations: Sequence[Escalation]) -> int:
-        done = 0
+        """Automatic 催办 and criticism flags, in batches (accountability.ESCALATION_BATCH
+        to a transaction), each an event; one that no longer applies or met a conflict is
+        left for the next pass."""
         p = self.policy
-        for e in escalations:
-            try:
-                if e.kind is EscalationKind.URGE:
-                    m = await services.auto_urge(
-                        self.uow(), self.clock, self.cal, e.matter_id, e.no,
-                        after_workdays=p.auto_urge_after_workdays,
-                        limit_workdays=p.urge_limit_workdays)
-                else:
-                    m = await services.flag_for_criticism(self.uow(), self.clock,
-                                                          e.matter_id, e.no)
-            except DomainError as exc:  # e.g. Conflict: someone else saved it; next pass
-                log.info("escalation %s of %s/%s deferred: %s", e.kind, e.matter_id, e.no,
-                         exc)
-                continue
+        urges = [(e.matter_id, e.no) for e in escalations if e.kind is EscalationKind.URGE]
+        flags = [(e.matter_id, e.no) for e in escalations if e.kind is EscalationKind.FLAG]
+        done = 0
+        if urges:
+            urged = await accountability.auto_urge_many(
+                self.uow, self.clock, self.cal, urges,
+                after_workdays=p.auto_urge_after_workdays,
+                limit_workdays=p.urge_limit_workdays)
+            done += self._log_escalations(EscalationKind.URGE, urges, urged)
+        if flags:
+            flagged = await accountability.flag_for_criticism_many(self.uow, self.clock, flags)
+            done += self._log_escalations(EscalationKind.FLAG, flags, flagged)
+        return done
+
+    @staticmethod
+    def _log_escalations(kind: EscalationKind, targets: Sequence[tuple[int, int]],
+                         results: Sequence[Matter | None]) -> int:
+        done = 0
+        for (_, no), m in zip(targets, results, strict=True):
             if m is not None:
                 done += 1
-                log.info("escalation %s: matter %s assignment %s", e.kind, m.number, e.no)
+                if len(targets) <= 20:  # a county-wide first pass logs a count, not 100k lines
+                    log.info("escalation %s: matter %s assignment %s", kind, m.number, no)
+        if len(targets) > 20 or done < len(targets):
+            log.info("escalation %s: %d of %d applied (the rest next pass)", kind, done,
+                     len(targets))
         return done
 
     # ---- delivering ---------------------------------------------------------------------
