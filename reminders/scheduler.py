@@ -7,9 +7,13 @@ work, clock, calendar, policy, lock and the `NoticeSender` port by the wiring
 - at start, take the scheduler lock (`reminders.lock`); a second instance refuses, says
   why, and retries now and then (it takes over only when the holder stops heartbeating);
 - `tick()`: a planning pass, then deliver everything due;
-  - a full pass (every open assignment, `open_assignments()`) at start and every
-    `full_plan_seconds`; in between, passes cover only matters with new events (cheap);
-  - escalations due (automatic 催办, criticism flags) are applied first, each an event;
+  - a sweep (every open assignment, read in pages of `sweep_batch` and planned in a
+    thread) only when the daily slots need it: at start, when a sending day's send moment
+    comes within the horizon, when its escalations open, when the calendar changes, and
+    at least every `full_plan_seconds` (hourly); every other pass reads only the matters
+    with new events and the open urgent assignments (an index), never the whole ledger;
+  - escalations due (automatic 催办, criticism flags) are applied first, in batches, each
+    an event;
   - what is live now or due within `horizon` goes into the outbox (insert-ignore by key);
 - one JobQueue job wakes at `outbox.next_due_at` (so a reminder is late by the time it
   takes to send, not by a polling interval), a safety sweep runs every `sweep_seconds`,
@@ -24,10 +28,11 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ledger.calendar_entry import next_year_warnings
-from ledger.clock import Clock
+from ledger.clock import Clock, to_local
+from ledger.deadlines import MatterClass
 from ledger.model import Matter, MatterStatus
 from ledger.policy import office_audience
 from ledger.ports import AssignmentRow, MatterQuery, Notice, UnitOfWork, UnitOfWorkFactory
@@ -58,7 +63,8 @@ DRAIN_BUDGET_S = 10.0
 class Settings:
     horizon: timedelta = DEFAULT_HORIZON     # plan this far ahead (> sweep interval)
     sweep_seconds: float = 30.0              # safety sweep
-    full_plan_seconds: float = 60.0          # full planning pass at most this often
+    full_plan_seconds: float = 3600.0        # a sweep at least this often (a safety net)
+    sweep_batch: int = 5_000                 # open assignments per page of a sweep
     batch: int = 300                         # notices per pass: 10 s at 30 a second
     concurrency: int = 8                     # sends in flight (to different chats)
     limits: FloodLimits | None = field(default_factory=FloodLimits)
@@ -74,6 +80,7 @@ class PassStats:
     queued: int = 0
     escalations: int = 0
     unknown_years: set[int] = field(default_factory=set)
+    skipped_rows: int = 0
     seconds: float = 0.0
 
 
@@ -121,6 +128,9 @@ class ReminderService:
         self.check = SendCheck(self.planner)
         self._known: dict[str, datetime] = {}     # keys this process queued (or found queued)
         self._last_full: datetime | None = None
+        self._swept_until: datetime | None = None  # daily slots up to here are planned
+        self._swept_calendar: int | None = None    # the calendar version of the last sweep
+        self._escalated_on: date | None = None     # the local day escalations were swept
         self._watermark: datetime | None = None   # events up to here are planned
         self._running = asyncio.Lock()
         self._dispatching = dispatch_lock or asyncio.Lock()
@@ -135,79 +145,133 @@ class ReminderService:
     # ---- planning -----------------------------------------------------------------------
 
     async def plan_pass(self, full: bool | None = None) -> PassStats:
-        """Escalate, then queue what is live or due within the horizon. `full` None: a full
-        pass when the last one is older than `full_plan_seconds`, else only the matters
-        with events since the last pass."""
+        """Escalate, then queue what is live or due within the horizon.
+
+        `full` None: a sweep of every open assignment only when something may fall due for
+        all of them — the first pass, a sending day's daily moment coming within the
+        horizon, that day's escalations opening, a changed calendar, and at least every
+        `full_plan_seconds` as a safety net. A sweep reads the assignments in bounded
+        pages (`sweep_batch`, along the primary key) and plans each page in a thread.
+        Every other pass reads only the matters with events since the last pass and the
+        open urgent assignments (hourly slots; from an index)."""
         started = time.perf_counter()
         now = self.clock.now()
         if full is None:
-            full = (self._last_full is None or now - self._last_full
-                    >= timedelta(seconds=self.settings.full_plan_seconds))
+            full = self._sweep_due(now)
         since = self._watermark
-        stats = PassStats(full=full)
+        stats = PassStats(full=full or since is None)
         async with self.read() as u:
             offices = [o.id for o in await u.people.offices()]
-            if full or since is None:
-                stats.full = True
-                rows = await u.matters.open_assignments()
-                changed: set[int] | None = None
-            else:
+        if stats.full:
+            changed: set[int] | None = None
+            await self._sweep(now, stats)
+        else:
+            assert since is not None
+            async with self.read() as u:
                 changed = set()
                 for office_id in offices:
                     # 5 s back: a transaction may commit an event stamped a little earlier.
                     changed |= await u.events.changed_matters(office_id,
                                                               since - timedelta(seconds=5))
                 rows = await u.matters.open_assignments(matter_ids=changed) if changed else []
+                urgent = await u.matters.open_assignments(klass=MatterClass.URGENT.value)
+            seen = {(r.matter_id, r.no) for r in rows}
+            rows += [r for r in urgent if (r.matter_id, r.no) not in seen]
+            await self._plan_rows(rows, now, stats, in_thread=False)
+        async with self.read() as u:
             unassigned = await self._unassigned(u, offices, changed)
             targets = await OfficeTargets.load(u, offices)
-        stats.rows = len(rows)
-        # A full pass plans 100,000s of rows: in a thread, so updates keep being answered.
-        plan = (await asyncio.to_thread(self.planner.plan, rows, now) if stats.full
-                else self.planner.plan(rows, now))
-        if plan.escalations:
-            stats.escalations = await self._escalate(plan.escalations)
-            touched = {e.matter_id for e in plan.escalations}
-            async with self.read() as u:
-                fresh = await u.matters.open_assignments(matter_ids=touched)
-            again = self.planner.plan(fresh, now)
-            plan = Plan([n for n in plan.notices if n.matter_id not in touched] + again.notices,
-                        [], plan.unknown_years | again.unknown_years, plan.skipped_rows)
         office = self.planner.plan_unassigned(unassigned, now, targets)
-        notices = plan.notices + office.notices
-        stats.unknown_years = plan.unknown_years | office.unknown_years
+        notices = office.notices
+        stats.unknown_years |= office.unknown_years
+        skipped = stats.skipped_rows + office.skipped_rows
         notices += self._calendar_warnings(stats.unknown_years, offices, targets, now)
         if stats.full:
             admins = {o: [p for p, _ in targets(o, True) if p is not None] for o in offices}
             notices += next_year_warnings(self.cal, now, self.policy.holidays_warn_from, admins)
-        stats.planned = len(notices)
-        new = [n for n in notices if n.key not in self._known]
-        if new:
-            async with self.uow() as u:
-                stats.queued = await u.outbox.add_many(new)
-                await u.commit()
-            for n in new:
-                self._known[n.key] = n.due_at
+        await self._queue(notices, stats)
         if stats.full:
             self._last_full = now
+            self._swept_until = now + self.settings.horizon
+            self._swept_calendar = self.cal.version
+            if self.planner.escalating(now):
+                self._escalated_on = to_local(now).date()
             cutoff = now - timedelta(days=2)
             self._known = {k: v for k, v in self._known.items() if v >= cutoff}
         self._watermark = now
         stats.seconds = time.perf_counter() - started
         self.last_pass = stats
         if stats.unknown_years:
-            log.warning("reminders skipped %d rows: no calendar for %s", plan.skipped_rows,
+            log.warning("reminders skipped %d rows: no calendar for %s", skipped,
                         sorted(stats.unknown_years))
         return stats
+
+    def _sweep_due(self, now: datetime) -> bool:
+        if self._last_full is None or self._swept_until is None:
+            return True
+        if now - self._last_full >= timedelta(seconds=self.settings.full_plan_seconds):
+            return True
+        if self._swept_calendar != self.cal.version:
+            return True
+        if self.planner.sends_between(self._swept_until, now + self.settings.horizon, now):
+            return True
+        return (self.planner.escalating(now)
+                and self._escalated_on != to_local(now).date())
+
+    async def _sweep(self, now: datetime, stats: PassStats) -> None:
+        """Every open assignment, a page at a time: each page is read, planned in a thread,
+        escalated and queued before the next is read (memory and stalls stay bounded)."""
+        after: tuple[int, int] | None = None
+        size = self.settings.sweep_batch
+        while True:
+            async with self.read() as u:
+                rows = await u.matters.open_assignments(after=after, limit=size)
+            if rows:
+                await self._plan_rows(rows, now, stats, in_thread=True)
+                after = (rows[-1].matter_id, rows[-1].no)
+            if len(rows) < size or self.stopping.is_set():
+                return
+
+    async def _plan_rows(self, rows: list[AssignmentRow], now: datetime, stats: PassStats,
+                         *, in_thread: bool) -> None:
+        stats.rows += len(rows)
+        plan = (await asyncio.to_thread(self.planner.plan, rows, now) if in_thread
+                else self.planner.plan(rows, now))
+        if plan.escalations:
+            stats.escalations += await self._escalate(plan.escalations)
+            touched = {e.matter_id for e in plan.escalations}
+            async with self.read() as u:
+                fresh = await u.matters.open_assignments(matter_ids=touched)
+            again = self.planner.plan(fresh, now)
+            plan = Plan([n for n in plan.notices if n.matter_id not in touched] + again.notices,
+                        [], plan.unknown_years | again.unknown_years, plan.skipped_rows)
+        stats.unknown_years |= plan.unknown_years
+        stats.skipped_rows += plan.skipped_rows
+        await self._queue(plan.notices, stats)
+
+    async def _queue(self, notices: list[Notice], stats: PassStats) -> None:
+        stats.planned += len(notices)
+        new = [n for n in notices if n.key not in self._known]
+        if new:
+            async with self.uow() as u:
+                stats.queued += await u.outbox.add_many(new)
+                await u.commit()
+            for n in new:
+                self._known[n.key] = n.due_at
 
     async def _unassigned(self, u: UnitOfWork, offices: Sequence[int],
                           changed: set[int] | None) -> list[UnassignedMatter]:
         if changed is not None and not changed:
             return []
         found = []
-        for office_id in offices:
-            q = MatterQuery(office_id=office_id, statuses=frozenset({MatterStatus.REGISTERED}))
-            found += [m for m in await u.matters.list(q)
-                      if m.id is not None and (changed is None or m.id in changed)]
+        if changed is not None:  # only the changed ones, by key
+            found = [m for m in (await u.matters.get_many(changed)).values()
+                     if m.status is MatterStatus.REGISTERED and m.office_id in offices]
+        else:  # a sweep: the registered ones, from the (office_id, status) index
+            for office_id in offices:
+                q = MatterQuery(office_id=office_id,
+                                statuses=frozenset({MatterStatus.REGISTERED}))
+                found += await u.matters.list(q)
         paused = await u.matters.paused_ids([m.id for m in found if m.id is not None])
         return [UnassignedMatter(m.id or 0, m.office_id, m.source, m.confidential,
                                  m.received_at, m.registered_at, m.id in paused)

@@ -466,10 +466,14 @@ class SqlMatterRepository:
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
                                person_id: int | None = None,
+                               klass: str | None = None,
+                               after: tuple[int, int] | None = None,
+                               limit: int | None = None,
                                ) -> builtins.list[AssignmentRow]:
         """Every open assignment, in no particular order. This is the reminder scan:
         one table, no JSON (an open assignment implies an open matter, and the matter
-        fields needed are copied onto the assignment rows)."""
+        fields needed are copied onto the assignment rows). `klass`: only that class (an
+        index); `limit`: a page in key order, starting after the key `after`."""
         a = assignments
         cols = (a.c.matter_id, a.c.no, a.c.office_id, a.c.klass, a.c.confidential,
                 a.c.status, a.c.unit_id, a.c.principal_id, a.c.responsible_id,
@@ -485,6 +489,15 @@ class SqlMatterRepository:
         if person_id is not None:
             stmt = stmt.where(or_(a.c.principal_id == person_id, a.c.responsible_id == person_id,
                                   a.c.handler_id == person_id))
+        if klass is not None:
+            stmt = stmt.where(a.c.klass == klass)
+        if limit is not None:
+            if after is not None:
+                m, n = after
+                stmt = stmt.where(or_(a.c.matter_id > m, and_(a.c.matter_id == m, a.c.no > n)))
+            # A bounded page along the primary key: the planner's sweep, batch by batch.
+            return await self._scan(stmt.order_by(a.c.matter_id, a.c.no).limit(limit), sqlite,
+                                    in_thread=True)
         if matter_ids is not None:
             ids = sorted(set(matter_ids))
             out: builtins.list[AssignmentRow] = []
