@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import tempfile
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench.machine import emit
 from ledger import services
 from ledger.bulletins import BulletinKind, Period
 from ledger.clock import LOCAL_TZ, FixedClock
@@ -259,7 +259,7 @@ def main() -> None:
         (args.samples / "bulletin_chart.png").write_bytes(png)
         (args.samples / "notice_sample.docx").write_bytes(notice)
     print(f"{result['matters']} 件事项：通报（读台账+统计、文字、图表、文档）共 {result['bulletin_s']} 秒")
-    print(json.dumps(result, ensure_ascii=False))
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -180,7 +180,10 @@ class ReminderService:
             await self._plan_rows(rows, now, stats, in_thread=False)
         async with self.read() as u:
             unassigned = await self._unassigned(u, offices, changed)
-            targets = await OfficeTargets.load(u, offices)
+            # Who hears the office's news: read only when there is news (an idle pass
+            # reads no people).
+            targets = (await OfficeTargets.load(u, offices)
+                       if unassigned or stats.unknown_years or stats.full else OfficeTargets())
         office = self.planner.plan_unassigned(unassigned, now, targets)
         notices = office.notices
         stats.unknown_years |= office.unknown_years
