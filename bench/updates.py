@@ -43,6 +43,7 @@ from bench.machine import emit
 from bot.harness import CountingApplication, Harness, running_bot
 from bot.http import AiohttpRequest
 from bot.inbox import DurableUpdateProcessor
+from bot.serve import freeze_startup_heap
 from ledger.clock import LOCAL_TZ, OffsetClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Source
@@ -273,6 +274,7 @@ async def run(matters: int, reports: int) -> dict[str, Any]:
             seed_s = time.perf_counter() - t0
             print(f"ledger: {matters} matters seeded in {seed_s:.1f} s")
             cards = await send_cards(h, min(CARDS, matters))
+            freeze_startup_heap()  # as `duban run` does once it has started
             # Echo first: the duban run then cannot be helped by a warmed-up echo path.
             paced_reports = max(100, reports // 4)
             bare = await measure_echo(h, reports, paced_reports)

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 # One delivery job sends for at most this long; the next starts right after.
 DRAIN_BUDGET_S = 10.0
+# Notices queued per transaction by a pass.
+QUEUE_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,8 @@ class ReminderService:
             touched = {e.matter_id for e in plan.escalations}
             async with self.read() as u:
                 fresh = await u.matters.open_assignments(matter_ids=touched)
-            again = self.planner.plan(fresh, now)
+            again = (await asyncio.to_thread(self.planner.plan, fresh, now) if in_thread
+                     else self.planner.plan(fresh, now))
             plan = Plan([n for n in plan.notices if n.matter_id not in touched] + again.notices,
                         [], plan.unknown_years | again.unknown_years, plan.skipped_rows)
         stats.unknown_years |= plan.unknown_years
@@ -255,11 +258,13 @@ class ReminderService:
     async def _queue(self, notices: list[Notice], stats: PassStats) -> None:
         stats.planned += len(notices)
         new = [n for n in notices if n.key not in self._known]
-        if new:
+        # Bounded writes: each a short hold of the writer (handlers wait behind it).
+        for k in range(0, len(new), QUEUE_BATCH):
+            chunk = new[k:k + QUEUE_BATCH]
             async with self.uow() as u:
-                stats.queued += await u.outbox.add_many(new)
+                stats.queued += await u.outbox.add_many(chunk)
                 await u.commit()
-            for n in new:
+            for n in chunk:
                 self._known[n.key] = n.due_at
 
     async def _unassigned(self, u: UnitOfWork, offices: Sequence[int],

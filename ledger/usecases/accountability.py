@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, cast
@@ -189,7 +190,9 @@ async def _batch(uow: UnitOfWork, chunk: Sequence[Target], apply: _Apply,
         paused = await uow.matters.paused_ids(list(loaded))
         gathered = _Gathered(uow)
         out: list[Matter | None] = []
-        for mid, no in chunk:
+        for i, (mid, no) in enumerate(chunk):
+            if i % 50 == 49:  # the gathered writes never wait: let the event loop breathe
+                await asyncio.sleep(0)
             m = loaded.get(mid)
             try:
                 done = m is not None and await apply(cast(UnitOfWork, gathered), m, no,
