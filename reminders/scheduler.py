@@ -10,8 +10,9 @@ work, clock, calendar, policy, lock and the `NoticeSender` port by the wiring
   - a sweep (every open assignment, read in pages of `sweep_batch` and planned in a
     thread) only when the daily slots need it: at start, when a sending day's send moment
     comes within the horizon, when its escalations open, when the calendar changes, and
-    at least every `full_plan_seconds` (hourly); every other pass reads only the matters
-    with new events and the open urgent assignments (an index), never the whole ledger;
+    at least every `full_plan_seconds` (hourly; urgent matters' hourly slots are planned
+    up to past the next sweep); every other pass reads only the matters with new events,
+    never the whole ledger;
   - escalations due (automatic 催办, criticism flags) are applied first, in batches, each
     an event;
   - what is live now or due within `horizon` goes into the outbox (insert-ignore by key);
@@ -59,13 +60,17 @@ log = logging.getLogger(__name__)
 DRAIN_BUDGET_S = 10.0
 # Notices queued per transaction by a pass.
 QUEUE_BATCH = 1_000
+# A pass plans more rows than this in a thread.
+IN_THREAD_ROWS = 500
+_URGENT = MatterClass.URGENT.value
 
 
 @dataclass(frozen=True)
 class Settings:
     horizon: timedelta = DEFAULT_HORIZON     # plan this far ahead (> sweep interval)
     sweep_seconds: float = 30.0              # safety sweep
-    full_plan_seconds: float = 3600.0        # a sweep at least this often (a safety net)
+    full_plan_seconds: float = 3600.0        # a sweep at least this often (urgent slots
+                                             # are planned this far ahead)
     sweep_batch: int = 5_000                 # open assignments per page of a sweep
     batch: int = 300                         # notices per pass: 10 s at 30 a second
     concurrency: int = 8                     # sends in flight (to different chats)
@@ -152,10 +157,10 @@ class ReminderService:
         `full` None: a sweep of every open assignment only when something may fall due for
         all of them — the first pass, a sending day's daily moment coming within the
         horizon, that day's escalations opening, a changed calendar, and at least every
-        `full_plan_seconds` as a safety net. A sweep reads the assignments in bounded
-        pages (`sweep_batch`, along the primary key) and plans each page in a thread.
-        Every other pass reads only the matters with events since the last pass and the
-        open urgent assignments (hourly slots; from an index)."""
+        `full_plan_seconds` (hourly). A sweep reads the assignments in bounded pages
+        (`sweep_batch`, along the primary key) and plans each page in a thread; it plans
+        urgent matters' hourly slots up to past the next sweep. Every other pass reads
+        only the matters with events since the last pass."""
         started = time.perf_counter()
         now = self.clock.now()
         if full is None:
@@ -176,10 +181,7 @@ class ReminderService:
                     changed |= await u.events.changed_matters(office_id,
                                                               since - timedelta(seconds=5))
                 rows = await u.matters.open_assignments(matter_ids=changed) if changed else []
-                urgent = await u.matters.open_assignments(klass=MatterClass.URGENT.value)
-            seen = {(r.matter_id, r.no) for r in rows}
-            rows += [r for r in urgent if (r.matter_id, r.no) not in seen]
-            await self._plan_rows(rows, now, stats, in_thread=False)
+            await self._plan_rows(rows, now, stats, in_thread=len(rows) > IN_THREAD_ROWS)
         async with self.read() as u:
             unassigned = await self._unassigned(u, offices, changed)
             # Who hears the office's news: read only when there is news (an idle pass
@@ -240,20 +242,33 @@ class ReminderService:
     async def _plan_rows(self, rows: list[AssignmentRow], now: datetime, stats: PassStats,
                          *, in_thread: bool) -> None:
         stats.rows += len(rows)
-        plan = (await asyncio.to_thread(self.planner.plan, rows, now) if in_thread
-                else self.planner.plan(rows, now))
+        plan = await asyncio.to_thread(self._plan, rows, now) if in_thread else self._plan(rows, now)
         if plan.escalations:
             stats.escalations += await self._escalate(plan.escalations)
             touched = {e.matter_id for e in plan.escalations}
             async with self.read() as u:
                 fresh = await u.matters.open_assignments(matter_ids=touched)
-            again = (await asyncio.to_thread(self.planner.plan, fresh, now) if in_thread
-                     else self.planner.plan(fresh, now))
+            again = (await asyncio.to_thread(self._plan, fresh, now) if in_thread
+                     else self._plan(fresh, now))
             plan = Plan([n for n in plan.notices if n.matter_id not in touched] + again.notices,
                         [], plan.unknown_years | again.unknown_years, plan.skipped_rows)
         stats.unknown_years |= plan.unknown_years
         stats.skipped_rows += plan.skipped_rows
         await self._queue(plan.notices, stats)
+
+    def _plan(self, rows: list[AssignmentRow], now: datetime) -> Plan:
+        """Daily rows up to the horizon; urgent ones (hourly slots) up to past the next
+        sweep, so that the passes in between need not read them. A slot planned early is
+        checked again when it is sent (SendCheck)."""
+        urgent = [r for r in rows if r.klass == _URGENT]
+        if not urgent:
+            return self.planner.plan(rows, now)
+        daily = self.planner.plan([r for r in rows if r.klass != _URGENT], now)
+        ahead = self.planner.plan(urgent, now, timedelta(
+            seconds=self.settings.full_plan_seconds) + 2 * self.settings.horizon)
+        return Plan(daily.notices + ahead.notices, daily.escalations + ahead.escalations,
+                    daily.unknown_years | ahead.unknown_years,
+                    daily.skipped_rows + ahead.skipped_rows)
 
     async def _queue(self, notices: list[Notice], stats: PassStats) -> None:
         stats.planned += len(notices)

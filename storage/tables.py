@@ -212,7 +212,6 @@ assignments = Table(
     Column("criticized", Boolean, nullable=False),
     PrimaryKeyConstraint("matter_id", "no"),
     Index(None, "office_id", "status"),
-    Index(None, "klass", "status"),  # the urgent ones, for each reminder pass
     Index(None, "unit_id"),
     Index(None, "principal_id"),
     Index(None, "responsible_id"),

@@ -127,7 +127,7 @@ class _Matters:
 
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
-                               person_id: int | None = None, klass: str | None = None,
+                               person_id: int | None = None,
                                after: tuple[int, int] | None = None,
                                limit: int | None = None) -> list[AssignmentRow]:
         rows = []
@@ -150,8 +150,6 @@ class _Matters:
                         assigned_at=a.assigned_at, last_progress_at=a.last_progress_at,
                         urge_limit=a.urge_limit, urge_count=a.urge_count,
                         criticized=a.criticized, paused=m.id in self.t.paused))
-        if klass is not None:
-            rows = [r for r in rows if r.klass == klass]
         if limit is not None:
             rows = sorted((r for r in rows if after is None or (r.matter_id, r.no) > after),
                           key=lambda r: (r.matter_id, r.no))[:limit]

@@ -1,29 +1,36 @@
-"""The scheduler's timer pass reads only what may fall due: the changed matters and the
-open urgent assignments (an index). The whole ledger is swept, in bounded pages, only when
-a day's reminders or escalations fall due, the calendar changes, or hourly (issue 15)."""
+"""The scheduler's timer pass reads only the changed matters. The whole ledger is swept, in
+bounded pages, only when a day's reminders or escalations fall due, the calendar changes,
+or hourly; a sweep plans urgent matters' hourly slots up to past the next (issue 15)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bench.reminders import County, Spec, add_matters, open_db, seed_people
 from bot.config import ReminderPolicy
-from ledger.clock import FixedClock
+from ledger.clock import LOCAL_TZ, FixedClock, to_local
 from ledger.deadlines import MatterClass
 from ledger.ports import Notice, UnitOfWorkFactory
 from ledger.usecases import closing
 from ledger.workcalendar import WorkCalendar
+from reminders import kinds
 from reminders.scheduler import ReminderService, Settings
+from storage.tables import outbox
 from tests.dbs import url_for
 from tests.reminders_sim import local
 
 CAL = WorkCalendar()
 N = 23
+
+
+def local_time(y: int, mo: int, d: int, h: int, mi: int) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=LOCAL_TZ)
 
 
 class Sender:
@@ -57,21 +64,26 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     specs.append(Spec(assigned, date(2026, 12, 4), p, r, h, klass=MatterClass.URGENT))
     await add_matters(uow, county, specs)
     yield World(uow, FixedClock(local(2026, 11, 30, 14)), county, engine)
-    await engine.dispose()  # type: ignore[attr-defined]
+    await engine.dispose()
 
 
-async def test_between_sweeps_a_pass_reads_only_urgent_and_changed(world: World) -> None:
+async def test_between_sweeps_a_pass_reads_only_the_changed_matters(world: World) -> None:
     service = world.service()
     first = await service.plan_pass()
     assert first.full and first.rows == N + 1
     world.clock.set(local(2026, 11, 30, 14, 1))
     idle = await service.plan_pass()
-    assert not idle.full and idle.rows == 1                 # the urgent one, nothing else
+    assert not idle.full and idle.rows == 0                 # nothing read
+    # The urgent matter's hourly slots up to past the next sweep were planned by the first.
+    async with world.engine.connect() as conn:  # type: ignore[attr-defined]
+        urgent = sorted(r[0] for r in await conn.execute(
+            select(outbox.c.due_at).where(outbox.c.kind == kinds.URGENT).distinct()))
+    assert urgent and to_local(urgent[-1]) >= local_time(2026, 11, 30, 15, 0)
     h = world.county.persons[2]
     await closing.report_progress(world.uow(), world.clock, h, 5, 1, "已完成摸底")
     world.clock.set(local(2026, 11, 30, 14, 2))
     changed = await service.plan_pass()
-    assert not changed.full and changed.rows == 2           # + the matter that changed
+    assert not changed.full and changed.rows == 1           # the matter that changed
     world.clock.set(local(2026, 11, 30, 14, 50))
     assert not (await service.plan_pass()).full            # quiet afternoon: no sweep
 
@@ -115,8 +127,6 @@ async def test_pages_of_open_assignments_cover_each_once_in_key_order(world: Wor
             if len(page) < 5:
                 break
             after = (page[-1].matter_id, page[-1].no)
-        urgent = await u.matters.open_assignments(klass=MatterClass.URGENT.value)
     keys = [(r.matter_id, r.no) for page in pages for r in page]
     assert keys == sorted((r.matter_id, r.no) for r in everything)
     assert all(len(p) == 5 for p in pages[:-1])
-    assert [r.matter_id for r in urgent] == [N + 1]

@@ -466,14 +466,13 @@ class SqlMatterRepository:
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
                                person_id: int | None = None,
-                               klass: str | None = None,
                                after: tuple[int, int] | None = None,
                                limit: int | None = None,
                                ) -> builtins.list[AssignmentRow]:
         """Every open assignment, in no particular order. This is the reminder scan:
         one table, no JSON (an open assignment implies an open matter, and the matter
-        fields needed are copied onto the assignment rows). `klass`: only that class (an
-        index); `limit`: a page in key order, starting after the key `after`."""
+        fields needed are copied onto the assignment rows). `limit`: a page in key order,
+        starting after the key `after`."""
         a = assignments
         cols = (a.c.matter_id, a.c.no, a.c.office_id, a.c.klass, a.c.confidential,
                 a.c.status, a.c.unit_id, a.c.principal_id, a.c.responsible_id,
@@ -489,8 +488,6 @@ class SqlMatterRepository:
         if person_id is not None:
             stmt = stmt.where(or_(a.c.principal_id == person_id, a.c.responsible_id == person_id,
                                   a.c.handler_id == person_id))
-        if klass is not None:
-            stmt = stmt.where(a.c.klass == klass)
         if limit is not None:
             if after is not None:
                 m, n = after
