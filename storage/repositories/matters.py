@@ -499,8 +499,9 @@ class SqlMatterRepository:
             ids = sorted(set(matter_ids))
             out: builtins.list[AssignmentRow] = []
             for k in range(0, len(ids), _IN_CHUNK):
+                # Many matters (a sweep's escalations, a busy minute): built off the loop.
                 out += await self._scan(stmt.where(a.c.matter_id.in_(ids[k:k + _IN_CHUNK])),
-                                        sqlite)
+                                        sqlite, in_thread=len(ids) > _IN_CHUNK)
             return out
         # The whole table (the reminder scan): build the rows off the event loop, so a bot
         # with 100,000 open matters keeps answering while it runs.
