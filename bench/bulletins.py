@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import tempfile
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench.machine import emit
 from ledger.bulletins import BulletinKind, Period
 from ledger.clock import LOCAL_TZ, FixedClock
 from ledger.deadlines import MatterClass
@@ -287,7 +287,7 @@ def main() -> None:
     if args.samples is not None:
         samples.write(args.samples)
     print(f"{result['matters']} 件事项：通报（读台账+统计、文字、图表、文档）共 {result['bulletin_s']} 秒")
-    print(json.dumps(result, ensure_ascii=False))
+    emit(result)
 
 
 if __name__ == "__main__":

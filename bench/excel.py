@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
 
 from bench.bulletins import AS_OF, people_world, synthetic_ledger
+from bench.machine import emit
 from ledger.clock import FixedClock
 from ledger.ports import MatterQuery
 from ledger.reporting import import_ledger
@@ -79,7 +79,7 @@ def main() -> None:
     args = p.parse_args()
     result = asyncio.run(run(2_000 if args.quick else args.matters))
     print(f"{result['matters']} 件事项：导出 {result['export_s']} 秒，导入 {result['import_s']} 秒")
-    print(json.dumps(result, ensure_ascii=False))
+    emit(result)
 
 
 if __name__ == "__main__":

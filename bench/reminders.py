@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.machine import emit
 from bot.config import ReminderPolicy
 from ledger.clock import LOCAL_TZ, Clock
 from ledger.deadlines import MatterClass
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="1,500 reminders instead of 10,000 (about a minute)")
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args.quick))
-    print(json.dumps(result, ensure_ascii=False))
+    emit(result)
 
 
 if __name__ == "__main__":

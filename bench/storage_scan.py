@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from bench.machine import emit
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Source
 from storage.db import make_engine, upgrade
@@ -123,7 +123,7 @@ async def main() -> None:
         result = await measure(path, args.rounds)
         result["db_mb"] = round(path.stat().st_size / 2**20, 1)
     result["build_s"] = round(built, 1)
-    print(json.dumps(result))
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ steady 100 a second (latency, update picked up → handlers finished: `p50_ms`, 
 the flood the 督办 bot works on up to 64 updates at once, so there its latency is mostly
 waiting behind the others; it is printed too (`flood_p50_ms`, `flood_p99_ms`).
 
+Also printed: the write transactions handling made per report (`tx_per_report` at the
+steady rate, `flood_tx_per_report` under the flood, where reports share batches; the
+inbox's store of each getUpdates batch is not counted), the event loop's worst stall
+while the 督办 bot handled them (`loop_lag_max_ms`, `flood_loop_lag_max_ms`), and the
+machine (`commit`, `cpus`, `load_avg`; bench.machine).
+
 The last line printed is one JSON object.
 """
 
@@ -23,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -34,8 +39,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bench.machine import emit
 from bot.harness import CountingApplication, Harness, running_bot
 from bot.http import AiohttpRequest
+from bot.inbox import DurableUpdateProcessor
+from bot.serve import freeze_startup_heap
 from ledger.clock import LOCAL_TZ, OffsetClock
 from ledger.deadlines import MatterClass
 from ledger.model import Matter, Source
@@ -48,6 +56,7 @@ CARDS = 200
 # few a second; Telegram lets a bot send 30 a second in all).
 PACED_RATE = 100.0
 SETTLE_S = 2.0
+LAG_TICK_S = 0.005
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -119,27 +128,67 @@ async def paced(send: Callable[[int], Awaitable[Any]], n: int, rate: float) -> N
         await send(i)
 
 
+class LoopLag:
+    """The event loop's worst stall while it runs: a task asks to wake every LAG_TICK_S and
+    records how late it woke (what every chat waits when a handler blocks the loop)."""
+
+    def __init__(self) -> None:
+        self.max_s = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(LAG_TICK_S)
+            self.max_s = max(self.max_s, loop.time() - t - LAG_TICK_S)
+
+    def start(self) -> None:
+        self.max_s = 0.0
+        self._task = asyncio.create_task(self._watch())
+
+    async def stop(self) -> float:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        return self.max_s
+
+
 async def measure(app: CountingApplication, send: Callable[[int], Awaitable[Any]],
-                  reports: int, paced_reports: int) -> dict[str, float]:
+                  reports: int, paced_reports: int,
+                  writes: Callable[[], int] = lambda: 0) -> dict[str, float]:
     """Throughput: `reports` sent at once, until all are handled. Latency (update picked up
     → handlers finished): under that flood, where it is mostly waiting behind the others,
-    and with `paced_reports` sent at PACED_RATE a second."""
+    and with `paced_reports` sent at PACED_RATE a second. `writes`: the write transactions
+    made so far by handling (for the transactions per report of each phase)."""
+    lag = LoopLag()
+    lag.start()
     before, target = len(app.durations), app.processed + reports
+    w0 = writes()
     t0 = time.perf_counter()
     for i in range(reports):
         await send(i)
     await wait_processed(app, target, max(120.0, reports * 0.2))
     elapsed = time.perf_counter() - t0
     flood = app.durations[before:]
+    flood_tx = (writes() - w0) / reports
+    flood_lag = await lag.stop()
     # Steady state, not the flood's aftermath (its feed lines and re-planning).
     await asyncio.sleep(SETTLE_S)
+    lag.start()
     before, target = len(app.durations), app.processed + paced_reports
+    w0 = writes()
     await paced(lambda i: send(reports + i), paced_reports, PACED_RATE)
     await wait_processed(app, target, max(120.0, paced_reports * 0.2))
     steady = app.durations[before:]
+    steady_tx = (writes() - w0) / paced_reports
+    steady_lag = await lag.stop()
     return {"rate": reports / elapsed, "seconds": elapsed,
             "p50": percentile(steady, 50) * 1000, "p99": percentile(steady, 99) * 1000,
-            "flood_p50": percentile(flood, 50) * 1000, "flood_p99": percentile(flood, 99) * 1000}
+            "flood_p50": percentile(flood, 50) * 1000, "flood_p99": percentile(flood, 99) * 1000,
+            "tx": steady_tx, "flood_tx": flood_tx, "lag": steady_lag * 1000,
+            "flood_lag": flood_lag * 1000}
 
 
 async def measure_duban(h: Harness, reports: int, paced_reports: int,
@@ -152,10 +201,20 @@ async def measure_duban(h: Harness, reports: int, paced_reports: int,
     async def send(i: int) -> None:
         await person.reply(cards[i % len(cards)], f"第{i}次进展：完成入户摸底{i % 97}户")
 
+    # The write transactions of handling: recorded reports (with their confirmations'
+    # refs and done marks), messages remembered apart, done marks of updates that changed
+    # nothing. The inbox's store of each getUpdates batch is counted apart (`stores`).
+    proc = app.update_processor
+    durable = proc.intake if isinstance(proc, DurableUpdateProcessor) else None
+    intake = h.deps.intake
+
+    def writes() -> int:
+        done = durable._done.batches if durable is not None else 0
+        return intake.reports.batches + intake.remembers.batches + done
+
     # Until every report is handled and confirmed. The office-group feed lines they queue
     # go out through the outbox at the group's flood limit (20 a minute): not timed here.
-    result = await measure(app, send, reports, paced_reports)
-    intake = h.deps.intake
+    result = await measure(app, send, reports, paced_reports, writes)
     print(f"batched: {intake.reports.items} reports in {intake.reports.batches} "
           f"transactions, {intake.remembers.items} sent messages remembered in "
           f"{intake.remembers.batches}")
@@ -215,6 +274,7 @@ async def run(matters: int, reports: int) -> dict[str, Any]:
             seed_s = time.perf_counter() - t0
             print(f"ledger: {matters} matters seeded in {seed_s:.1f} s")
             cards = await send_cards(h, min(CARDS, matters))
+            freeze_startup_heap()  # as `duban run` does once it has started
             # Echo first: the duban run then cannot be helped by a warmed-up echo path.
             paced_reports = max(100, reports // 4)
             bare = await measure_echo(h, reports, paced_reports)
@@ -238,6 +298,14 @@ async def run(matters: int, reports: int) -> dict[str, Any]:
         "echo_aiohttp_rate_msg_s": round(same["rate"], 1),
         "ratio_same_transport": round(duban["rate"] / same["rate"], 3),
         "seed_s": round(seed_s, 1),
+        # Write transactions of handling per report, at the steady rate (each report its
+        # own) and under the flood (reports share batches).
+        "tx_per_report": round(duban["tx"], 3),
+        "flood_tx_per_report": round(duban["flood_tx"], 3),
+        # The event loop's worst stall while the 督办 bot handled the steady reports, and
+        # under the flood.
+        "loop_lag_max_ms": round(duban["lag"], 1),
+        "flood_loop_lag_max_ms": round(duban["flood_lag"], 1),
     }
 
 
@@ -249,7 +317,7 @@ def main() -> None:
     a = p.parse_args()
     matters = a.matters or (2_000 if a.quick else 100_000)
     reports = a.reports or (300 if a.quick else 2_000)
-    print(json.dumps(asyncio.run(run(matters, reports)), ensure_ascii=False))
+    emit(asyncio.run(run(matters, reports)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ One `Intake` per application: who a Telegram account is, which matter a message 
 remembering the bot's messages, and recording progress reports. Under load the calls of
 concurrent updates share transactions; the message → matter map is also kept in memory,
 since it never changes once written.
+
+A progress report is one write: `check` words the confirmation from a read, the handler
+sends it, and `report` commits the event, its outbox rows, the confirmation's message ref
+and the update's done mark together.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from handlers.batch import Batcher
 from ledger.clock import Clock
 from ledger.model import Assignment, Matter, Person
 from ledger.ports import MessageRef, UnitOfWorkFactory
-from ledger.usecases import closing as svc  # ProgressReport, report_progress_many
+from ledger.usecases import closing
 
 REF_CACHE_SIZE = 50_000
 
@@ -30,7 +34,9 @@ class Intake:
         self.persons: Batcher[int, Person | None] = Batcher(self._persons)
         self.lookups: Batcher[tuple[int, int], MessageRef | None] = Batcher(self._lookups)
         self.remembers: Batcher[MessageRef, None] = Batcher(self._remember)
-        self.reports: Batcher[svc.ProgressReport, tuple[Matter, Assignment]] = \
+        self.checks: Batcher[closing.ProgressReport, tuple[Matter, Assignment]] = \
+            Batcher(self._checks)
+        self.reports: Batcher[closing.ProgressReport, tuple[Matter, Assignment]] = \
             Batcher(self._reports)
 
     # ---- the calls handlers make
@@ -48,8 +54,16 @@ class Intake:
     async def remember(self, ref: MessageRef) -> None:
         await self.remembers.submit(ref)
 
-    async def report(self, report: svc.ProgressReport) -> tuple[Matter, Assignment]:
-        return await self.reports.submit(report)
+    async def check(self, report: closing.ProgressReport) -> tuple[Matter, Assignment]:
+        """What recording `report` would give, written nowhere (a read)."""
+        return await self.checks.submit(report)
+
+    async def report(self, report: closing.ProgressReport) -> tuple[Matter, Assignment]:
+        """Record it, with its `reply` remembered in the same transaction."""
+        outcome = await self.reports.submit(report)
+        if report.reply is not None:
+            self._cache(report.reply)
+        return outcome
 
     # ---- the batches
 
@@ -80,6 +94,10 @@ class Intake:
             self._cache(ref)
         return [None] * len(refs)
 
-    async def _reports(self, reports: list[svc.ProgressReport],
+    async def _checks(self, reports: list[closing.ProgressReport],
+                      ) -> Sequence[tuple[Matter, Assignment] | BaseException]:
+        return await closing.check_progress_many(self._read(), self._clock, reports)
+
+    async def _reports(self, reports: list[closing.ProgressReport],
                        ) -> Sequence[tuple[Matter, Assignment] | BaseException]:
-        return await svc.report_progress_many(self._uow(), self._clock, reports)
+        return await closing.report_progress_many(self._uow(), self._clock, reports)

@@ -4,11 +4,13 @@ notes, audio, locations, venues; anything else is answered with what to send ins
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import ForceReply, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from handlers import downloads, media
@@ -97,11 +99,24 @@ async def record_progress(update: Update, context: Ctx, actor: Person, matter_id
             await confirm(update, context, say(deps, "figures_recorded", m=fm, f=f), fm, no)
             return
     report = closing.ProgressReport(actor.id, matter_id, no, text, tuple(atts))
-    m, a = await deps.intake.report(report)
-    deps.kick()
+    # One write per report: the confirmation is worded from a read and sent, then the event,
+    # its notices, the confirmation's ref and the update's done mark commit together. A crash
+    # in between leaves the update not done: it is recorded at the next start.
+    m, a = await deps.intake.check(report)
     big = downloads.too_big(deps.config, atts)  # recorded, but no original to archive
-    await confirm(update, context, line(deps, "progress_recorded", m=m, atts=atts, big=big,
-                                        limit_mb=deps.config.files_download_mb), m, a.no)
+    sent = await msg.reply_text(fit(line(deps, "progress_recorded", m=m, atts=atts, big=big,
+                                         limit_mb=deps.config.files_download_mb)),
+                                do_quote=True)
+    reply = MessageRef(sent.chat_id, sent.message_id, matter_id, a.no)
+    try:
+        await deps.intake.report(replace(report, reply=reply))
+    except Exception:
+        # Not recorded after all (the matter changed in between, or the database failed):
+        # the confirmation is taken back and the error handler says why.
+        with contextlib.suppress(TelegramError):
+            await sent.delete()
+        raise
+    deps.kick()
 
 
 async def answer_prompt(update: Update, context: Ctx, prompt: Prompt) -> None:

@@ -268,9 +268,12 @@ class MatterRepository(Protocol):
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
                                person_id: int | None = None,
+                               after: tuple[int, int] | None = None,
+                               limit: int | None = None,
                                ) -> builtins.list[AssignmentRow]:
         """Open assignments; `matter_ids`: only these matters; `person_id`: only those
-        naming this person (principal, responsible or handler)."""
+        naming this person (principal, responsible or handler); `limit`: at most that
+        many, in (matter_id, no) order, after the key `after`."""
         ...
 
     async def paused_ids(self, matter_ids: Collection[int]) -> set[int]:

@@ -50,9 +50,14 @@ def _fmt_time(value: datetime | None) -> str:
 
 
 class Renderer:
-    def __init__(self, directory: Path = TEMPLATES) -> None:
+    def __init__(self, directory: Path = TEMPLATES, *, reload: bool = False) -> None:
+        """`reload`: look at the template files again on every render (for editing them
+        while the bot runs). Off, each template is compiled once (the hot path renders
+        several per message)."""
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(directory),
+            auto_reload=reload,
+            cache_size=-1,  # every template stays compiled (there are a few hundred)
             autoescape=False,  # plain text messages; Telegram parse_mode is not used
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,

@@ -186,6 +186,28 @@ class Planner:
                     plan.skipped_rows += 1
         return plan
 
+    def sends_between(self, lo: datetime, hi: datetime, now: datetime) -> bool:
+        """A sending day's daily moment (send_at) falls in (lo, hi]: the daily slots
+        (before, due, overdue, stagnation, the office's time limits) all fall due then,
+        so only then does the scheduler need to look at every open assignment."""
+        try:
+            tl = self.timeline(now)
+        except CalendarYearUnknown:
+            return True  # the sweep reports the unknown year
+        return bool(self._days(tl, _Window(live_at=None, lo=lo.timestamp(),
+                                           hi=hi.timestamp())))
+
+    def escalating(self, now: datetime) -> bool:
+        """Escalations (automatic 催办, criticism flags) are due only inside a sending
+        day's window, from its send moment."""
+        n = now.timestamp()
+        try:
+            tl = self.timeline(now)
+            today = tl.day(tl.local_ordinal(n))
+        except CalendarYearUnknown:
+            return False
+        return today.sending and today.send <= n < today.window_end
+
     def live(self, row: AssignmentRow, now: datetime) -> list[Notice]:
         """The row's notices that may be sent at `now` (send-time check)."""
         tl = self.timeline(now)

@@ -7,9 +7,14 @@ work, clock, calendar, policy, lock and the `NoticeSender` port by the wiring
 - at start, take the scheduler lock (`reminders.lock`); a second instance refuses, says
   why, and retries now and then (it takes over only when the holder stops heartbeating);
 - `tick()`: a planning pass, then deliver everything due;
-  - a full pass (every open assignment, `open_assignments()`) at start and every
-    `full_plan_seconds`; in between, passes cover only matters with new events (cheap);
-  - escalations due (automatic 催办, criticism flags) are applied first, each an event;
+  - a sweep (every open assignment, read in pages of `sweep_batch` and planned in a
+    thread) only when the daily slots need it: at start, when a sending day's send moment
+    comes within the horizon, when its escalations open, when the calendar changes, and
+    at least every `full_plan_seconds` (hourly; urgent matters' hourly slots are planned
+    up to past the next sweep); every other pass reads only the matters with new events,
+    never the whole ledger;
+  - escalations due (automatic 催办, criticism flags) are applied first, in batches, each
+    an event;
   - what is live now or due within `horizon` goes into the outbox (insert-ignore by key);
 - one JobQueue job wakes at `outbox.next_due_at` (so a reminder is late by the time it
   takes to send, not by a polling interval), a safety sweep runs every `sweep_seconds`,
@@ -24,15 +29,15 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ledger.calendar_entry import next_year_warnings
-from ledger.clock import Clock
-from ledger.errors import DomainError
-from ledger.model import MatterStatus
+from ledger.clock import Clock, to_local
+from ledger.deadlines import MatterClass
+from ledger.model import Matter, MatterStatus
 from ledger.policy import office_audience
 from ledger.ports import AssignmentRow, MatterQuery, Notice, UnitOfWork, UnitOfWorkFactory
-from ledger.usecases.accountability import auto_urge, flag_for_criticism
+from ledger.usecases import accountability
 from ledger.workcalendar import WorkCalendar
 from reminders import kinds
 from reminders.lock import SchedulerLock
@@ -53,13 +58,20 @@ log = logging.getLogger(__name__)
 
 # One delivery job sends for at most this long; the next starts right after.
 DRAIN_BUDGET_S = 10.0
+# Notices queued per transaction by a pass.
+QUEUE_BATCH = 1_000
+# A pass plans more rows than this in a thread.
+IN_THREAD_ROWS = 500
+_URGENT = MatterClass.URGENT.value
 
 
 @dataclass(frozen=True)
 class Settings:
     horizon: timedelta = DEFAULT_HORIZON     # plan this far ahead (> sweep interval)
     sweep_seconds: float = 30.0              # safety sweep
-    full_plan_seconds: float = 60.0          # full planning pass at most this often
+    full_plan_seconds: float = 3600.0        # a sweep at least this often (urgent slots
+                                             # are planned this far ahead)
+    sweep_batch: int = 5_000                 # open assignments per page of a sweep
     batch: int = 300                         # notices per pass: 10 s at 30 a second
     concurrency: int = 8                     # sends in flight (to different chats)
     limits: FloodLimits | None = field(default_factory=FloodLimits)
@@ -75,6 +87,7 @@ class PassStats:
     queued: int = 0
     escalations: int = 0
     unknown_years: set[int] = field(default_factory=set)
+    skipped_rows: int = 0
     seconds: float = 0.0
 
 
@@ -122,6 +135,9 @@ class ReminderService:
         self.check = SendCheck(self.planner)
         self._known: dict[str, datetime] = {}     # keys this process queued (or found queued)
         self._last_full: datetime | None = None
+        self._swept_until: datetime | None = None  # daily slots up to here are planned
+        self._swept_calendar: int | None = None    # the calendar version of the last sweep
+        self._escalated_on: date | None = None     # the local day escalations were swept
         self._watermark: datetime | None = None   # events up to here are planned
         self._running = asyncio.Lock()
         self._dispatching = dispatch_lock or asyncio.Lock()
@@ -136,79 +152,149 @@ class ReminderService:
     # ---- planning -----------------------------------------------------------------------
 
     async def plan_pass(self, full: bool | None = None) -> PassStats:
-        """Escalate, then queue what is live or due within the horizon. `full` None: a full
-        pass when the last one is older than `full_plan_seconds`, else only the matters
-        with events since the last pass."""
+        """Escalate, then queue what is live or due within the horizon.
+
+        `full` None: a sweep of every open assignment only when something may fall due for
+        all of them — the first pass, a sending day's daily moment coming within the
+        horizon, that day's escalations opening, a changed calendar, and at least every
+        `full_plan_seconds` (hourly). A sweep reads the assignments in bounded pages
+        (`sweep_batch`, along the primary key) and plans each page in a thread; it plans
+        urgent matters' hourly slots up to past the next sweep. Every other pass reads
+        only the matters with events since the last pass."""
         started = time.perf_counter()
         now = self.clock.now()
         if full is None:
-            full = (self._last_full is None or now - self._last_full
-                    >= timedelta(seconds=self.settings.full_plan_seconds))
+            full = self._sweep_due(now)
         since = self._watermark
-        stats = PassStats(full=full)
+        stats = PassStats(full=full or since is None)
         async with self.read() as u:
             offices = [o.id for o in await u.people.offices()]
-            if full or since is None:
-                stats.full = True
-                rows = await u.matters.open_assignments()
-                changed: set[int] | None = None
-            else:
+        if stats.full:
+            changed: set[int] | None = None
+            await self._sweep(now, stats)
+        else:
+            assert since is not None
+            async with self.read() as u:
                 changed = set()
                 for office_id in offices:
                     # 5 s back: a transaction may commit an event stamped a little earlier.
                     changed |= await u.events.changed_matters(office_id,
                                                               since - timedelta(seconds=5))
                 rows = await u.matters.open_assignments(matter_ids=changed) if changed else []
+            await self._plan_rows(rows, now, stats, in_thread=len(rows) > IN_THREAD_ROWS)
+        async with self.read() as u:
             unassigned = await self._unassigned(u, offices, changed)
-            targets = await OfficeTargets.load(u, offices)
-        stats.rows = len(rows)
-        # A full pass plans 100,000s of rows: in a thread, so updates keep being answered.
-        plan = (await asyncio.to_thread(self.planner.plan, rows, now) if stats.full
-                else self.planner.plan(rows, now))
-        if plan.escalations:
-            stats.escalations = await self._escalate(plan.escalations)
-            touched = {e.matter_id for e in plan.escalations}
-            async with self.read() as u:
-                fresh = await u.matters.open_assignments(matter_ids=touched)
-            again = self.planner.plan(fresh, now)
-            plan = Plan([n for n in plan.notices if n.matter_id not in touched] + again.notices,
-                        [], plan.unknown_years | again.unknown_years, plan.skipped_rows)
+            # Who hears the office's news: read only when there is news (an idle pass
+            # reads no people).
+            targets = (await OfficeTargets.load(u, offices)
+                       if unassigned or stats.unknown_years or stats.full else OfficeTargets())
         office = self.planner.plan_unassigned(unassigned, now, targets)
-        notices = plan.notices + office.notices
-        stats.unknown_years = plan.unknown_years | office.unknown_years
+        notices = office.notices
+        stats.unknown_years |= office.unknown_years
+        skipped = stats.skipped_rows + office.skipped_rows
         notices += self._calendar_warnings(stats.unknown_years, offices, targets, now)
         if stats.full:
             admins = {o: [p for p, _ in targets(o, True) if p is not None] for o in offices}
             notices += next_year_warnings(self.cal, now, self.policy.holidays_warn_from, admins)
-        stats.planned = len(notices)
-        new = [n for n in notices if n.key not in self._known]
-        if new:
-            async with self.uow() as u:
-                stats.queued = await u.outbox.add_many(new)
-                await u.commit()
-            for n in new:
-                self._known[n.key] = n.due_at
+        await self._queue(notices, stats)
         if stats.full:
             self._last_full = now
+            self._swept_until = now + self.settings.horizon
+            self._swept_calendar = self.cal.version
+            if self.planner.escalating(now):
+                self._escalated_on = to_local(now).date()
             cutoff = now - timedelta(days=2)
             self._known = {k: v for k, v in self._known.items() if v >= cutoff}
         self._watermark = now
         stats.seconds = time.perf_counter() - started
         self.last_pass = stats
         if stats.unknown_years:
-            log.warning("reminders skipped %d rows: no calendar for %s", plan.skipped_rows,
+            log.warning("reminders skipped %d rows: no calendar for %s", skipped,
                         sorted(stats.unknown_years))
         return stats
+
+    def _sweep_due(self, now: datetime) -> bool:
+        if self._last_full is None or self._swept_until is None:
+            return True
+        if now - self._last_full >= timedelta(seconds=self.settings.full_plan_seconds):
+            return True
+        if self._swept_calendar != self.cal.version:
+            return True
+        if self.planner.sends_between(self._swept_until, now + self.settings.horizon, now):
+            return True
+        return (self.planner.escalating(now)
+                and self._escalated_on != to_local(now).date())
+
+    async def _sweep(self, now: datetime, stats: PassStats) -> None:
+        """Every open assignment, a page at a time: each page is read, planned in a thread,
+        escalated and queued before the next is read (memory and stalls stay bounded)."""
+        after: tuple[int, int] | None = None
+        size = self.settings.sweep_batch
+        while True:
+            async with self.read() as u:
+                rows = await u.matters.open_assignments(after=after, limit=size)
+            if rows:
+                await self._plan_rows(rows, now, stats, in_thread=True)
+                after = (rows[-1].matter_id, rows[-1].no)
+            if len(rows) < size or self.stopping.is_set():
+                return
+
+    async def _plan_rows(self, rows: list[AssignmentRow], now: datetime, stats: PassStats,
+                         *, in_thread: bool) -> None:
+        stats.rows += len(rows)
+        plan = await asyncio.to_thread(self._plan, rows, now) if in_thread else self._plan(rows, now)
+        if plan.escalations:
+            stats.escalations += await self._escalate(plan.escalations)
+            touched = {e.matter_id for e in plan.escalations}
+            async with self.read() as u:
+                fresh = await u.matters.open_assignments(matter_ids=touched)
+            again = (await asyncio.to_thread(self._plan, fresh, now) if in_thread
+                     else self._plan(fresh, now))
+            plan = Plan([n for n in plan.notices if n.matter_id not in touched] + again.notices,
+                        [], plan.unknown_years | again.unknown_years, plan.skipped_rows)
+        stats.unknown_years |= plan.unknown_years
+        stats.skipped_rows += plan.skipped_rows
+        await self._queue(plan.notices, stats)
+
+    def _plan(self, rows: list[AssignmentRow], now: datetime) -> Plan:
+        """Daily rows up to the horizon; urgent ones (hourly slots) up to past the next
+        sweep, so that the passes in between need not read them. A slot planned early is
+        checked again when it is sent (SendCheck)."""
+        urgent = [r for r in rows if r.klass == _URGENT]
+        if not urgent:
+            return self.planner.plan(rows, now)
+        daily = self.planner.plan([r for r in rows if r.klass != _URGENT], now)
+        ahead = self.planner.plan(urgent, now, timedelta(
+            seconds=self.settings.full_plan_seconds) + 2 * self.settings.horizon)
+        return Plan(daily.notices + ahead.notices, daily.escalations + ahead.escalations,
+                    daily.unknown_years | ahead.unknown_years,
+                    daily.skipped_rows + ahead.skipped_rows)
+
+    async def _queue(self, notices: list[Notice], stats: PassStats) -> None:
+        stats.planned += len(notices)
+        new = [n for n in notices if n.key not in self._known]
+        # Bounded writes: each a short hold of the writer (handlers wait behind it).
+        for k in range(0, len(new), QUEUE_BATCH):
+            chunk = new[k:k + QUEUE_BATCH]
+            async with self.uow() as u:
+                stats.queued += await u.outbox.add_many(chunk)
+                await u.commit()
+            for n in chunk:
+                self._known[n.key] = n.due_at
 
     async def _unassigned(self, u: UnitOfWork, offices: Sequence[int],
                           changed: set[int] | None) -> list[UnassignedMatter]:
         if changed is not None and not changed:
             return []
         found = []
-        for office_id in offices:
-            q = MatterQuery(office_id=office_id, statuses=frozenset({MatterStatus.REGISTERED}))
-            found += [m for m in await u.matters.list(q)
-                      if m.id is not None and (changed is None or m.id in changed)]
+        if changed is not None:  # only the changed ones, by key
+            found = [m for m in (await u.matters.get_many(changed)).values()
+                     if m.status is MatterStatus.REGISTERED and m.office_id in offices]
+        else:  # a sweep: the registered ones, from the (office_id, status) index
+            for office_id in offices:
+                q = MatterQuery(office_id=office_id,
+                                statuses=frozenset({MatterStatus.REGISTERED}))
+                found += await u.matters.list(q)
         paused = await u.matters.paused_ids([m.id for m in found if m.id is not None])
         return [UnassignedMatter(m.id or 0, m.office_id, m.source, m.confidential,
                                  m.received_at, m.registered_at, m.id in paused)
@@ -229,25 +315,36 @@ class ReminderService:
         return out
 
     async def _escalate(self, escalations: Sequence[Escalation]) -> int:
-        done = 0
+        """Automatic 催办 and criticism flags, in batches (accountability.ESCALATION_BATCH
+        to a transaction), each an event; one that no longer applies or met a conflict is
+        left for the next pass."""
         p = self.policy
-        for e in escalations:
-            try:
-                if e.kind is EscalationKind.URGE:
-                    m = await auto_urge(
-                        self.uow(), self.clock, self.cal, e.matter_id, e.no,
-                        after_workdays=p.auto_urge_after_workdays,
-                        limit_workdays=p.urge_limit_workdays, receipts=p.receipts)
-                else:
-                    m = await flag_for_criticism(self.uow(), self.clock,
-                                                 e.matter_id, e.no)
-            except DomainError as exc:  # e.g. Conflict: someone else saved it; next pass
-                log.info("escalation %s of %s/%s deferred: %s", e.kind, e.matter_id, e.no,
-                         exc)
-                continue
+        urges = [(e.matter_id, e.no) for e in escalations if e.kind is EscalationKind.URGE]
+        flags = [(e.matter_id, e.no) for e in escalations if e.kind is EscalationKind.FLAG]
+        done = 0
+        if urges:
+            urged = await accountability.auto_urge_many(
+                self.uow, self.clock, self.cal, urges,
+                after_workdays=p.auto_urge_after_workdays,
+                limit_workdays=p.urge_limit_workdays, receipts=p.receipts)
+            done += self._log_escalations(EscalationKind.URGE, urges, urged)
+        if flags:
+            flagged = await accountability.flag_for_criticism_many(self.uow, self.clock, flags)
+            done += self._log_escalations(EscalationKind.FLAG, flags, flagged)
+        return done
+
+    @staticmethod
+    def _log_escalations(kind: EscalationKind, targets: Sequence[tuple[int, int]],
+                         results: Sequence[Matter | None]) -> int:
+        done = 0
+        for (_, no), m in zip(targets, results, strict=True):
             if m is not None:
                 done += 1
-                log.info("escalation %s: matter %s assignment %s", e.kind, m.number, e.no)
+                if len(targets) <= 20:  # a county-wide first pass logs a count, not 100k lines
+                    log.info("escalation %s: matter %s assignment %s", kind, m.number, no)
+        if len(targets) > 20 or done < len(targets):
+            log.info("escalation %s: %d of %d applied (the rest next pass)", kind, done,
+                     len(targets))
         return done
 
     # ---- delivering ---------------------------------------------------------------------

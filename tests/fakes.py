@@ -129,7 +129,9 @@ class _Matters:
 
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
-                               person_id: int | None = None) -> list[AssignmentRow]:
+                               person_id: int | None = None,
+                               after: tuple[int, int] | None = None,
+                               limit: int | None = None) -> list[AssignmentRow]:
         rows = []
         for d in self.t.matters.values():
             m = matter_from_json(copy.deepcopy(d))
@@ -150,6 +152,9 @@ class _Matters:
                         assigned_at=a.assigned_at, last_progress_at=a.last_progress_at,
                         urge_limit=a.urge_limit, urge_count=a.urge_count,
                         criticized=a.criticized, paused=m.id in self.t.paused))
+        if limit is not None:
+            rows = sorted((r for r in rows if after is None or (r.matter_id, r.no) > after),
+                          key=lambda r: (r.matter_id, r.no))[:limit]
         return rows
 
     async def set_paused(self, matter_id: int, paused: bool) -> None:

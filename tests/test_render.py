@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from ledger.deadlines import MatterClass
 from ledger.model import AssignmentStatus, Light, MatterStatus, Person, ProjectKind, Role, Source
 from ledger.usecases.records import MODES
@@ -40,3 +44,11 @@ def test_several_people_of_one_name_are_listed_with_their_roles() -> None:
     assert text == ("有2位「干事孙」：#5 干事孙（承办人）；#8 干事孙（无角色，已停用）。"
                     "请改写成 #编号，如 #5。")
     assert str(err).startswith("有2位「干事孙」：#5 干事孙；#8 干事孙（已停用）。")
+def test_templates_are_compiled_once_unless_reloading_is_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "t.j2").write_text("一", encoding="utf-8")
+    fixed, live = Renderer(tmp_path), Renderer(tmp_path, reload=True)
+    assert fixed("t.j2") == live("t.j2") == "一"
+    (tmp_path / "t.j2").write_text("二", encoding="utf-8")
+    os.utime(tmp_path / "t.j2", (time.time() + 5, time.time() + 5))  # a newer file
+    assert fixed("t.j2") == "一"  # the file is not looked at again
+    assert live("t.j2") == "二"

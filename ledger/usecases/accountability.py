@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from typing import Any, cast
 
 from ledger import permissions as perm
 from ledger.clock import Clock, cn_date, local_today
@@ -11,6 +14,8 @@ from ledger.deadlines import (
     MAX_DAYS_AHEAD,
 )
 from ledger.errors import (
+    Conflict,
+    DomainError,
     InvalidInput,
     InvalidTransition,
 )
@@ -20,7 +25,7 @@ from ledger.model import (
     Matter,
 )
 from ledger.notices import tell_office
-from ledger.ports import UnitOfWork
+from ledger.ports import Notice, UnitOfWork, UnitOfWorkFactory
 from ledger.receipts import ReceiptPolicy
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
 from ledger.usecases.receipts import queue_urging_documents
@@ -70,28 +75,40 @@ async def auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id:
     (done, urged meanwhile, paused, completion requested)."""
     async with uow:
         m = await uow.matters.get(matter_id)
-        a = m.assignment(no)
-        if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
-                or a.urge_count > 0 or await uow.matters.paused_ids([matter_id])):
+        paused = bool(await uow.matters.paused_ids([matter_id]))
+        if not await _auto_urge(uow, clock, cal, m, no, paused, after_workdays, limit_workdays,
+                                receipts):
             return None
-        today = local_today(clock)
-        if today <= a.effective_deadline:
-            return None
-        overdue = cal.workdays_between(a.effective_deadline, today)
-        if overdue < after_workdays:
-            return None
-        limit = cal.add_workdays(today, limit_workdays)
-        note = f"已超期{overdue}个工作日，系统自动催办。"
-        now = clock.now()
-        m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
-               counted=(today, limit_workdays))
         await _save(uow, m)
-        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, [a], now)
-        await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
-                            {"limit": limit.isoformat(), "note": note, "auto": True,
-                             "overdue_workdays": overdue})
         await uow.commit()
         return m
+
+
+async def _auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, m: Matter, no: int,
+                     paused: bool, after_workdays: int, limit_workdays: int,
+                     receipts: ReceiptPolicy | None = None) -> bool:
+    """One automatic 催办 on a loaded matter, in the open unit of work (not saved)."""
+    a = m.assignment(no)
+    if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
+            or a.urge_count > 0 or paused):
+        return False
+    today = local_today(clock)
+    if today <= a.effective_deadline:
+        return False
+    overdue = cal.workdays_between(a.effective_deadline, today)
+    if overdue < after_workdays:
+        return False
+    limit = cal.add_workdays(today, limit_workdays)
+    note = f"已超期{overdue}个工作日，系统自动催办。"
+    now = clock.now()
+    m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
+           counted=(today, limit_workdays))
+    # The 催办通知单 first, then the notice with the card's buttons.
+    await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, [a], now)
+    await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
+                        {"limit": limit.isoformat(), "note": note, "auto": True,
+                         "overdue_workdays": overdue})
+    return True
 
 
 CRITICISM_FLAG_REASON = "催办限期内未落实"
@@ -104,25 +121,126 @@ async def flag_for_criticism(uow: UnitOfWork, clock: Clock, matter_id: int, no: 
     it no longer applies."""
     async with uow:
         m = await uow.matters.get(matter_id)
-        a = m.assignment(no)
-        today = local_today(clock)
-        if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
-                or a.criticized or a.urge_limit is None or today <= a.urge_limit
-                or await uow.matters.paused_ids([matter_id])):
+        paused = bool(await uow.matters.paused_ids([matter_id]))
+        if not await _flag(uow, clock, m, no, paused):
             return None
-        limit = a.urge_limit
-        now = clock.now()
-        m.criticize(at=now, actor_id=None, no=no,
-                    reason=f"{CRITICISM_FLAG_REASON}（催办限期 {cn_date(limit)}）")
         await _save(uow, m)
-        await tell_office(uow, office_id=m.office_id, confidential=m.confidential,
-                          key=f"critflag:{m.id}:{no}", kind="office_criticism_flag", at=now,
-                          matter_id=m.id, assignment_no=no,
-                          payload={"limit": limit.isoformat(), "urge_count": a.urge_count,
-                                   "deadline": a.effective_deadline.isoformat(),
-                                   "unit_id": a.unit_id, "reason": CRITICISM_FLAG_REASON})
         await uow.commit()
         return m
+
+
+async def _flag(uow: UnitOfWork, clock: Clock, m: Matter, no: int, paused: bool) -> bool:
+    """One criticism flag on a loaded matter, in the open unit of work (not saved)."""
+    a = m.assignment(no)
+    today = local_today(clock)
+    if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
+            or a.criticized or a.urge_limit is None or today <= a.urge_limit or paused):
+        return False
+    limit = a.urge_limit
+    now = clock.now()
+    m.criticize(at=now, actor_id=None, no=no,
+                reason=f"{CRITICISM_FLAG_REASON}（催办限期 {cn_date(limit)}）")
+    await tell_office(uow, office_id=m.office_id, confidential=m.confidential,
+                      key=f"critflag:{m.id}:{no}", kind="office_criticism_flag", at=now,
+                      matter_id=m.id, assignment_no=no,
+                      payload={"limit": limit.isoformat(), "urge_count": a.urge_count,
+                               "deadline": a.effective_deadline.isoformat(),
+                               "unit_id": a.unit_id, "reason": CRITICISM_FLAG_REASON})
+    return True
+
+
+# ---- many at once (the planner's escalations) ------------------------------------------
+
+ESCALATION_BATCH = 500  # assignments per transaction
+
+# (matter_id, assignment no)
+Target = tuple[int, int]
+_Apply = Callable[[UnitOfWork, Matter, int, bool], Awaitable[bool]]
+
+
+async def auto_urge_many(uows: UnitOfWorkFactory, clock: Clock, cal: WorkCalendar,
+                         targets: Sequence[Target], after_workdays: int, limit_workdays: int,
+                         batch: int = ESCALATION_BATCH, receipts: ReceiptPolicy | None = None,
+                         ) -> list[Matter | None]:
+    """`auto_urge` for many assignments, `batch` to a transaction, each its own event
+    and notices. For each target in order: the matter urged, or None (no longer applies,
+    or deferred to the next pass)."""
+    async def apply(u: UnitOfWork, m: Matter, no: int, paused: bool) -> bool:
+        return await _auto_urge(u, clock, cal, m, no, paused, after_workdays, limit_workdays,
+                                receipts)
+    return await _in_batches(uows, targets, batch, apply)
+
+
+async def flag_for_criticism_many(uows: UnitOfWorkFactory, clock: Clock,
+                                  targets: Sequence[Target], batch: int = ESCALATION_BATCH,
+                                  ) -> list[Matter | None]:
+    """`flag_for_criticism` for many assignments, `batch` to a transaction."""
+    async def apply(u: UnitOfWork, m: Matter, no: int, paused: bool) -> bool:
+        return await _flag(u, clock, m, no, paused)
+    return await _in_batches(uows, targets, batch, apply)
+
+
+async def _in_batches(uows: UnitOfWorkFactory, targets: Sequence[Target], batch: int,
+                      apply: _Apply) -> list[Matter | None]:
+    out: list[Matter | None] = []
+    for k in range(0, len(targets), batch):
+        chunk = targets[k:k + batch]
+        try:
+            out += await _batch(uows(), chunk, apply)
+        except Conflict:  # one was saved by someone else meanwhile: each on its own
+            for t in chunk:
+                try:
+                    out += await _batch(uows(), [t], apply)
+                except DomainError:
+                    out.append(None)
+    return out
+
+
+async def _batch(uow: UnitOfWork, chunk: Sequence[Target], apply: _Apply,
+                 ) -> list[Matter | None]:
+    async with uow:
+        loaded = await uow.matters.get_many({mid for mid, _ in chunk})
+        paused = await uow.matters.paused_ids(list(loaded))
+        gathered = _Gathered(uow)
+        out: list[Matter | None] = []
+        for i, (mid, no) in enumerate(chunk):
+            if i % 50 == 49:  # the gathered writes never wait: let the event loop breathe
+                await asyncio.sleep(0)
+            m = loaded.get(mid)
+            try:
+                done = m is not None and await apply(cast(UnitOfWork, gathered), m, no,
+                                                     mid in paused)
+            except DomainError:  # this one no longer applies as asked; the others go on
+                done = False
+            out.append(m if done else None)
+        await uow.matters.save_many([m for m in loaded.values() if m.pending])
+        await uow.outbox.add_many(gathered.outbox.notices)
+        await uow.commit()
+        return out
+
+
+class _GatheredOutbox:
+    def __init__(self, outbox: Any) -> None:
+        self._outbox = outbox
+        self.notices: list[Notice] = []
+
+    async def add(self, notice: Notice) -> bool:
+        self.notices.append(notice)
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._outbox, name)
+
+
+class _Gathered:
+    """The open unit of work with its outbox gathered: one insert for the whole batch."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.outbox = _GatheredOutbox(uow.outbox)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
 
 
 async def reminders_paused(uow: UnitOfWork, actor_id: int, matter_id: int) -> bool:

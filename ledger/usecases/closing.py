@@ -19,7 +19,7 @@ from ledger.model import (
     Person,
 )
 from ledger.policy import office_hears
-from ledger.ports import Notice, UnitOfWork
+from ledger.ports import MessageRef, Notice, UnitOfWork
 from ledger.usecases._shared import (
     _actor,
     _office_matter,
@@ -40,6 +40,9 @@ class ProgressReport:
     no: int | None
     text: str
     attachments: tuple[Attachment, ...] = ()
+    # The bot's confirmation, already sent: remembered in the report's own transaction, so
+    # that a reply to it lands on the matter (one write per report, not two).
+    reply: MessageRef | None = None
 
 
 ProgressOutcome = tuple[Matter, Assignment] | DomainError
@@ -60,47 +63,65 @@ async def report_progress_many(uow: UnitOfWork, clock: Clock,
     """Several reports in one transaction (the bot gathers those arriving together, so a
     busy morning costs one commit per batch, not per message). Each report is checked on
     its own: a refused one gets its error back and does not stop the others. Reports
-    about the same matter apply in the order given."""
+    about the same matter apply in the order given. The confirmations sent for them
+    (`ProgressReport.reply`) are remembered in the same transaction."""
     async with uow:
-        actors: dict[int, Person | DomainError] = {}
-        for r in reports:
-            if r.actor_id not in actors:
-                try:
-                    actors[r.actor_id] = await _actor(uow, r.actor_id)
-                except DomainError as e:
-                    actors[r.actor_id] = e
-        loaded = await uow.matters.get_many({r.matter_id for r in reports})
-        targets: dict[tuple[int, bool], list[tuple[int | None, int | None]]] = {}
-        now = clock.now()
-        outcomes: list[ProgressOutcome] = []
-        notices: list[Notice] = []
-        touched: dict[int, Matter] = {}
-        for r in reports:
-            try:
-                actor = actors[r.actor_id]
-                if isinstance(actor, DomainError):
-                    raise actor
-                m = loaded.get(r.matter_id)
-                if m is None:
-                    raise NotFound("找不到这件事项。")
-                a = _pick(actor, m, r.no)
-                m.report_progress(at=now, actor_id=actor.id, no=a.no, text=r.text,
-                                  attachments=r.attachments)
-            except DomainError as e:
-                outcomes.append(e)
-                continue
-            assert m.id is not None
-            touched[m.id] = m
-            key = (m.office_id, m.confidential)
-            if key not in targets:
-                targets[key] = await office_hears(uow, m.office_id, m.confidential)
-            notices += _office_notices(m, m.last_event, now, targets[key])
-            notices += evidence.download_notices(m.office_id, m.id, m.last_event, now)
-            outcomes.append((m, a))
-        await uow.matters.save_many(list(touched.values()))
+        outcomes, touched, notices = await _apply_progress(uow, clock, reports)
+        await uow.matters.save_many(touched)
         await uow.outbox.add_many(notices)
+        await uow.chats.remember_many([r.reply for r, o in zip(reports, outcomes, strict=True)
+                                       if r.reply is not None and not isinstance(o, DomainError)])
         await uow.commit()
         return outcomes
+
+
+async def check_progress_many(uow: UnitOfWork, clock: Clock,
+                              reports: Sequence[ProgressReport]) -> list[ProgressOutcome]:
+    """What `report_progress_many` would answer, writing nothing (a read-only unit of work
+    will do): the bot words its confirmation from it before the one write."""
+    async with uow:
+        outcomes, _, _ = await _apply_progress(uow, clock, reports)
+        return outcomes
+
+
+async def _apply_progress(uow: UnitOfWork, clock: Clock, reports: Sequence[ProgressReport],
+                          ) -> tuple[list[ProgressOutcome], list[Matter], list[Notice]]:
+    actors: dict[int, Person | DomainError] = {}
+    for r in reports:
+        if r.actor_id not in actors:
+            try:
+                actors[r.actor_id] = await _actor(uow, r.actor_id)
+            except DomainError as e:
+                actors[r.actor_id] = e
+    loaded = await uow.matters.get_many({r.matter_id for r in reports})
+    targets: dict[tuple[int, bool], list[tuple[int | None, int | None]]] = {}
+    now = clock.now()
+    outcomes: list[ProgressOutcome] = []
+    notices: list[Notice] = []
+    touched: dict[int, Matter] = {}
+    for r in reports:
+        try:
+            actor = actors[r.actor_id]
+            if isinstance(actor, DomainError):
+                raise actor
+            m = loaded.get(r.matter_id)
+            if m is None:
+                raise NotFound("找不到这件事项。")
+            a = _pick(actor, m, r.no)
+            m.report_progress(at=now, actor_id=actor.id, no=a.no, text=r.text,
+                              attachments=r.attachments)
+        except DomainError as e:
+            outcomes.append(e)
+            continue
+        assert m.id is not None
+        touched[m.id] = m
+        key = (m.office_id, m.confidential)
+        if key not in targets:
+            targets[key] = await office_hears(uow, m.office_id, m.confidential)
+        notices += _office_notices(m, m.last_event, now, targets[key])
+        notices += evidence.download_notices(m.office_id, m.id, m.last_event, now)
+        outcomes.append((m, a))
+    return outcomes, list(touched.values()), notices
 
 
 async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: int,

@@ -466,10 +466,13 @@ class SqlMatterRepository:
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
                                person_id: int | None = None,
+                               after: tuple[int, int] | None = None,
+                               limit: int | None = None,
                                ) -> builtins.list[AssignmentRow]:
         """Every open assignment, in no particular order. This is the reminder scan:
         one table, no JSON (an open assignment implies an open matter, and the matter
-        fields needed are copied onto the assignment rows)."""
+        fields needed are copied onto the assignment rows). `limit`: a page in key order,
+        starting after the key `after`."""
         a = assignments
         cols = (a.c.matter_id, a.c.no, a.c.office_id, a.c.klass, a.c.confidential,
                 a.c.status, a.c.unit_id, a.c.principal_id, a.c.responsible_id,
@@ -485,12 +488,20 @@ class SqlMatterRepository:
         if person_id is not None:
             stmt = stmt.where(or_(a.c.principal_id == person_id, a.c.responsible_id == person_id,
                                   a.c.handler_id == person_id))
+        if limit is not None:
+            if after is not None:
+                m, n = after
+                stmt = stmt.where(or_(a.c.matter_id > m, and_(a.c.matter_id == m, a.c.no > n)))
+            # A bounded page along the primary key: the planner's sweep, batch by batch.
+            return await self._scan(stmt.order_by(a.c.matter_id, a.c.no).limit(limit), sqlite,
+                                    in_thread=True)
         if matter_ids is not None:
             ids = sorted(set(matter_ids))
             out: builtins.list[AssignmentRow] = []
             for k in range(0, len(ids), _IN_CHUNK):
+                # Many matters (a sweep's escalations, a busy minute): built off the loop.
                 out += await self._scan(stmt.where(a.c.matter_id.in_(ids[k:k + _IN_CHUNK])),
-                                        sqlite)
+                                        sqlite, in_thread=len(ids) > _IN_CHUNK)
             return out
         # The whole table (the reminder scan): build the rows off the event loop, so a bot
         # with 100,000 open matters keeps answering while it runs.
