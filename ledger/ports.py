@@ -9,7 +9,17 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from ledger.model import AssignmentStatus, Event, Matter, MatterStatus, Office, Person, Role, Unit
+from ledger.model import (
+    AssignmentStatus,
+    Event,
+    Light,
+    Matter,
+    MatterStatus,
+    Office,
+    Person,
+    Role,
+    Unit,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class MatterQuery:
     registered_from: datetime | None = None
     registered_to: datetime | None = None
     text: str | None = None             # substring of number or title
+    light: Light | None = None          # the stored light (matters.light)
     limit: int | None = None
     offset: int = 0
 
@@ -263,6 +274,20 @@ class MatterRepository(Protocol):
     async def list(self, query: MatterQuery) -> list[Matter]: ...
 
     async def count(self, query: MatterQuery) -> int: ...
+
+    async def light_counts(self, query: MatterQuery) -> dict[Light, int]:
+        """How many matters of the query have each light."""
+        ...
+
+    async def work_page(self, query: MatterQuery) -> tuple[builtins.list[int], int]:
+        """Matter ids where query.person_id is named on an open assignment, a page of them
+        (三个优先 first, then the nearest deadline), and how many there are."""
+        ...
+
+    async def recount_lights(self, after_id: int, limit: int) -> tuple[int | None, int]:
+        """Recount the stored light of up to `limit` open matters after `after_id`: the last
+        id read (None when done) and how many changed."""
+        ...
 
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,

@@ -17,6 +17,7 @@ from handlers.menus import OFFICE, commands, commands_for, help_text
 from handlers.onboarding import parse_roles
 from ledger import services as svc
 from ledger.clock import FixedClock
+from ledger.lights import LightStamp
 from ledger.model import Attachment, Office, Person, Role, Unit
 from ledger.ports import GroupChat, Notice
 from ledger.workcalendar import WorkCalendar
@@ -56,6 +57,7 @@ def w() -> W:
     clock = FixedClock(START)
     deps = Deps(uow=lambda: FakeUnitOfWork(store), clock=clock, cal=WorkCalendar(),
                 config=Config(), render=Renderer())
+    store.lights = LightStamp(deps.cal, clock, deps.light_policy)
     return W(store, deps, clock)
 
 
