@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 
@@ -16,7 +17,7 @@ from ledger.ports import MatterQuery
 from ledger.usecases import reading
 from storage.tables import assignments, matters
 from storage.uow import connection_of
-from tests.bot_e2e import START, bot, buttons, forge, last, say, tap, text
+from tests.bot_e2e import START, Msg, bot, buttons, forge, last, say, tap, text
 
 RED, GREEN = 5_051, 20  # more red matters than the old 5,000-row window held
 PAGES = 506  # ten a page
@@ -52,6 +53,11 @@ async def _seed(h: Harness, red: int, green: int, *, team: str = "town",
         await uow.commit()
 
 
+def _now(person: Any, msg: Msg) -> Msg:
+    """The message as it reads now (edits applied)."""
+    return next(m for m in person.inbox() if m["message_id"] == msg["message_id"])
+
+
 async def test_red_list_counts_past_five_thousand_and_pages(tmp_path: Path) -> None:
     async with bot(tmp_path) as h:
         await _seed(h, RED, GREEN)
@@ -70,7 +76,7 @@ async def test_red_list_counts_past_five_thousand_and_pages(tmp_path: Path) -> N
         # an old button for a page past the end: the last page, and the reason
         answer = await forge(h, admin, page, "l:r:9999")
         assert answer is not None and "列表已有变化" in (answer.text or "")
-        assert f"第 {PAGES}/{PAGES} 页" in text(last(admin))
+        assert f"第 {PAGES}/{PAGES} 页" in text(_now(admin, page))
         # a garbled page button: what to do instead, not a card's error
         answer = await forge(h, admin, page, "l:r:x")
         assert answer is not None and answer.show_alert and "/list" in (answer.text or "")
