@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -275,6 +275,11 @@ class MatterRepository(Protocol):
 
     async def count(self, query: MatterQuery) -> int: ...
 
+    def batches(self, query: MatterQuery, size: int = 2000,
+                ) -> AsyncIterator[builtins.list[Matter]]:
+        """The query's matters oldest first (year, seq), a batch at a time."""
+        ...
+
     async def light_counts(self, query: MatterQuery) -> dict[Light, int]:
         """How many matters of the query have each light."""
         ...
@@ -346,6 +351,11 @@ class EventLog(Protocol):
 
     async def since(self, office_id: int, since: datetime,
                     until: datetime | None = None) -> list[Event]: ...
+
+    def batches_since(self, office_id: int, since: datetime, size: int = 5000,
+                      ) -> AsyncIterator[builtins.list[Event]]:
+        """`since` in (at, id) order, a batch at a time (an export of any size)."""
+        ...
 
     async def changed_matters(self, office_id: int, since: datetime) -> set[int]:
         """Ids of the matters with events at or after `since` (what a re-plan needs,

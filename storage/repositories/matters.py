@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from operator import itemgetter
@@ -165,6 +165,7 @@ def _matter(row: Row[Any]) -> Matter:
 
 
 _STATUS = {s.value: s for s in AssignmentStatus}
+_ON_LOOP = 100  # a page of at most this many matters is decoded on the event loop
 _OPEN_MATTER = sorted(s.value for s in (MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
                                          MatterStatus.COMPLETION_REQUESTED))
 
@@ -211,6 +212,13 @@ def default_stamp() -> LightStamp:
     """The light of a unit of work made without one (tests, tools): the statutory calendar
     and default thresholds. The bot passes its own (storage.uow.uow_factory)."""
     return LightStamp(WorkCalendar(), SystemClock(), LightPolicy())
+
+
+def _decode_batch(result: Any) -> tuple[builtins.list[Matter], tuple[int, int] | None]:
+    """A keyset batch's matters and where the next begins (run in a thread)."""
+    rows = result.all()
+    with gc_paused():
+        return [_matter(r) for r in rows], (rows[-1].year, rows[-1].seq) if rows else None
 
 
 class SqlMatterRepository:
@@ -394,7 +402,38 @@ class SqlMatterRepository:
             stmt = stmt.limit(query.limit)
         if query.offset:
             stmt = stmt.offset(query.offset)
-        return [_matter(row) for row in await self._conn.execute(stmt)]
+        result = await self._conn.execute(stmt)  # buffered: the rows are fetched already
+        if query.limit is not None and query.limit <= _ON_LOOP:
+            return [_matter(row) for row in result]
+
+        def build() -> builtins.list[Matter]:
+            with gc_paused():  # many small objects, no cycles
+                return [_matter(row) for row in result.all()]
+        # Decoding a whole ledger's snapshots (a bulletin, an export) takes seconds at
+        # 100k: in a thread, so every chat keeps being answered meanwhile.
+        return await asyncio.to_thread(build)
+
+    async def batches(self, query: MatterQuery, size: int = 2000,
+                      ) -> AsyncIterator[builtins.list[Matter]]:
+        """The query's matters oldest first (year, seq), `size` at a time by keyset: an
+        export of any size holds one batch in memory, and no OFFSET is rescanned."""
+        where = self._where(query)
+        after: tuple[int, int] | None = None
+        while True:
+            stmt = select(matters.c.id, matters.c.version, matters.c.state, matters.c.year,
+                          matters.c.seq).where(*where)
+            if after is not None:
+                stmt = stmt.where(or_(matters.c.year > after[0], and_(
+                    matters.c.year == after[0], matters.c.seq > after[1])))
+            result = await self._conn.execute(
+                stmt.order_by(matters.c.year, matters.c.seq).limit(size))
+
+            batch, after = await asyncio.to_thread(_decode_batch, result)
+            if not batch:
+                return
+            yield batch
+            if len(batch) < size:
+                return
 
     async def count(self, query: MatterQuery) -> int:
         n = (await self._conn.execute(
