@@ -340,13 +340,22 @@ def _sheet_rows(source: str | Path | IO[bytes]) -> Iterator[tuple[int, list[Any]
     yield from _openpyxl_rows(source)
 
 
-def read_ledger_rows(source: str | Path | IO[bytes]) -> tuple[list[ImportRow], list[RowError]]:
-    """Parse an .xlsx ledger: the rows, and every cell that cannot be read."""
+TICK_ROWS = 2000  # `progress` is told every this many rows
+
+
+def read_ledger_rows(source: str | Path | IO[bytes], *,
+                     progress: Callable[[int], None] | None = None,
+                     ) -> tuple[list[ImportRow], list[RowError]]:
+    """Parse an .xlsx ledger: the rows, and every cell that cannot be read. The sheet is
+    streamed (reports.xlsx, else openpyxl's read-only mode); `progress(rows read)` is
+    called every TICK_ROWS rows (from whatever thread this runs in)."""
     rows: list[ImportRow] = []
     errors: list[RowError] = []
     col: dict[str, int] | None = None
     with gc_paused():   # 100k rows of small objects, none in cycles
         for n, values in _sheet_rows(source):
+            if progress is not None and n % TICK_ROWS == 0:
+                progress(n)
             if col is None:
                 names = [_text(v) for v in values]
                 if "事项" in names:
@@ -424,10 +433,11 @@ def _parse_row(n: int, values: tuple[Any, ...], col: dict[str, int],
 
 
 async def import_ledger_file(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
-                             source: str | Path | IO[bytes], name: str = "") -> ImportResult:
+                             source: str | Path | IO[bytes], name: str = "", *,
+                             progress: Callable[[int], None] | None = None) -> ImportResult:
     """Read, check and import an .xlsx ledger in one transaction, or raise ImportRejected
-    with every bad row and import nothing."""
-    rows, errors = read_ledger_rows(source)
+    with every bad row and import nothing. The sheet is read in a thread."""
+    rows, errors = await asyncio.to_thread(read_ledger_rows, source, progress=progress)
     if not rows and not errors:
         raise ImportRejected([RowError(0, "文件里没有事项。")])
     label = name or (Path(source).name if isinstance(source, str | Path) else "")

@@ -136,3 +136,16 @@ async def test_stored_light_is_the_ledgers_light(tmp_path: Path) -> None:
             ms = [await uow.matters.find(office, 2026, seq) for seq in range(1, 6)]
         assert stored == {Light.RED: 3, Light.YELLOW: 0, Light.GREEN: 2}
         assert [stamp.of(m) for m in ms] == [Light.RED] * 3 + [Light.GREEN] * 2
+
+
+async def test_long_export_shows_its_progress_in_one_message(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        await _seed(h, 10, 5_990)
+        admin = h.people["admin"]
+        sent = await say(h, admin, "/export")
+        assert sent.get("document") and "6000 件事项" in text(sent)
+        every = admin.inbox(include_deleted=True)
+        progress = [m for m in every if "正在导出" in text(m)]
+        assert len(progress) == 1  # one message, edited; gone once the file is there
+        assert "/ 6,000 行" in text(progress[0])
+        assert all("正在导出" not in text(m) for m in admin.inbox())
