@@ -134,7 +134,7 @@ async def on_confirm(update: Update, context: Ctx) -> None:
     result = await enter_year(deps.uow(), deps.clock, deps.cal, a, actor_id=actor.id,
                               actor_name=actor.name)
     deps.kick()
-    recount_soon(context.application)  # lights counted provisionally move too
+    recount_soon(context)  # lights counted provisionally move too
     done = _text(deps, "done", year=a.year, n=len(result.recounted))
     await query.answer("已录入")
     assert preview is not None
@@ -152,7 +152,7 @@ async def _refresh_job(context: Ctx) -> None:
     seen = deps.cal.version
     await load_entered(deps.read or deps.uow, deps.cal)
     if deps.cal.version != seen:  # a year entered by another process (duban holidays)
-        recount_soon(context.application)
+        recount_soon(context)
 
 
 async def start_calendar(app: App) -> None:

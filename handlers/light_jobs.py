@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import time
+from typing import cast
 
 from handlers.deps import App, Ctx, Deps
 from ledger.clock import LOCAL_TZ
@@ -29,10 +30,11 @@ async def recount_job(context: Ctx) -> None:
     await recount(context.deps)
 
 
-def recount_soon(app: App) -> None:
+def recount_soon(context: Ctx) -> None:
     """After something that moves lights without saving the matters (a year entered)."""
-    if app.job_queue is not None:
-        app.job_queue.run_once(recount_job, 0, name=f"{RECOUNT_JOB}-now")
+    jq = cast(App, context.application).job_queue
+    if jq is not None:
+        jq.run_once(recount_job, 0, name=f"{RECOUNT_JOB}-now")
 
 
 def schedule_light_recount(app: App) -> None:

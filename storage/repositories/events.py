@@ -6,6 +6,7 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -22,6 +23,10 @@ from storage.repositories.matters import SqlMatterRepository, _event, _event_val
 from storage.tables import (
     events,
 )
+
+
+def _decode(result: Any) -> builtins.list[Event]:
+    return [_event(r) for r in result.all()]
 
 
 class SqlEventLog:
@@ -75,7 +80,7 @@ class SqlEventLog:
                     events.c.at == after[0], events.c.id > after[1])))
             result = await self._conn.execute(
                 stmt.order_by(events.c.at, events.c.id).limit(size))
-            batch = await asyncio.to_thread(lambda r=result: [_event(x) for x in r.all()])
+            batch = await asyncio.to_thread(_decode, result)
             if not batch:
                 return
             yield batch

@@ -446,8 +446,8 @@ class SqlMatterRepository:
             select(matters.c.light, func.count()).where(*self._where(query))
             .group_by(matters.c.light))
         out = dict.fromkeys(Light, 0)
-        for light, n in rows:
-            out[Light(light)] = int(n)
+        for row in rows.all():
+            out[Light(str(row[0]))] = int(row[1])
         return out
 
     async def work_page(self, query: MatterQuery) -> tuple[builtins.list[int], int]:
@@ -484,7 +484,7 @@ class SqlMatterRepository:
         if not head:
             return None, 0
         a = assignments
-        rows = (await self._conn.execute(
+        rows: Sequence[Any] = (await self._conn.execute(
             select(a.c.matter_id, a.c.status, a.c.deadline, a.c.last_progress_at,
                    a.c.assigned_at)
             .where(a.c.matter_id >= head[0].id, a.c.matter_id <= head[-1].id))).all()
