@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from xml.etree import ElementTree
 
 from openpyxl import load_workbook
@@ -72,6 +72,8 @@ __all__ = [
     "read_ledger_rows",
     "write_ledger",
 ]
+
+T = TypeVar("T")
 
 LEDGER_SHEET = "督办台账"
 HISTORY_SHEET = "办理记录"
@@ -221,6 +223,13 @@ def write_ledger(target: str | Path | IO[bytes], matters: Sequence[Matter],
 BATCH = 2000  # matters read, decoded and written at a time
 
 
+def _quietly(work: Callable[..., T], *args: Any) -> T:
+    """Bulk work in a thread with the cyclic GC paused: a full collection set off by its
+    allocations would hold the GIL, and so stall the event loop, for hundreds of ms."""
+    with gc_paused():
+        return work(*args)
+
+
 async def export_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office_id: int,
                         target: str | Path | IO[bytes], f: ExportFilter | None = None,
                         policy: LightPolicy | None = None,
@@ -245,14 +254,14 @@ async def export_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office
         total = await uow.matters.count(q)
         w = _LedgerWriter(units, persons, cal, local_today(clock), policy, f.history)
         async for batch in uow.matters.batches(q, BATCH):
-            await asyncio.to_thread(w.add_matters, batch)
+            await asyncio.to_thread(_quietly, w.add_matters, batch)
             if progress is not None:
                 await progress(w.matters, total)
         if f.history and w.first is not None:
             async for events in uow.events.batches_since(office_id,
                                                          w.first - timedelta(days=1)):
-                await asyncio.to_thread(w.add_events, events)
-    return await asyncio.to_thread(w.save, target)
+                await asyncio.to_thread(_quietly, w.add_events, events)
+    return await asyncio.to_thread(_quietly, w.save, target)
 
 
 def _start(d: date) -> datetime:
