@@ -19,7 +19,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     false,
     func,
     insert,
@@ -390,7 +389,9 @@ class SqlMatterRepository:
         if q.due_by is not None:
             on.append(and_(a.c.status.in_(_OPEN_ASSIGNMENT), a.c.deadline <= q.due_by))
         if on:
-            where.append(exists().where(a.c.matter_id == matters.c.id, *on))
+            # IN (the matching assignments' matter ids), not a correlated EXISTS: the index on
+            # the person or unit finds the few, instead of a probe per matter of the office.
+            where.append(matters.c.id.in_(select(a.c.matter_id).where(*on)))
         return where
 
     async def list(self, query: MatterQuery) -> builtins.list[Matter]:
