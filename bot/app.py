@@ -22,6 +22,7 @@ from bot.reminder_jobs import stop as stop_reminders
 from handlers import register_handlers
 from handlers.deps import App, BotData, Ctx, Deps
 from handlers.holidays import start_calendar
+from handlers.light_jobs import schedule_light_recount
 from handlers.menus import set_command_menus
 from handlers.public import schedule_public, start_web, stop_web
 from handlers.ratelimit import TelegramRateLimiter
@@ -83,6 +84,7 @@ def build_application(config: Config, deps: Deps,
         schedule_public(app)  # 公示: the public channel, when configured
         await start_web(app)  # …and the public page, when [public] web_in_bot
         schedule_recurring(app)  # 专项督查 monthly asks, 重点企业 月回访
+        schedule_light_recount(app)  # the stored light, at start and every night
         schedule_backups(app)  # [backup]: nightly, on the scheduler-lock holder
         # Everything alive now (modules, handlers, templates: ~200k objects) stays for
         # the life of the process; the cyclic GC need not walk it again in every full

@@ -28,7 +28,7 @@ from ledger.bulletins import current_period, previous_period
 from ledger.clock import local_today
 from ledger.model import Role
 from ledger.usecases.receipts import open_bulletin_receipt
-from reports.bulletin import Bulletin, bulletin_files, publish
+from reports.bulletin import Bulletin, publish, render_files
 
 __all__ = ["BulletinJob", "Posted", "bulletin_job", "post_bulletin", "schedule_bulletins"]
 
@@ -102,7 +102,7 @@ async def post_bulletin(bot: Bot, deps: Deps, spec: BulletinSpec, office_id: int
     b, record, new = await publish(deps.uow, deps.clock, deps.cal, office_id, spec.kind, period,
                                    policy=deps.light_policy)
     assert record.id is not None
-    files = bulletin_files(b, deps.cal, recipients=spec.recipients)
+    files = await render_files(b, deps.cal, recipients=spec.recipients)  # in a thread
     posted = Posted(b, new)
     for chat_id in await _targets(deps, spec, office_id):
         if chat_id in record.delivered:

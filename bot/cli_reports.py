@@ -17,6 +17,7 @@ from ledger.appraisal import AppraisalWeights
 from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, SystemClock, local_today
 from ledger.errors import DomainError
+from ledger.lights import LightPolicy, LightStamp
 from ledger.model import Role
 from ledger.usecases.people import bootstrap_office
 from ledger.workcalendar import WorkCalendar
@@ -30,6 +31,49 @@ __all__ = ["cli_appraisal", "cli_export", "cli_import"]
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr)
+
+
+class _Bar:
+    """Progress on stderr: a bar redrawn in place on a terminal, else a line every tenth
+    (a log file or a pipe gets no carriage returns)."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.tenth = -1
+        self.open = False  # a bar drawn on the terminal without its line end yet
+
+    def show(self, done: int, total: int | None = None) -> None:
+        if total is None:  # rows read, the count not known yet
+            if self.tty:
+                sys.stderr.write(f"\r{self.label}：已读 {done:,} 行")
+                self.open = True
+            elif done // 10_000 > self.tenth:
+                self.tenth = done // 10_000
+                print(f"{self.label}：已读 {done:,} 行", file=sys.stderr)
+            return
+        total = max(total, 1)
+        if self.tty:
+            filled = self.WIDTH * min(done, total) // total
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}]"
+                             f" {done:,}/{total:,}")
+            self.open = done < total
+            if not self.open:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif (tenth := 10 * min(done, total) // total) > self.tenth:
+            self.tenth = tenth
+            print(f"{self.label}：{done:,}/{total:,}", file=sys.stderr)
+
+    async def __call__(self, done: int, total: int) -> None:
+        self.show(done, total)
+
+    def end(self) -> None:
+        if self.open:
+            sys.stderr.write("\n")
+            self.open = False
 
 
 async def _engine(config: Config) -> AsyncEngine | None:
@@ -74,7 +118,7 @@ async def cli_export(config: Config, path: Path | str, *, clock: Clock | None = 
         stats = await export_ledger(
             uow_factory(engine, read_only=True)(), clock or SystemClock(),
             await _calendar(config, engine), office_id, target,
-            ExportFilter(include_confidential=include_confidential))
+            ExportFilter(include_confidential=include_confidential), progress=_Bar("导出"))
         print(f"已导出 {stats.matters} 件事项、{stats.events} 条办理记录：{target}")
         return 0
     finally:
@@ -92,7 +136,11 @@ async def cli_import(config: Config, path: Path | str, *, clock: Clock | None = 
     if engine is None:
         return 2
     clock = clock or SystemClock()
-    uow = uow_factory(engine)
+    cal = await _calendar(config, engine)
+    # the lights stored with the imported matters are counted on the office's calendar
+    uow = uow_factory(engine, lights=LightStamp(cal, clock, LightPolicy(
+        near_workdays=config.near_workdays,
+        stagnant_workdays=config.reminders.stagnant_workdays)))
     try:
         office_id = await bootstrap_office(uow(), clock, config.office_name,
                                            config.admins, config.doc_prefix,
@@ -103,13 +151,15 @@ async def cli_import(config: Config, path: Path | str, *, clock: Clock | None = 
         if not admins:
             _err("督查室还没有管理员：请配置 DUBAN_ADMINS（Telegram 用户 id）后再导入。")
             return 2
+        bar = _Bar("读取")
         try:
-            result = await import_ledger_file(uow(), clock,
-                                              await _calendar(config, engine),
-                                              admins[0].id, source)
+            result = await import_ledger_file(uow(), clock, cal, admins[0].id, source,
+                                              progress=bar.show)
         except ImportRejected as e:
+            bar.end()
             _err(str(e))
             return 1
+        bar.end()
         print(result.summary)
         if result.created:
             print(f"新事项编号：{result.created[0]} … {result.created[-1]}")

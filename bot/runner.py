@@ -16,7 +16,7 @@ from bot.preflight import run_checks
 from bot.serve import serve
 from handlers.deps import App, Deps
 from ledger.clock import Clock, SystemClock
-from ledger.lights import LightPolicy
+from ledger.lights import LightPolicy, LightStamp
 from ledger.usecases.people import bootstrap_office
 from ledger.workcalendar import WorkCalendar
 from presentation.render import Renderer
@@ -41,12 +41,15 @@ async def prepare_database(url: str) -> AsyncEngine:
 
 def make_deps(config: Config, engine: AsyncEngine, clock: Clock | None = None,
               cal: WorkCalendar | None = None) -> Deps:
-    return Deps(uow=uow_factory(engine), read=uow_factory(engine, read_only=True),
-                clock=clock or SystemClock(),
-                cal=cal or WorkCalendar.from_toml(config.schedule), config=config,
-                render=Renderer(),
-                light_policy=LightPolicy(near_workdays=config.near_workdays,
-                                         stagnant_workdays=config.reminders.stagnant_workdays))
+    clock = clock or SystemClock()
+    cal = cal or WorkCalendar.from_toml(config.schedule)
+    policy = LightPolicy(near_workdays=config.near_workdays,
+                         stagnant_workdays=config.reminders.stagnant_workdays)
+    # Every matter written stores its light, counted with the bot's own calendar and clock.
+    lights = LightStamp(cal, clock, policy)
+    return Deps(uow=uow_factory(engine, lights=lights),
+                read=uow_factory(engine, read_only=True, lights=lights),
+                clock=clock, cal=cal, config=config, render=Renderer(), light_policy=policy)
 
 
 def run_bot(config: Config, webhook: bool = False) -> int:

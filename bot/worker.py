@@ -33,6 +33,7 @@ from handlers.errors import on_error
 from handlers.ratelimit import TelegramRateLimiter
 from ledger.calendar_entry import load_entered
 from ledger.clock import Clock, OffsetClock, SystemClock
+from ledger.lights import LightPolicy, LightStamp
 from ledger.workcalendar import WorkCalendar
 from presentation.render import Renderer
 from reminders import scheduler
@@ -89,7 +90,9 @@ async def run(args: argparse.Namespace) -> int:
         .updater(None)
         .build()
     )
-    uow = uow_factory(engine)
+    # the matters it saves (automatic 催办) store their light on this calendar and clock
+    uow = uow_factory(engine, lights=LightStamp(cal, clock, LightPolicy(
+        stagnant_workdays=policy.stagnant_workdays)))
     config = Config(token=args.token, api_url=args.api_url, db=args.db, reminders=policy)
     deps = Deps(uow=uow, clock=clock, cal=cal, config=config, render=Renderer())
     app.bot_data.deps = deps

@@ -9,10 +9,16 @@ from telegram import Message, Update
 
 from handlers.common import ALERT_MAX, line, remember, require_person, require_shown
 from handlers.deps import Ctx
-from handlers.keys import MatterPress, parse_list_key, parse_matter_key
+from handlers.keys import (
+    MatterPress,
+    is_page_key,
+    parse_list_key,
+    parse_matter_key,
+    parse_mine_key,
+)
 from handlers.refresh import origin_of, refresh
 from handlers.replies import PROMPT_KINDS, ask, clear_prompt
-from handlers.views import list_turn, send_files, send_history, show_matter
+from handlers.views import list_turn, mine_turn, send_files, send_history, show_matter
 from ledger import permissions as perm
 from ledger.errors import InvalidInput, InvalidTransition
 from ledger.model import AssignmentStatus, Person
@@ -39,6 +45,13 @@ async def on_button(update: Update, context: Ctx) -> None:
     page = parse_list_key(query.data)
     if page is not None:
         await list_turn(update, context, *page)
+        return
+    mine = parse_mine_key(query.data)
+    if mine is not None:
+        await mine_turn(update, context, mine)
+        return
+    if is_page_key(query.data):
+        await query.answer(line(deps, "bad_page")[:ALERT_MAX], show_alert=True)
         return
     press = parse_matter_key(query.data)
     if press is None:

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 
 from handlers.common import ALERT_MAX, fit, line, require_person, today
 from handlers.deps import App, Ctx, Deps
+from handlers.light_jobs import recount_soon
 from ledger import permissions as perm
 from ledger.calendar_entry import enter_year, load_entered
 from ledger.errors import InvalidInput
@@ -133,6 +134,7 @@ async def on_confirm(update: Update, context: Ctx) -> None:
     result = await enter_year(deps.uow(), deps.clock, deps.cal, a, actor_id=actor.id,
                               actor_name=actor.name)
     deps.kick()
+    recount_soon(context)  # lights counted provisionally move too
     done = _text(deps, "done", year=a.year, n=len(result.recounted))
     await query.answer("已录入")
     assert preview is not None
@@ -147,7 +149,10 @@ async def on_confirm(update: Update, context: Ctx) -> None:
 
 async def _refresh_job(context: Ctx) -> None:
     deps = context.deps
+    seen = deps.cal.version
     await load_entered(deps.read or deps.uow, deps.cal)
+    if deps.cal.version != seen:  # a year entered by another process (duban holidays)
+        recount_soon(context)
 
 
 async def start_calendar(app: App) -> None:

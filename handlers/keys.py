@@ -57,6 +57,25 @@ def parse_list_key(data: str | None) -> tuple[str, int] | None:
     return m[1], int(m[2])
 
 
+# w:<page>: a page of /mine (the presser's own work)
+_MINE_RE = re.compile(r"^w:([0-9]{1,5})$")
+
+
+def mine_key(page: int) -> str:
+    return f"w:{page}"
+
+
+def parse_mine_key(data: str | None) -> int | None:
+    m = _MINE_RE.match(data or "")
+    return None if m is None else int(m[1])
+
+
+def is_page_key(data: str | None) -> bool:
+    """Looks like a page button (l: or w:) though it may not parse: a garbled or old one
+    is answered as a page button, not as a card's."""
+    return (data or "").startswith(("l:", "w:"))
+
+
 # r:<action>:<record id>:<item no>: a button on an office record (ledger.usecases.records), e.g.
 # "reg" registers a visit's problem, a meeting's decision or an inspection's proposal.
 RECORD_ACTIONS = frozenset({"reg"})

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Document, InputFile, Message, Update
 
 from handlers.common import args_text, line, require_person, today
 from handlers.deps import Ctx, Deps
+from handlers.progress import ChatProgress
 from ledger import permissions as perm
 from ledger.appraisal import FACTORS, Appraisal, Factor
 from ledger.bulletins import BulletinKind
@@ -54,11 +56,13 @@ async def export_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
     perm.require_office(actor)
-    buf = io.BytesIO()
-    stats = await export_ledger(deps.uow(), deps.clock, deps.cal, actor.office_id, buf,
-                                ExportFilter(), actor_id=actor.id)
     msg = update.effective_message
     assert msg is not None
+    buf = io.BytesIO()
+    progress = ChatProgress(msg, deps, "导出")
+    stats = await export_ledger(deps.uow(), deps.clock, deps.cal, actor.office_id, buf,
+                                ExportFilter(), actor_id=actor.id, progress=progress)
+    await progress.finish()
     await msg.reply_document(InputFile(io.BytesIO(buf.getvalue()), filename="督查台账.xlsx"),
                              caption=line(deps, "exported", n=stats.matters, events=stats.events),
                              do_quote=False)
@@ -85,8 +89,9 @@ def _import_document(msg: Message) -> Document | None:
     return replied.document if replied is not None else None
 
 
-def _read_upload(data: bytes) -> tuple[list[ImportRow], list[RowError]]:
-    rows, errors = read_ledger_rows(io.BytesIO(data))
+def _read_upload(data: bytes, tick: Callable[[int], None] | None = None,
+                 ) -> tuple[list[ImportRow], list[RowError]]:
+    rows, errors = read_ledger_rows(io.BytesIO(data), progress=tick)
     if not rows and not errors:
         raise ImportRejected([RowError(0, "文件里没有事项。")])
     return rows, errors
@@ -120,14 +125,30 @@ async def import_command(update: Update, context: Ctx) -> None:
         await msg.reply_text(_text(deps, "import_too_large", mb=f"{len(data) / 2**20:.1f}",
                                    limit=IMPORT_MAX_BYTES // 2**20), do_quote=False)
         return
+    progress = ChatProgress(msg, deps, "导入")
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Future[None]] = set()
+
+    def tick(n: int) -> None:  # from the reading thread: the edit is the loop's to make
+        def edit() -> None:
+            task = asyncio.ensure_future(progress(n))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        loop.call_soon_threadsafe(edit)
+
     try:
         # Unzipping and parsing the sheet is CPU work: keep the event loop free.
-        rows, errors = await asyncio.to_thread(_read_upload, data)
+        rows, errors = await asyncio.to_thread(_read_upload, data, tick)
+        if pending:
+            await asyncio.gather(*pending)
+        await progress(len(rows), len(rows) + len(errors))
         result = await import_ledger(deps.uow(), deps.clock, deps.cal, actor.id, rows, errors,
                                      name)
     except ImportRejected as e:
+        await progress.finish()
         await _send_import_errors(msg, deps, name, e.errors)
         return
+    await progress.finish()
     await msg.reply_text(_text(deps, "import_done", r=result), do_quote=False)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 
 from handlers.cards import Directory, assignment_view, button, labels, matter_card
 from handlers.common import (
@@ -24,20 +25,19 @@ from handlers.common import (
     with_dates,
 )
 from handlers.deps import Ctx, Deps
-from handlers.keys import list_key
+from handlers.keys import list_key, mine_key
 from handlers.media import send_attachment
 from ledger import queries
 from ledger.dateparse import parse_deadline
 from ledger.errors import InvalidInput
 from ledger.lights import matter_light, matter_provisional, workdays_left
 from ledger.model import Light, Matter, MatterStatus, Person
-from ledger.policy import may_show, place_of
 from ledger.usecases import reading
 from presentation.labels import MATTER_STATUS_LABELS
 from reminders.queries import upcoming_reminders
 
 PAGE = 10
-_ALL_ROWS = 5000  # light filters are computed here, over every visible open matter
+MINE_PAGE = 15
 
 _WORDS: dict[str, str] = {
     "": "a", "all": "a", "全部": "all", "mine": "m", "我的": "m", "overdue": "o", "超期": "o",
@@ -84,33 +84,37 @@ def _filter(token: str, group: bool) -> reading.ListFilter:
     return reading.ListFilter(public_only=group)
 
 
+_LIGHT_OF = {"y": Light.YELLOW, "r": Light.RED}
+
+
 async def list_page(deps: Deps, actor: Person, token: str, label: str, page: int, group: bool,
                     ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of a list, the count from the index (the light is a stored column), so a
+    page costs the same with a hundred matters as with a million."""
+    text, markup, _ = await _list_page(deps, actor, token, label, page, group)
+    return text, markup
+
+
+async def _list_page(deps: Deps, actor: Person, token: str, label: str, page: int,
+                     group: bool) -> tuple[str, InlineKeyboardMarkup | None, int]:
     day = today(deps)
     f = _filter(token, group)
-    if token in ("y", "r"):
-        want = Light.YELLOW if token == "y" else Light.RED
-        everything, _ = await reading.list_matters(deps.uow(), deps.clock, actor.id, f,
-                                               limit=_ALL_ROWS)
-        lit = [m for m in everything
-               if matter_light(m, deps.cal, day, deps.light_policy) == want]
-        total = len(lit)
+    if token in _LIGHT_OF:
+        f = replace(f, light=_LIGHT_OF[token])
+    page = max(page, 0)
+    items, total = await reading.list_matters(deps.uow(), deps.clock, actor.id, f, limit=PAGE,
+                                          offset=page * PAGE)
+    pages = max(1, math.ceil(total / PAGE))
+    if page >= pages:  # an old button: the list has shrunk since
+        page = pages - 1
+        items, total = await reading.list_matters(deps.uow(), deps.clock, actor.id, f,
+                                              limit=PAGE, offset=page * PAGE)
         pages = max(1, math.ceil(total / PAGE))
-        page = min(max(page, 0), pages - 1)
-        items = lit[page * PAGE:(page + 1) * PAGE]
-    else:
-        items, total = await reading.list_matters(deps.uow(), deps.clock, actor.id, f, limit=PAGE,
-                                              offset=max(page, 0) * PAGE)
-        pages = max(1, math.ceil(total / PAGE))
-        if page >= pages and total:
-            page = pages - 1
-            items, total = await reading.list_matters(deps.uow(), deps.clock, actor.id, f,
-                                                  limit=PAGE, offset=page * PAGE)
     names = await Directory.fetch(deps, actor.office_id)
     rows = [_list_row(deps, m, names, day) for m in items]
     text = deps.render("list.j2", rows=rows, total=total, page=page + 1, pages=pages,
                        label=label, start=page * PAGE)
-    return fit(text), _list_buttons(deps, items, token, page, pages)
+    return fit(text), _list_buttons(deps, items, token, page, pages), page
 
 
 def _list_row(deps: Deps, m: Matter, names: Directory, day: date) -> dict[str, object]:
@@ -173,10 +177,20 @@ async def list_turn(update: Update, context: Ctx, token: str, page: int) -> None
                               for row in old.inline_keyboard for b in row):
         raise InvalidInput(line(deps, "bad_button"))  # only a list message turns pages
     names = await Directory.fetch(deps, actor.office_id)
-    text, markup = await list_page(deps, actor, token, _label_of(deps, token, names), page,
-                                   is_group(update.effective_chat))
-    await query.answer()
-    await query.edit_message_text(text, reply_markup=markup)
+    text, markup, shown_page = await _list_page(deps, actor, token, _label_of(deps, token, names),
+                                                page, is_group(update.effective_chat))
+    await _turned(query, deps, page, shown_page, text, markup)
+
+
+async def _turned(query: CallbackQuery, deps: Deps, asked: int, shown: int, text: str,
+                  markup: InlineKeyboardMarkup | None) -> None:
+    """Answer a page press: the page asked for, or say that the list moved under it."""
+    await query.answer(None if asked == shown else line(deps, "page_moved", page=shown + 1))
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as e:  # pressed twice: the page shown already is this one
+        if "not modified" not in str(e).lower():
+            raise
 
 
 # ---------------------------------------------------------------- one matter
@@ -257,32 +271,60 @@ async def history_command(update: Update, context: Ctx) -> None:
     await send_history(update, context, actor, m)
 
 
+async def mine_page(deps: Deps, actor: Person, page: int, group: bool,
+                    ) -> tuple[str, InlineKeyboardMarkup | None, int, reading.WorkPage]:
+    """One message: the summary of all one's work (counted in the database), a page of
+    it, and ◀ ▶ for the rest: /mine stays one message at ten thousand matters."""
+    page = max(page, 0)
+    work = await reading.my_work_page(deps.uow(), actor.id, public_only=group, limit=MINE_PAGE,
+                                      offset=page * MINE_PAGE)
+    pages = max(1, math.ceil(work.total / MINE_PAGE))
+    if page >= pages:  # an old button: the work has shrunk since
+        page = pages - 1
+        work = await reading.my_work_page(deps.uow(), actor.id, public_only=group,
+                                          limit=MINE_PAGE, offset=page * MINE_PAGE)
+        pages = max(1, math.ceil(work.total / MINE_PAGE))
+    names = await Directory.fetch(deps, actor.office_id)
+    day = today(deps)
+    rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work.items]
+    upcoming = [] if group or page else await upcoming_reminders(
+        deps.uow(), deps.clock, deps.cal, deps.config.reminders, actor.id, days=7, limit=10)
+    text = deps.render("mine.j2", rows=rows, person=actor, upcoming=upcoming,
+                       total=work.total, lights=work.lights, page=page + 1, pages=pages,
+                       start=page * MINE_PAGE)
+    buttons = [InlineKeyboardButton(str(i + 1 + page * MINE_PAGE), callback_data=button(
+        deps, "show", m.id).callback_data) for i, (m, _) in enumerate(work.items)
+        if m.id is not None]
+    rows_kb = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(labels(deps)["prev"], callback_data=mine_key(page - 1)))
+    if page + 1 < pages:
+        nav.append(InlineKeyboardButton(labels(deps)["next"], callback_data=mine_key(page + 1)))
+    if nav:
+        rows_kb.append(nav)
+    return fit(text), InlineKeyboardMarkup(rows_kb) if rows_kb else None, page, work
+
+
 async def mine_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
-    work = await reading.my_assignments(deps.uow(), actor.id)
-    group = is_group(update.effective_chat)
-    place = place_of(group)
-    work = [(m, a) for m, a in work if may_show(actor, place, m)]
-    names = await Directory.fetch(deps, actor.office_id)
-    day = today(deps)
-    rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work]
-    upcoming = [] if group else await upcoming_reminders(
-        deps.uow(), deps.clock, deps.cal, deps.config.reminders, actor.id, days=7, limit=10)
-    buttons = [InlineKeyboardButton(str(i + 1), callback_data=button(
-        deps, "show", m.id).callback_data) for i, (m, _) in enumerate(work[:50])
-        if m.id is not None]
-    markup = InlineKeyboardMarkup([buttons[i:i + 5] for i in range(0, len(buttons), 5)])
+    text, markup, _, work = await mine_page(deps, actor, 0, is_group(update.effective_chat))
     msg = update.effective_message
     assert msg is not None
-    texts = chunks(deps.render("mine.j2", rows=rows, person=actor,
-                               upcoming=upcoming).split("\n"))
-    for i, text in enumerate(texts):
-        last = i == len(texts) - 1
-        sent = await msg.reply_text(text, reply_markup=markup if last and buttons else None,
-                                    do_quote=False)
-        if len(work) == 1 and work[0][0].id is not None:
-            await remember(deps, sent, work[0][0].id, work[0][1].no)
+    sent = await msg.reply_text(text, reply_markup=markup, do_quote=False)
+    if work.total == 1 and len(work.items) == 1 and work.items[0][0].id is not None:
+        await remember(deps, sent, work.items[0][0].id, work.items[0][1].no)
+
+
+async def mine_turn(update: Update, context: Ctx, page: int) -> None:
+    """◀ ▶ under /mine: the presser's own work, another page."""
+    deps = context.deps
+    query = update.callback_query
+    assert query is not None
+    actor = await require_person(update, context)
+    text, markup, shown, _ = await mine_page(deps, actor, page, is_group(update.effective_chat))
+    await _turned(query, deps, page, shown, text, markup)
 
 
 async def deadline_command(update: Update, context: Ctx) -> None:

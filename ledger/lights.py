@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
-from ledger.clock import to_local
+from ledger.clock import Clock, local_today, to_local
 from ledger.model import Assignment, Light, Matter
 from ledger.workcalendar import WorkCalendar
 
@@ -55,19 +56,30 @@ def matter_provisional(m: Matter, cal: WorkCalendar, today: date) -> bool:
 
 
 def stagnant_for(cal: WorkCalendar, today: date, a: Assignment) -> int:
-    last = to_local(a.last_progress_at or a.assigned_at).date()
-    return max(0, workdays_left(cal, last, today))
+    return _stagnant(cal, today, a.last_progress_at or a.assigned_at)
+
+
+def _stagnant(cal: WorkCalendar, today: date, since: datetime) -> int:
+    return max(0, workdays_left(cal, to_local(since).date(), today))
 
 
 def standing(a: Assignment, cal: WorkCalendar, today: date, policy: LightPolicy) -> Standing:
     """The one traffic-light classification (cards, lists, bulletins, reminders ask it)."""
-    if not a.is_open:
+    return standing_of(a.is_open, a.effective_deadline, a.last_progress_at or a.assigned_at,
+                       cal, today, policy)
+
+
+def standing_of(is_open: bool, deadline: date, last_moved: datetime, cal: WorkCalendar,
+                today: date, policy: LightPolicy) -> Standing:
+    """`standing` on the few fields it reads (the effective deadline, the last progress or
+    else the assignment time): the stored light is recounted from flat rows with it."""
+    if not is_open:
         return Standing.DONE
-    if today > a.effective_deadline:
+    if today > deadline:
         return Standing.OVERDUE
-    if workdays_left(cal, today, a.effective_deadline) <= policy.near_workdays:
+    if workdays_left(cal, today, deadline) <= policy.near_workdays:
         return Standing.DUE_SOON
-    if stagnant_for(cal, today, a) >= policy.stagnant_workdays:
+    if _stagnant(cal, today, last_moved) >= policy.stagnant_workdays:
         return Standing.STAGNANT
     return Standing.ON_TRACK
 
@@ -85,7 +97,32 @@ def assignment_light(a: Assignment, cal: WorkCalendar, today: date,
 _ORDER = {Light.GREEN: 0, Light.YELLOW: 1, Light.RED: 2}
 
 
+def worst(lights: Iterable[Light]) -> Light:
+    """The worst of some lights (green when there are none)."""
+    return max(lights, key=_ORDER.__getitem__, default=Light.GREEN)
+
+
 def matter_light(m: Matter, cal: WorkCalendar, today: date, policy: LightPolicy) -> Light:
     """The worst light of the matter's open assignments."""
-    lights = [assignment_light(a, cal, today, policy) for a in m.assignments if a.is_open]
-    return max(lights, key=_ORDER.__getitem__, default=Light.GREEN)
+    return worst(assignment_light(a, cal, today, policy) for a in m.assignments if a.is_open)
+
+
+@dataclass(frozen=True)
+class LightStamp:
+    """What the stored light (matters.light) is counted with: storage asks it whenever a
+    matter is written, and the daily recount asks it for every open matter."""
+
+    cal: WorkCalendar
+    clock: Clock
+    policy: LightPolicy = LightPolicy()
+
+    def today(self) -> date:
+        return local_today(self.clock)
+
+    def of(self, m: Matter, today: date | None = None) -> Light:
+        return matter_light(m, self.cal, today or self.today(), self.policy)
+
+    def of_rows(self, rows: Iterable[tuple[bool, date, datetime]], today: date) -> Light:
+        """The matter's light from its assignments as (open, deadline, last moved) rows."""
+        return worst(_LIGHT[standing_of(o, d, moved, self.cal, today, self.policy)]
+                     for o, d, moved in rows if o)

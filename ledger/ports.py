@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from ledger.model import AssignmentStatus, Event, Matter, MatterStatus, Office, Person, Role, Unit
+from ledger.model import (
+    AssignmentStatus,
+    Event,
+    Light,
+    Matter,
+    MatterStatus,
+    Office,
+    Person,
+    Role,
+    Unit,
+)
 from ledger.receipts import Receipt
 
 
@@ -30,6 +40,7 @@ class MatterQuery:
     registered_from: datetime | None = None
     registered_to: datetime | None = None
     text: str | None = None             # substring of number or title
+    light: Light | None = None          # the stored light (matters.light)
     limit: int | None = None
     offset: int = 0
 
@@ -265,6 +276,25 @@ class MatterRepository(Protocol):
 
     async def count(self, query: MatterQuery) -> int: ...
 
+    def batches(self, query: MatterQuery, size: int = 2000,
+                ) -> AsyncIterator[builtins.list[Matter]]:
+        """The query's matters oldest first (year, seq), a batch at a time."""
+        ...
+
+    async def light_counts(self, query: MatterQuery) -> dict[Light, int]:
+        """How many matters of the query have each light."""
+        ...
+
+    async def work_page(self, query: MatterQuery) -> tuple[builtins.list[int], int]:
+        """Matter ids where query.person_id is named on an open assignment, a page of them
+        (三个优先 first, then the nearest deadline), and how many there are."""
+        ...
+
+    async def recount_lights(self, after_id: int, limit: int) -> tuple[int | None, int]:
+        """Recount the stored light of up to `limit` open matters after `after_id`: the last
+        id read (None when done) and how many changed."""
+        ...
+
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
                                person_id: int | None = None,
@@ -325,6 +355,11 @@ class EventLog(Protocol):
 
     async def since(self, office_id: int, since: datetime,
                     until: datetime | None = None) -> list[Event]: ...
+
+    def batches_since(self, office_id: int, since: datetime, size: int = 5000,
+                      ) -> AsyncIterator[builtins.list[Event]]:
+        """`since` in (at, id) order, a batch at a time (an export of any size)."""
+        ...
 
     async def changed_matters(self, office_id: int, since: datetime) -> set[int]:
         """Ids of the matters with events at or after `since` (what a re-plan needs,

@@ -220,6 +220,7 @@ class ImportResult:
 
 
 IMPORT_TAG = "导入"
+IMPORT_SLICE = 5000  # new matters written per add_many
 _IMPORT_HOUR = time(9, 0)
 
 
@@ -428,7 +429,10 @@ async def import_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_
         # Seconds of CPU for a big file: in a thread, so the bot keeps answering other chats
         # meanwhile (the transaction stays open: on SQLite it holds the write lock).
         new, skipped = await asyncio.to_thread(plan)
-        await uow.matters.add_many(new)
+        # In slices, still one transaction (all or nothing): the rows to insert are built a
+        # slice at a time, not 100k matters' JSON, events and assignments at once.
+        for k in range(0, len(new), IMPORT_SLICE):
+            await uow.matters.add_many(new[k:k + IMPORT_SLICE])
         await uow.events.append(Event(
             kind="ledger_imported", at=now, actor_id=actor_id, office_id=office_id,
             after={"file": source_name, "rows": len(rows), "created": len(new),

@@ -10,6 +10,8 @@ chart and a .docx, and publish it (the number kept in the ledger).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,6 +42,7 @@ __all__ = [
     "bulletin_document",
     "publish",
     "render_bulletin_text",
+    "render_files",
     "report_deadline",
     "split_text",
 ]
@@ -68,11 +71,13 @@ async def build_bulletin(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, offic
     elif number is None:
         assert snap.next_number is not None
         number, preview = snap.next_number, True
-    return compute_bulletin(
+    # Seconds of counting at 100k matters: in a thread, so chats are answered meanwhile.
+    return await asyncio.to_thread(functools.partial(
+        compute_bulletin,
         kind=kind, matters=snap.matters, events=snap.events, units=snap.units, cal=cal,
         period=period, as_of=clock.now(), office_name=snap.office.name,
         doc_prefix=snap.office.doc_prefix, number=number, year=year, preview=preview,
-        policy=policy)
+        policy=policy))
 
 
 async def publish(uow: UnitOfWorkFactory, clock: Clock, cal: WorkCalendar, office_id: int,
@@ -193,3 +198,11 @@ def bulletin_files(b: Bulletin, cal: WorkCalendar, *, recipients: str = "各乡�
     png = bulletin_chart_png(b)
     return BulletinFiles(render_bulletin_text(b), png,
                          bulletin_document(b, cal, recipients=recipients, chart_png=png), name)
+
+
+async def render_files(b: Bulletin, cal: WorkCalendar, *, recipients: str = "各乡镇，县直各部门",
+                       ) -> BulletinFiles:
+    """`bulletin_files` in a thread: the chart and the .docx take a second or more, and the
+    event loop answers every chat meanwhile."""
+    return await asyncio.to_thread(functools.partial(bulletin_files, b, cal,
+                                                     recipients=recipients))

@@ -18,12 +18,13 @@ ten times openpyxl's write-only/read-only modes); openpyxl reads what that reade
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from xml.etree import ElementTree
 
 from openpyxl import load_workbook
@@ -56,11 +57,14 @@ __all__ = [
     "ExportStats",
     "ImportRejected",
     "ImportResult",
+    "Progress",
     "export_ledger",
     "import_ledger_file",
     "read_ledger_rows",
     "write_ledger",
 ]
+
+T = TypeVar("T")
 
 LEDGER_SHEET = "督办台账"
 HISTORY_SHEET = "办理记录"
@@ -118,68 +122,115 @@ def _summary(e: Event) -> str:
     return "；".join(parts)
 
 
+Progress = Callable[[int, int], Awaitable[None]]
+"""Told (rows done, rows in all) after each batch: a chat edits one message, the command
+line draws a bar."""
+
+
+class _LedgerWriter:
+    """The two sheets, appended a batch at a time (the writer spools rows to disk)."""
+
+    def __init__(self, units: dict[int, str], persons: dict[int, str], cal: WorkCalendar,
+                 today: date, policy: LightPolicy | None, history: bool) -> None:
+        self.units, self.persons, self.cal, self.today = units, persons, cal, today
+        self.policy = policy or LightPolicy()
+        self.wb = XlsxWriter()
+        self.ws = self.wb.sheet(LEDGER_SHEET, WIDTHS, freeze="C2", autofilter=True)
+        self.ws.append([Styled(name, "header") for name in COLUMNS + EXTRA_COLUMNS])
+        self.hs = None
+        if history:
+            self.hs = self.wb.sheet(HISTORY_SHEET, HISTORY_WIDTHS, freeze="A2", autofilter=True)
+            self.hs.append([Styled(name, "header") for name in HISTORY_COLUMNS])
+        # what the history sheet needs of each matter: its number, title, units by no
+        self.names: dict[int, tuple[str, str, dict[int, str]]] = {}
+        self.matters = 0
+        self.events = 0
+        self.first: datetime | None = None
+
+    def add_matters(self, matters: Iterable[Matter]) -> None:
+        units, persons, ws = self.units, self.persons, self.ws
+        status_labels = MATTER_STATUS_LABELS
+        for m in matters:
+            self.matters += 1
+            i = self.matters
+            if m.id is not None:
+                self.names[m.id] = (m.number, m.title,
+                                    {a.no: units.get(a.unit_id, "") for a in m.assignments})
+            if self.first is None or m.registered_at < self.first:
+                self.first = m.registered_at
+            lead = m.lead
+            co = "、".join(units.get(a.unit_id, "") for a in m.top_assignments
+                          if not a.lead and a.status != AssignmentStatus.CANCELLED)
+            light: Styled | str = ""
+            if lead is not None and m.is_open:
+                color = matter_light(m, self.cal, self.today, self.policy)
+                light = Styled(LIGHT_TEXT[color], color.value)
+            if lead is not None:
+                ws.append([
+                    i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
+                    units.get(lead.unit_id, ""), co, persons.get(lead.principal_id, ""),
+                    persons.get(lead.responsible_id, ""), persons.get(lead.handler_id, ""),
+                    _local_day(lead.assigned_at), lead.effective_deadline,
+                    lead.last_progress_text or "", status_labels[m.status], light,
+                    _local_day(m.closed_at), CONFIDENTIAL_MARK if m.confidential else "",
+                    m.body, m.instruction_text or "", m.instruction_author or ""])
+            else:
+                ws.append([
+                    i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
+                    "", "", "", "", "", None, m.deadline, "", status_labels[m.status], "",
+                    _local_day(m.closed_at), CONFIDENTIAL_MARK if m.confidential else "",
+                    m.body, m.instruction_text or "", m.instruction_author or ""])
+
+    def add_events(self, events: Iterable[Event]) -> None:
+        hs, names, persons, labels = self.hs, self.names, self.persons, EVENT_LABELS
+        if hs is None:
+            return
+        for e in events:
+            if e.matter_id is None or e.matter_id not in names:
+                continue
+            number, title, by_no = names[e.matter_id]
+            unit = by_no.get(e.assignment_no, "") if e.assignment_no is not None else ""
+            actor = persons.get(e.actor_id, "") if e.actor_id is not None else "系统"
+            hs.append([number, title, to_local(e.at).replace(tzinfo=None),
+                       labels.get(e.kind, e.kind), unit, actor, _summary(e)])
+            self.events += 1
+
+    def save(self, target: str | Path | IO[bytes]) -> ExportStats:
+        self.wb.save(target)
+        return ExportStats(self.matters, self.events)
+
+
 def write_ledger(target: str | Path | IO[bytes], matters: Sequence[Matter],
                  events: Iterable[Event], units: dict[int, str], persons: dict[int, str],
                  cal: WorkCalendar, today: date, policy: LightPolicy | None = None,
                  history: bool = True) -> ExportStats:
     """Write matters (in the given order) and, if `history`, their events."""
-    policy = policy or LightPolicy()
-    wb = XlsxWriter()
-    ws = wb.sheet(LEDGER_SHEET, WIDTHS, freeze="C2", autofilter=True)
-    ws.append([Styled(name, "header") for name in COLUMNS + EXTRA_COLUMNS])
-    names = {m.id: (m.number, m.title) for m in matters if m.id is not None}
-    status_labels = MATTER_STATUS_LABELS
-    for i, m in enumerate(matters, start=1):
-        lead = m.lead
-        co = "、".join(units.get(a.unit_id, "") for a in m.top_assignments
-                      if not a.lead and a.status != AssignmentStatus.CANCELLED)
-        light: Styled | str = ""
-        if lead is not None and m.is_open:
-            color = matter_light(m, cal, today, policy)
-            light = Styled(LIGHT_TEXT[color], color.value)
-        if lead is not None:
-            ws.append([
-                i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
-                units.get(lead.unit_id, ""), co, persons.get(lead.principal_id, ""),
-                persons.get(lead.responsible_id, ""), persons.get(lead.handler_id, ""),
-                _local_day(lead.assigned_at), lead.effective_deadline,
-                lead.last_progress_text or "", status_labels[m.status], light,
-                _local_day(m.closed_at), CONFIDENTIAL_MARK if m.confidential else "",
-                m.body, m.instruction_text or "", m.instruction_author or ""])
-        else:
-            ws.append([
-                i, m.number, m.title, SOURCE_LABELS[m.source], CLASS_LABELS[m.klass],
-                "", "", "", "", "", None, m.deadline, "", status_labels[m.status], "",
-                _local_day(m.closed_at), CONFIDENTIAL_MARK if m.confidential else "",
-                m.body, m.instruction_text or "", m.instruction_author or ""])
+    w = _LedgerWriter(units, persons, cal, today, policy, history)
+    w.add_matters(matters)
+    w.add_events(events)
+    return w.save(target)
 
-    n_events = 0
-    if history:
-        hs = wb.sheet(HISTORY_SHEET, HISTORY_WIDTHS, freeze="A2", autofilter=True)
-        hs.append([Styled(name, "header") for name in HISTORY_COLUMNS])
-        by_matter: dict[int, dict[int, str]] = {
-            m.id: {a.no: units.get(a.unit_id, "") for a in m.assignments}
-            for m in matters if m.id is not None}
-        labels = EVENT_LABELS
-        for e in events:
-            if e.matter_id is None or e.matter_id not in names:
-                continue
-            number, title = names[e.matter_id]
-            unit = by_matter[e.matter_id].get(e.assignment_no, "") \
-                if e.assignment_no is not None else ""
-            actor = persons.get(e.actor_id, "") if e.actor_id is not None else "系统"
-            hs.append([number, title, to_local(e.at).replace(tzinfo=None),
-                       labels.get(e.kind, e.kind), unit, actor, _summary(e)])
-            n_events += 1
-    wb.save(target)
-    return ExportStats(len(matters), n_events)
+
+BATCH = 2000  # matters read, decoded and written at a time
+
+
+def _quietly(work: Callable[..., T], *args: Any) -> T:
+    """Bulk work in a thread with the cyclic GC paused: a full collection set off by its
+    allocations would hold the GIL, and so stall the event loop, for hundreds of ms."""
+    with gc_paused():
+        return work(*args)
 
 
 async def export_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office_id: int,
                         target: str | Path | IO[bytes], f: ExportFilter | None = None,
                         policy: LightPolicy | None = None,
-                        actor_id: int | None = None) -> ExportStats:
-    """The office's ledger, filtered, oldest first. With `actor_id`, only the office may."""
+                        actor_id: int | None = None, progress: Progress | None = None,
+                        ) -> ExportStats:
+    """The office's ledger, filtered, oldest first. With `actor_id`, only the office may.
+
+    Streamed: a batch of matters at a time from the database (keyset, one read
+    transaction) into the writer's spool, each batch written in a thread; then the
+    history, a batch of events at a time. Memory stays flat whatever the ledger's size."""
     f = f or ExportFilter()
     async with uow:
         if actor_id is not None:
@@ -191,14 +242,17 @@ async def export_ledger(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office
             include_confidential=f.include_confidential,
             registered_from=_start(f.since) if f.since else None,
             registered_to=_start(f.until + timedelta(days=1)) if f.until else None)
-        matters = await uow.matters.list(q)
-        matters.sort(key=lambda m: (m.year, m.seq))
-        events: list[Event] = []
-        if f.history and matters:
-            first = min(m.registered_at for m in matters)
-            events = await uow.events.since(office_id, first - timedelta(days=1))
-    return write_ledger(target, matters, events, units, persons, cal, local_today(clock),
-                        policy, f.history)
+        total = await uow.matters.count(q)
+        w = _LedgerWriter(units, persons, cal, local_today(clock), policy, f.history)
+        async for batch in uow.matters.batches(q, BATCH):
+            await asyncio.to_thread(_quietly, w.add_matters, batch)
+            if progress is not None:
+                await progress(w.matters, total)
+        if f.history and w.first is not None:
+            async for events in uow.events.batches_since(office_id,
+                                                         w.first - timedelta(days=1)):
+                await asyncio.to_thread(_quietly, w.add_events, events)
+    return await asyncio.to_thread(_quietly, w.save, target)
 
 
 def _start(d: date) -> datetime:
@@ -286,13 +340,22 @@ def _sheet_rows(source: str | Path | IO[bytes]) -> Iterator[tuple[int, list[Any]
     yield from _openpyxl_rows(source)
 
 
-def read_ledger_rows(source: str | Path | IO[bytes]) -> tuple[list[ImportRow], list[RowError]]:
-    """Parse an .xlsx ledger: the rows, and every cell that cannot be read."""
+TICK_ROWS = 2000  # `progress` is told every this many rows
+
+
+def read_ledger_rows(source: str | Path | IO[bytes], *,
+                     progress: Callable[[int], None] | None = None,
+                     ) -> tuple[list[ImportRow], list[RowError]]:
+    """Parse an .xlsx ledger: the rows, and every cell that cannot be read. The sheet is
+    streamed (reports.xlsx, else openpyxl's read-only mode); `progress(rows read)` is
+    called every TICK_ROWS rows (from whatever thread this runs in)."""
     rows: list[ImportRow] = []
     errors: list[RowError] = []
     col: dict[str, int] | None = None
     with gc_paused():   # 100k rows of small objects, none in cycles
         for n, values in _sheet_rows(source):
+            if progress is not None and n % TICK_ROWS == 0:
+                progress(n)
             if col is None:
                 names = [_text(v) for v in values]
                 if "事项" in names:
@@ -370,10 +433,11 @@ def _parse_row(n: int, values: tuple[Any, ...], col: dict[str, int],
 
 
 async def import_ledger_file(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int,
-                             source: str | Path | IO[bytes], name: str = "") -> ImportResult:
+                             source: str | Path | IO[bytes], name: str = "", *,
+                             progress: Callable[[int], None] | None = None) -> ImportResult:
     """Read, check and import an .xlsx ledger in one transaction, or raise ImportRejected
-    with every bad row and import nothing."""
-    rows, errors = read_ledger_rows(source)
+    with every bad row and import nothing. The sheet is read in a thread."""
+    rows, errors = await asyncio.to_thread(read_ledger_rows, source, progress=progress)
     if not rows and not errors:
         raise ImportRejected([RowError(0, "文件里没有事项。")])
     label = name or (Path(source).name if isinstance(source, str | Path) else "")

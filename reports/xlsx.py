@@ -11,6 +11,7 @@ Excel, WPS, LibreOffice and openpyxl; files it cannot read (an unusual producer)
 from __future__ import annotations
 
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -103,12 +104,16 @@ class Sheet:
     widths: Sequence[float] = ()
     freeze: str | None = None       # the top-left cell of the scrolling part, e.g. "C2"
     autofilter: bool = False
-    _rows: list[str] = field(default_factory=list)
+    # The rows' XML spooled to a temporary file past a few MB: memory stays flat whatever
+    # the count (a 100k-matter ledger and its history are hundreds of MB of XML).
+    _spool: IO[str] = field(default_factory=lambda: tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by save)
+        max_size=4 << 20, mode="w+", encoding="utf-8"))
+    _count: int = 0
     _width: int = 0
     _letters: list[str] = field(default_factory=list)
 
     def append(self, values: Sequence[Any]) -> None:
-        n = len(self._rows) + 1
+        n = self._count + 1
         if len(values) > len(self._letters):
             self._letters = [get_column_letter(i + 1) for i in range(len(values) + 8)]
         self._width = max(self._width, len(values))
@@ -147,15 +152,24 @@ class Sheet:
                 cells.append(f'<c r="{ref}"{s_attr}><v>{v}</v></c>')
             else:
                 cells.append(f'<c r="{ref}"{s_attr} t="inlineStr">{text(str(v))}</c>')
-        self._rows.append(f'<row r="{n}">{"".join(cells)}</row>')
+        self._spool.write(f'<row r="{n}">{"".join(cells)}</row>')
+        self._count = n
 
     @property
     def rows(self) -> int:
-        return len(self._rows)
+        return self._count
 
     def _ref(self) -> str:
         last = get_column_letter(max(1, self._width))
-        return f"A1:{last}{max(1, len(self._rows))}"
+        return f"A1:{last}{max(1, self._count)}"
+
+    def _spooled(self) -> Iterator[str]:
+        self._spool.seek(0)
+        while part := self._spool.read(1 << 20):
+            yield part
+
+    def close(self) -> None:
+        self._spool.close()
 
     def xml(self) -> Iterator[str]:
         yield f'{_XML_HEAD}<worksheet xmlns="{NS}" xmlns:r="{REL_NS}">'
@@ -174,9 +188,9 @@ class Sheet:
                 f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
                 for i, w in enumerate(self.widths, start=1)) + "</cols>"
         yield "<sheetData>"
-        yield from self._rows
+        yield from self._spooled()
         yield "</sheetData>"
-        if self.autofilter and len(self._rows) > 1:
+        if self.autofilter and self._count > 1:
             yield f'<autoFilter ref="{self._ref()}"/>'
         yield ('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
                'footer="0.3"/></worksheet>')
@@ -241,6 +255,8 @@ class XlsxWriter:
                             f.write("".join(chunk).encode())
                             chunk, size = [], 0
                     f.write("".join(chunk).encode())
+        for s in self.sheets:
+            s.close()
 
 
 def _quote_sheet(name: str) -> str:

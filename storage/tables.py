@@ -174,8 +174,14 @@ matters = Table(
     # How many events the matter has; the optimistic-concurrency token.
     Column("version", Integer, nullable=False),
     Column("state", JSON, nullable=False),  # storage.matter_json.matter_to_json
+    # The traffic light (ledger.lights.LightStamp), written with every save and recounted
+    # daily, so that /list 红灯 and its count read an index instead of every matter.
+    Column("light", String(8), nullable=False, server_default="green"),
     UniqueConstraint("office_id", "year", "seq"),
     Index(None, "office_id", "status"),
+    # The lists' order (三个优先 first, newest first), with and without a light filter.
+    Index(None, "office_id", "priority", "year", "seq"),
+    Index(None, "office_id", "light", "priority", "year", "seq"),
 )
 
 message_refs = Table(

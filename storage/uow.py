@@ -8,6 +8,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ledger.lights import LightStamp
 from ledger.ports import (
     BulletinRepository,
     ChatRepository,
@@ -60,8 +61,10 @@ class SqlUnitOfWork:
     receipts: ReceiptRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
-                 writers: asyncio.Lock | None = None) -> None:
+                 writers: asyncio.Lock | None = None, lights: LightStamp | None = None,
+                 ) -> None:
         self._engine = engine
+        self._lights = lights
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
         # SQLite has one writer at a time. Writers of this process queue here, in order,
@@ -88,7 +91,7 @@ class SqlUnitOfWork:
             self._release()
             raise
         self._conn = conn
-        matters = SqlMatterRepository(conn)
+        matters = SqlMatterRepository(conn, self._lights)
         self.matters = matters
         self.people = SqlPeopleRepository(conn)
         self.events = SqlEventLog(conn, matters)
@@ -153,9 +156,12 @@ def connection_of(uow: UnitOfWork) -> AsyncConnection:
     return uow.connection
 
 
-def uow_factory(engine: AsyncEngine, *, read_only: bool = False) -> UnitOfWorkFactory:
+def uow_factory(engine: AsyncEngine, *, read_only: bool = False,
+                lights: LightStamp | None = None) -> UnitOfWorkFactory:
+    """`lights`: what the stored light is counted with (the bot's calendar, clock and
+    thresholds); without it the statutory calendar and the system clock."""
     writers = asyncio.Lock()  # shared by the units of work of this factory
 
     def make() -> UnitOfWork:
-        return SqlUnitOfWork(engine, read_only=read_only, writers=writers)
+        return SqlUnitOfWork(engine, read_only=read_only, writers=writers, lights=lights)
     return make

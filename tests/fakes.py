@@ -14,8 +14,10 @@ from types import TracebackType
 from typing import Self
 
 from ledger.errors import Conflict, NotFound
+from ledger.lights import LightStamp
 from ledger.model import (
     Event,
+    Light,
     Matter,
     MatterStatus,
     Office,
@@ -33,6 +35,7 @@ from ledger.ports import (
 )
 from ledger.receipts import Reader, Receipt
 from storage.matter_json import matter_from_json, matter_to_json
+from storage.repositories.matters import default_stamp
 
 
 class Store:
@@ -51,6 +54,9 @@ class Store:
         self.outbox: list[Notice] = []
         self.receipts: dict[int, Receipt] = {}
         self.commits = 0
+        # What the stored light is counted with; the fake counts it on every read (as
+        # if the daily recount had just run).
+        self.lights: LightStamp = default_stamp()
 
 
 class _Matters:
@@ -116,6 +122,8 @@ class _Matters:
                 continue
             if q.text and q.text not in m.title and q.text not in m.number:
                 continue
+            if q.light is not None and self.s.lights.of(m) != q.light:
+                continue
             out.append(m)
         out.sort(key=lambda m: (-m.year, -m.seq))
         return out
@@ -126,6 +134,27 @@ class _Matters:
 
     async def count(self, q: MatterQuery) -> int:
         return len(self._all(q))
+
+    async def light_counts(self, q: MatterQuery) -> dict[Light, int]:
+        out = dict.fromkeys(Light, 0)
+        for m in self._all(q):
+            out[self.s.lights.of(m)] += 1
+        return out
+
+    async def work_page(self, q: MatterQuery) -> tuple[list[int], int]:
+        assert q.person_id is not None
+        p = q.person_id
+        found = []
+        for m in self._all(replace(q, person_id=None)):
+            due = [a.effective_deadline for a in m.assignments if a.is_open and p in (
+                a.principal_id, a.responsible_id, a.handler_id)]
+            if due and m.id is not None:
+                found.append((not m.priority, min(due), m.id))
+        ids = [i for *_, i in sorted(found)][q.offset:]
+        return (ids[: q.limit] if q.limit is not None else ids), len(found)
+
+    async def recount_lights(self, after_id: int, limit: int) -> tuple[int | None, int]:
+        return None, 0  # counted on every read
 
     async def open_assignments(self, office_id: int | None = None, *,
                                matter_ids: Collection[int] | None = None,
@@ -366,6 +395,11 @@ class _Receipts:
                 if r.office_id == office_id and not r.done][:limit]
 
 
+def _copy(store: Store) -> Store:
+    # the light's calendar and clock are the test's own, not copies frozen in time
+    return copy.deepcopy(store, {id(store.lights): store.lights})
+
+
 class FakeUnitOfWork:
     """Stages changes on a copy of the store; commit swaps it in, anything else drops it."""
 
@@ -373,7 +407,7 @@ class FakeUnitOfWork:
         self.store = store
 
     async def __aenter__(self) -> Self:
-        self.staged = copy.deepcopy(self.store)
+        self.staged = _copy(self.store)
         self.matters = _Matters(self.store, self.staged)
         self.people = _People(self.staged)
         self.events = _Events(self.staged)
@@ -385,11 +419,11 @@ class FakeUnitOfWork:
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.staged = copy.deepcopy(self.store)
+        self.staged = _copy(self.store)
 
     async def commit(self) -> None:
         self.staged.commits = self.store.commits + 1
-        self.store.__dict__.update(copy.deepcopy(self.staged).__dict__)
+        self.store.__dict__.update(_copy(self.staged).__dict__)
 
     async def rollback(self) -> None:
-        self.staged = copy.deepcopy(self.store)
+        self.staged = _copy(self.store)

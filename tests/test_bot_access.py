@@ -143,7 +143,7 @@ async def test_unexpected_errors_are_reported(tmp_path: Path,
         async def broken(*args: object, **kwargs: object) -> None:
             raise RuntimeError("database on fire")
 
-        monkeypatch.setattr(reading, "my_assignments", broken)
+        monkeypatch.setattr(reading, "my_work_page", broken)
         answer = await say(h, h.people["town_handler"], "/mine")
         assert text(answer) == "出错了，已通知管理员，请稍后再试。"
         report = text(group.messages()[-1])

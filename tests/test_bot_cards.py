@@ -16,6 +16,7 @@ from handlers.keys import list_key, matter_key, parse_list_key, parse_matter_key
 from handlers.menus import OFFICE, commands, commands_for, help_text
 from handlers.onboarding import parse_roles
 from ledger.clock import FixedClock
+from ledger.lights import LightStamp
 from ledger.model import Attachment, Office, Person, Role, Unit
 from ledger.ports import GroupChat, Notice
 from ledger.usecases.accountability import urge
@@ -62,6 +63,7 @@ def w() -> W:
     clock = FixedClock(START)
     deps = Deps(uow=lambda: FakeUnitOfWork(store), clock=clock, cal=WorkCalendar(),
                 config=Config(), render=Renderer())
+    store.lights = LightStamp(deps.cal, clock, deps.light_policy)
     return W(store, deps, clock)
 
 

@@ -16,12 +16,13 @@ from ledger.errors import (
 from ledger.model import (
     Assignment,
     Event,
+    Light,
     Matter,
     MatterStatus,
     Person,
     parse_reference,
 )
-from ledger.ports import MatterQuery, UnitOfWork
+from ledger.ports import MatterQuery, UnitOfWork, UnitOfWorkFactory
 from ledger.usecases._shared import _actor
 
 
@@ -63,6 +64,7 @@ class ListFilter:
     open_only: bool = True
     text: str | None = None
     public_only: bool = False  # a group chat is asking: never confidential matters (RULES 5)
+    light: Light | None = None  # the stored light (red/yellow lists)
 
 
 async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilter,
@@ -91,7 +93,7 @@ async def list_matters(uow: UnitOfWork, clock: Clock, actor_id: int, f: ListFilt
                         person_id=person_id,
                         include_confidential=policy.sees_confidential(actor, place),
                         overdue_on=local_today(clock) if f.overdue else None, text=f.text,
-                        limit=limit, offset=offset)
+                        light=f.light, limit=limit, offset=offset)
         total = await uow.matters.count(q)
         page = await uow.matters.list(q)
         if not actor.is_office and person_id is None:
@@ -115,3 +117,54 @@ async def my_assignments(uow: UnitOfWork, actor_id: int) -> list[tuple[Matter, A
         # 三个优先 (§2.8): flagged matters first, then the nearest deadline
         out.sort(key=lambda ma: (not ma[0].priority, ma[1].effective_deadline))
         return out
+
+
+_WORKING = frozenset({MatterStatus.IN_PROGRESS, MatterStatus.COMPLETION_REQUESTED})
+
+
+@dataclass(frozen=True)
+class WorkPage:
+    """A page of one's open work, and the whole of it counted."""
+
+    items: list[tuple[Matter, Assignment]]
+    total: int
+    lights: dict[Light, int]  # matters by their light, all pages
+
+
+async def my_work_page(uow: UnitOfWork, actor_id: int, *, public_only: bool, limit: int,
+                       offset: int) -> WorkPage:
+    """`my_assignments` a page at a time, with the counts from the index: what /mine
+    shows for someone with ten thousand open assignments as for someone with three."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        place = policy.place_of(public_only)
+        q = MatterQuery(office_id=actor.office_id, person_id=actor.id, statuses=_WORKING,
+                        # named on it: a confidential matter is theirs to see, not a group's
+                        include_confidential=not public_only, limit=limit, offset=offset)
+        ids, total = await uow.matters.work_page(q)
+        found = await uow.matters.get_many(ids)
+        items: list[tuple[Matter, Assignment]] = []
+        for i in ids:
+            m = found.get(i)
+            if m is None or not policy.may_show(actor, place, m):
+                continue
+            mine = perm.actor_assignments(actor, m)
+            if mine:
+                items.append((m, mine[0]))
+        lights = await uow.matters.light_counts(
+            MatterQuery(office_id=actor.office_id, person_id=actor.id, statuses=_WORKING,
+                        include_confidential=q.include_confidential))
+        return WorkPage(items, total, lights)
+
+
+async def recount_lights(uow: UnitOfWorkFactory, batch: int = 2000) -> int:
+    """The daily recount of every open matter's stored light (a day passed, or a year's
+    arrangement was entered), in batches of short transactions; how many changed."""
+    after, changed = 0, 0
+    while True:
+        async with uow() as u:
+            last, n = await u.matters.recount_lights(after, batch)
+            await u.commit()
+        if last is None:
+            return changed
+        after, changed = last, changed + n

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    and_,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +23,10 @@ from storage.repositories.matters import SqlMatterRepository, _event, _event_val
 from storage.tables import (
     events,
 )
+
+
+def _decode(result: Any) -> builtins.list[Event]:
+    return [_event(r) for r in result.all()]
 
 
 class SqlEventLog:
@@ -56,8 +65,30 @@ class SqlEventLog:
         stmt = select(events).where(events.c.office_id == office_id, events.c.at >= since)
         if until is not None:
             stmt = stmt.where(events.c.at < until)
-        rows = await self._conn.execute(stmt.order_by(events.c.at, events.c.id))
-        return [_event(r) for r in rows]
+        result = await self._conn.execute(stmt.order_by(events.c.at, events.c.id))
+        # A period's events (a bulletin's year) can be many: decoded in a thread.
+        return await asyncio.to_thread(lambda: [_event(r) for r in result.all()])
+
+    async def batches_since(self, office_id: int, since: datetime, size: int = 5000,
+                            ) -> AsyncIterator[builtins.list[Event]]:
+        """`since` (no end) in (at, id) order, `size` at a time by keyset (an export)."""
+        after: tuple[datetime, int] | None = None
+        while True:
+            stmt = select(events).where(events.c.office_id == office_id, events.c.at >= since)
+            if after is not None:
+                stmt = stmt.where(or_(events.c.at > after[0], and_(
+                    events.c.at == after[0], events.c.id > after[1])))
+            result = await self._conn.execute(
+                stmt.order_by(events.c.at, events.c.id).limit(size))
+            batch = await asyncio.to_thread(_decode, result)
+            if not batch:
+                return
+            yield batch
+            if len(batch) < size:
+                return
+            last = batch[-1]
+            assert last.id is not None
+            after = (last.at, last.id)
 
 
 # ---- invites, chats ----

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import fields
+import functools
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
@@ -18,7 +19,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     false,
     func,
     insert,
@@ -33,11 +33,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import NullType, TypeEngine
 
+from ledger.clock import SystemClock
 from ledger.errors import Conflict, NotFound
+from ledger.lights import LightPolicy, LightStamp
 from ledger.model import (
     AssignmentStatus,
     Event,
+    Light,
     Matter,
+    MatterStatus,
 )
 from ledger.ports import (
     AssignmentRow,
@@ -45,6 +49,7 @@ from ledger.ports import (
     MatterQuery,
 )
 from ledger.reporting import gc_paused
+from ledger.workcalendar import WorkCalendar
 from storage.matter_json import matter_from_json, matter_to_json
 from storage.repositories._common import (
     _IN_CHUNK,
@@ -61,14 +66,14 @@ from storage.tables import (
 )
 
 
-def _matter_values(m: Matter) -> dict[str, Any]:
+def _matter_values(m: Matter, light: str) -> dict[str, Any]:
     return {
         "office_id": m.office_id, "year": m.year, "seq": m.seq, "number": m.number,
         "title": m.title, "status": m.status.value, "confidential": m.confidential,
         "klass": m.klass.value, "source": m.source.value,
         "registered_at": m.registered_at, "closed_at": m.closed_at,
         "cancelled_at": m.cancelled_at, "version": m.version, "state": matter_to_json(m),
-        "priority": m.priority,
+        "priority": m.priority, "light": light,
     }
 
 
@@ -97,7 +102,7 @@ def _event_values(e: Event, matter_seq: int | None, matter_id: int | None = None
 
 _MATTER_COLUMNS = ("id", "office_id", "year", "seq", "number", "title", "status", "confidential",
                    "klass", "source", "registered_at", "closed_at", "cancelled_at", "version",
-                   "state", "priority")
+                   "state", "priority", "light")
 _EVENT_COLUMNS = ("office_id", "at", "actor_id", "kind", "matter_id", "matter_seq",
                   "assignment_no", "person_id", "before", "after")
 _ASSIGNMENT_COLUMNS = ("matter_id", "no", "office_id", "klass", "confidential", "paused",
@@ -159,6 +164,9 @@ def _matter(row: Row[Any]) -> Matter:
 
 
 _STATUS = {s.value: s for s in AssignmentStatus}
+_ON_LOOP = 100  # a page of at most this many matters is decoded on the event loop
+_OPEN_MATTER = sorted(s.value for s in (MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
+                                         MatterStatus.COMPLETION_REQUESTED))
 
 
 
@@ -198,9 +206,27 @@ def _sqlite_assignment_rows(rows: Iterable[Sequence[Any]]) -> builtins.list[Assi
     return out
 
 
+@functools.cache
+def default_stamp() -> LightStamp:
+    """The light of a unit of work made without one (tests, tools): the statutory calendar
+    and default thresholds. The bot passes its own (storage.uow.uow_factory)."""
+    return LightStamp(WorkCalendar(), SystemClock(), LightPolicy())
+
+
+def _decode_batch(result: Any) -> tuple[builtins.list[Matter], tuple[int, int] | None]:
+    """A keyset batch's matters and where the next begins (run in a thread)."""
+    rows = result.all()
+    with gc_paused():
+        return [_matter(r) for r in rows], (rows[-1].year, rows[-1].seq) if rows else None
+
+
 class SqlMatterRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, lights: LightStamp | None = None) -> None:
         self._conn = conn
+        self._lights = lights or default_stamp()
+
+    def _values(self, m: Matter, today: date | None = None) -> dict[str, Any]:
+        return _matter_values(m, self._lights.of(m, today).value)
 
     async def _append_events(self, m: Matter, first_seq: int) -> None:
         assert m.id is not None
@@ -232,7 +258,7 @@ class SqlMatterRepository:
         if matter.version != len(matter.pending):
             raise ValueError("a new matter's version must equal its pending event count")
         try:
-            result = await self._conn.execute(insert(matters), _matter_values(matter))
+            result = await self._conn.execute(insert(matters), self._values(matter))
         except IntegrityError as exc:
             if _violates(exc, "uq_matters_office_id_year_seq",
                          "matters.office_id, matters.year, matters.seq"):
@@ -259,7 +285,7 @@ class SqlMatterRepository:
         row = (await self._conn.execute(
             update(matters)
             .where(matters.c.id == matter.id, matters.c.version == loaded_at)
-            .values(_matter_values(matter))
+            .values(self._values(matter))
             .returning(matters.c.paused))).first()
         if row is None:
             raise Conflict(CONFLICT_MESSAGE)
@@ -278,12 +304,14 @@ class SqlMatterRepository:
         if None in ids or len(set(ids)) != len(ids):
             raise ValueError("save_many: each matter once, and stored already")
         loaded_at = {m.id: m.version - len(m.pending) for m in todo}
+        today = self._lights.today()
         # The same guards as `save`, as one executemany each: the version in the row, then
         # the events' unique (matter_id, matter_seq).
         result = await self._conn.execute(
             update(matters).where(matters.c.id == bindparam("_id"),
                                   matters.c.version == bindparam("_loaded")),
-            [{**_matter_values(m), "_id": m.id, "_loaded": loaded_at[m.id]} for m in todo])
+            [{**self._values(m, today), "_id": m.id, "_loaded": loaded_at[m.id]}
+             for m in todo])
         if self._conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(todo):
             raise Conflict(CONFLICT_MESSAGE)
         await self._insert_events([_event_values(e, loaded_at[m.id] + 1 + i, m.id)
@@ -342,6 +370,8 @@ class SqlMatterRepository:
             where.append(matters.c.registered_at >= q.registered_from)
         if q.registered_to is not None:
             where.append(matters.c.registered_at < q.registered_to)
+        if q.light is not None:
+            where.append(matters.c.light == q.light.value)
         if q.text:
             where.append(or_(matters.c.number.icontains(q.text, autoescape=True),
                              matters.c.title.icontains(q.text, autoescape=True)))
@@ -359,7 +389,9 @@ class SqlMatterRepository:
         if q.due_by is not None:
             on.append(and_(a.c.status.in_(_OPEN_ASSIGNMENT), a.c.deadline <= q.due_by))
         if on:
-            where.append(exists().where(a.c.matter_id == matters.c.id, *on))
+            # IN (the matching assignments' matter ids), not a correlated EXISTS: the index on
+            # the person or unit finds the few, instead of a probe per matter of the office.
+            where.append(matters.c.id.in_(select(a.c.matter_id).where(*on)))
         return where
 
     async def list(self, query: MatterQuery) -> builtins.list[Matter]:
@@ -371,12 +403,114 @@ class SqlMatterRepository:
             stmt = stmt.limit(query.limit)
         if query.offset:
             stmt = stmt.offset(query.offset)
-        return [_matter(row) for row in await self._conn.execute(stmt)]
+        result = await self._conn.execute(stmt)  # buffered: the rows are fetched already
+        if query.limit is not None and query.limit <= _ON_LOOP:
+            return [_matter(row) for row in result]
+
+        def build() -> builtins.list[Matter]:
+            with gc_paused():  # many small objects, no cycles
+                return [_matter(row) for row in result.all()]
+        # Decoding a whole ledger's snapshots (a bulletin, an export) takes seconds at
+        # 100k: in a thread, so every chat keeps being answered meanwhile.
+        return await asyncio.to_thread(build)
+
+    async def batches(self, query: MatterQuery, size: int = 2000,
+                      ) -> AsyncIterator[builtins.list[Matter]]:
+        """The query's matters oldest first (year, seq), `size` at a time by keyset: an
+        export of any size holds one batch in memory, and no OFFSET is rescanned."""
+        where = self._where(query)
+        after: tuple[int, int] | None = None
+        while True:
+            stmt = select(matters.c.id, matters.c.version, matters.c.state, matters.c.year,
+                          matters.c.seq).where(*where)
+            if after is not None:
+                stmt = stmt.where(or_(matters.c.year > after[0], and_(
+                    matters.c.year == after[0], matters.c.seq > after[1])))
+            result = await self._conn.execute(
+                stmt.order_by(matters.c.year, matters.c.seq).limit(size))
+
+            batch, after = await asyncio.to_thread(_decode_batch, result)
+            if not batch:
+                return
+            yield batch
+            if len(batch) < size:
+                return
 
     async def count(self, query: MatterQuery) -> int:
         n = (await self._conn.execute(
             select(func.count()).select_from(matters).where(*self._where(query)))).scalar()
         return int(n or 0)
+
+    async def light_counts(self, query: MatterQuery) -> dict[Light, int]:
+        """How many matters of the query have each light (one COUNT over the index)."""
+        rows = await self._conn.execute(
+            select(matters.c.light, func.count()).where(*self._where(query))
+            .group_by(matters.c.light))
+        out = dict.fromkeys(Light, 0)
+        for row in rows.all():
+            out[Light(str(row[0]))] = int(row[1])
+        return out
+
+    async def work_page(self, query: MatterQuery) -> tuple[builtins.list[int], int]:
+        """A person's work (query.person_id named on an open assignment): a page of matter
+        ids, 三个优先 first, then the nearest of the person's deadlines; and the total."""
+        assert query.person_id is not None
+        a, p = assignments, query.person_id
+        named = and_(a.c.status.in_(_OPEN_ASSIGNMENT),
+                     or_(a.c.principal_id == p, a.c.responsible_id == p, a.c.handler_id == p))
+        base = (select(a.c.matter_id, func.min(a.c.deadline).label("due"))
+                .where(named).group_by(a.c.matter_id).subquery("w"))
+        where = [*self._where(replace(query, person_id=None)), matters.c.id == base.c.matter_id]
+        total = (await self._conn.execute(
+            select(func.count()).select_from(matters).join(base, true()).where(*where)
+        )).scalar()
+        stmt = (select(matters.c.id).select_from(matters).join(base, true()).where(*where)
+                .order_by(matters.c.priority.desc(), base.c.due, matters.c.id))
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        if query.offset:
+            stmt = stmt.offset(query.offset)
+        ids = [int(r[0]) for r in await self._conn.execute(stmt)]
+        return ids, int(total or 0)
+
+    async def recount_lights(self, after_id: int, limit: int) -> tuple[int | None, int]:
+        """One batch of the daily recount of the stored light: the open matters after
+        `after_id` in id order, counted from their assignment rows in a thread. Returns the
+        last id read (None when there were none) and how many lights changed."""
+        today = self._lights.today()
+        head = (await self._conn.execute(
+            select(matters.c.id, matters.c.version, matters.c.light)
+            .where(matters.c.id > after_id, matters.c.status.in_(_OPEN_MATTER))
+            .order_by(matters.c.id).limit(limit))).all()
+        if not head:
+            return None, 0
+        a = assignments
+        rows: Sequence[Any] = (await self._conn.execute(
+            select(a.c.matter_id, a.c.status, a.c.deadline, a.c.last_progress_at,
+                   a.c.assigned_at)
+            .where(a.c.matter_id >= head[0].id, a.c.matter_id <= head[-1].id))).all()
+        stamp = self._lights
+
+        def count() -> builtins.list[dict[str, Any]]:
+            by_matter: dict[int, builtins.list[tuple[bool, date, datetime]]] = {}
+            for mid, status, deadline, progress, assigned in rows:
+                by_matter.setdefault(mid, []).append(
+                    (status in _OPEN_ASSIGNMENT, deadline, progress or assigned))
+            changed = []
+            for r in head:
+                light = stamp.of_rows(by_matter.get(r.id, ()), today).value
+                if light != r.light:
+                    changed.append({"_id": r.id, "_version": r.version, "_light": light})
+            return changed
+
+        changed = await asyncio.to_thread(count)
+        if changed:
+            # The version guard: a matter saved meanwhile has its light from that save.
+            await self._conn.execute(
+                update(matters).where(matters.c.id == bindparam("_id"),
+                                      matters.c.version == bindparam("_version"))
+                .values(light=bindparam("_light")), changed)
+        return int(head[-1].id), len(changed)
 
     async def add_many(self, matters_: builtins.list[Matter]) -> None:
         """`add` for an import: a handful of statements whatever the count."""
@@ -402,9 +536,10 @@ class SqlMatterRepository:
             m.pending.clear()
 
     async def _add_many_generic(self, matters_: builtins.list[Matter]) -> None:
+        today = self._lights.today()
         result = await self._conn.execute(
             insert(matters).returning(matters.c.id, sort_by_parameter_order=True),
-            [_matter_values(m) for m in matters_])
+            [self._values(m, today) for m in matters_])
         for m, new_id in zip(matters_, result.scalars().all(), strict=True):
             m.id = int(new_id)
         await self._conn.execute(
@@ -428,13 +563,14 @@ class SqlMatterRepository:
         for i, m in enumerate(matters_):
             m.id = next_id + i
         dialect = self._conn.dialect
+        today = self._lights.today()
 
         def parameters() -> builtins.list[tuple[Table, tuple[str, ...],
                                                 builtins.list[tuple[Any, ...]]]]:
             with gc_paused():  # 100k small objects, no cycles: GC would run over and over
                 return [
                     (matters, _MATTER_COLUMNS, _driver_rows(dialect, matters, _MATTER_COLUMNS, (
-                        {**_matter_values(m), "id": m.id} for m in matters_))),
+                        {**self._values(m, today), "id": m.id} for m in matters_))),
                     (events, _EVENT_COLUMNS, _driver_rows(dialect, events, _EVENT_COLUMNS, (
                         _event_values(e, i + 1, m.id)
                         for m in matters_ for i, e in enumerate(m.pending)))),
