@@ -3,6 +3,8 @@ payload (see docs/reminders.md for the payload of every kind)."""
 
 from __future__ import annotations
 
+from ledger.ports import CARD_EDIT_KIND, CHANNEL_POST_KIND
+
 BEFORE = "reminder_before"        # n working days before the deadline
 DUE = "reminder_due"              # on the deadline day
 OVERDUE = "reminder_overdue"      # every (working) day while overdue; principal added
@@ -21,3 +23,12 @@ REMINDER_PREFIX = "rem:"
 SLA_PREFIX = "sla:"
 
 CRITICISM_REASON = "催办限期内未落实"
+
+# ---- what the bot sends on its own besides notices (handlers.delivery renders each)
+CARD_EDIT = CARD_EDIT_KIND        # redraw one live card in place (payload: message_id)
+CHANNEL_POST = CHANNEL_POST_KIND  # the public channel's post of one matter (公示)
+BULLETIN = "bulletin"             # one published issue to one chat (payload: bulletin_id)
+
+# Not held back by quiet hours: an edit rings no phone, a channel post and a scheduled
+# bulletin go out when they were meant to.
+IMMEDIATE_KINDS = frozenset({CARD_EDIT, CHANNEL_POST, BULLETIN})

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.ports import (
     BulletinRepository,
+    CardRepository,
     ChatRepository,
     EventLog,
     HolidayRepository,
@@ -26,11 +27,12 @@ from storage.db import read_only as _mark_read_only
 from storage.holidays import SqlHolidayRepository
 from storage.inbox import AlreadyHandled, mark_current
 from storage.repositories import (
+    CardAwareMatters,
     SqlBulletinRepository,
+    SqlCardRepository,
     SqlChatRepository,
     SqlEventLog,
     SqlInviteRepository,
-    SqlMatterRepository,
     SqlOutbox,
     SqlPeopleRepository,
     SqlPublicPostRepository,
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     records: RecordRepository
     posts: PublicPostRepository
     holidays: HolidayRepository
+    cards: CardRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
                  writers: asyncio.Lock | None = None) -> None:
@@ -85,7 +88,7 @@ class SqlUnitOfWork:
             self._release()
             raise
         self._conn = conn
-        matters = SqlMatterRepository(conn)
+        matters = CardAwareMatters(conn)  # its saves redraw the live cards
         self.matters = matters
         self.people = SqlPeopleRepository(conn)
         self.events = SqlEventLog(conn, matters)
@@ -96,6 +99,7 @@ class SqlUnitOfWork:
         self.records = SqlRecordRepository(conn)
         self.posts = SqlPublicPostRepository(conn)
         self.holidays = SqlHolidayRepository(conn)
+        self.cards = SqlCardRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

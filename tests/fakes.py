@@ -27,6 +27,7 @@ from ledger.ports import (
     AssignmentRow,
     GroupChat,
     Invite,
+    LiveCard,
     MatterQuery,
     MessageRef,
     Notice,
@@ -48,6 +49,7 @@ class Store:
         self.chats: dict[int, GroupChat] = {}
         self.refs: dict[tuple[int, int], MessageRef] = {}
         self.outbox: list[Notice] = []
+        self.cards: dict[tuple[int, int], LiveCard] = {}
         self.commits = 0
 
 
@@ -328,6 +330,34 @@ class _Outbox:
         return [n for n in self.t.outbox if n.person_id == person_id][:limit]
 
 
+class _Cards:
+    """Live cards, without the redraws a save queues (storage does that)."""
+
+    def __init__(self, t: Store) -> None:
+        self.t = t
+
+    async def record(self, card: LiveCard) -> None:
+        self.t.cards[(card.chat_id, card.message_id)] = card
+
+    async def get(self, chat_id: int, message_id: int) -> LiveCard | None:
+        return self.t.cards.get((chat_id, message_id))
+
+    async def for_matter(self, matter_id: int) -> list[LiveCard]:
+        return [c for c in self.t.cards.values() if c.matter_id == matter_id]
+
+    async def drop(self, chat_id: int, message_id: int) -> None:
+        self.t.cards.pop((chat_id, message_id), None)
+
+    async def shown(self, chat_id: int, message_id: int, digest: str) -> None:
+        card = self.t.cards.get((chat_id, message_id))
+        if card is not None:
+            self.t.cards[(chat_id, message_id)] = replace(card, digest=digest)
+
+    async def redraw(self, matter_id: int, at: datetime,
+                     message: tuple[int, int] | None = None, tag: str = "") -> int:
+        return 0
+
+
 class FakeUnitOfWork:
     """Stages changes on a copy of the store; commit swaps it in, anything else drops it."""
 
@@ -342,6 +372,7 @@ class FakeUnitOfWork:
         self.invites = _Invites(self.staged)
         self.chats = _Chats(self.staged)
         self.outbox = _Outbox(self.staged)
+        self.cards = _Cards(self.staged)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
