@@ -91,14 +91,15 @@ async def queue_redraws(conn: AsyncConnection,
     if message is not None:
         stmt = stmt.where(live_cards.c.chat_id == message[0],
                           live_cards.c.message_id == message[1])
-    rows = []
-    for chat_id, message_id, matter_id in await conn.execute(stmt):
+    rows: builtins.list[dict[str, Any]] = []
+    for found in await conn.execute(stmt):
+        chat_id, message_id, matter_id = int(found[0]), int(found[1]), int(found[2])
         version, office_id, at = by_id[matter_id]
         rows.append({
-            "key": card_key(int(chat_id), int(message_id), version, tag), "office_id": office_id,
-            "kind": CARD_EDIT_KIND, "due_at": at, "person_id": None, "chat_id": int(chat_id),
+            "key": card_key(chat_id, message_id, version, tag), "office_id": office_id,
+            "kind": CARD_EDIT_KIND, "due_at": at, "person_id": None, "chat_id": chat_id,
             "matter_id": matter_id, "assignment_no": None,
-            "payload": {"message_id": int(message_id), "version": version},
+            "payload": {"message_id": message_id, "version": version},
             "status": "pending", "attempts": 0, "next_try_at": None, "sent_at": None,
             "last_error": None})
     if rows:
