@@ -108,7 +108,8 @@ class TelegramSender:
                         message.chat_id, message.message_id, notice.matter_id, layout,
                         self.deps.clock.now(), viewer.id if viewer is not None else None,
                         kind, files, livecards.digest(text if layout in (
-                            livecards.CARD, livecards.ASSIGNMENT) else None, markup)))
+                            livecards.CARD, livecards.ASSIGNMENT) else None, markup)),
+                        keep=livecards.keep(layout))
                 await uow.commit()
         if viewer is not None and not viewer.reachable:
             await services.mark_reachable(self.deps.uow(), self.deps.clock, viewer.id)

@@ -27,6 +27,9 @@ CARD = "card"               # the whole card (/show, after /new)
 ASSIGNMENT = "assignment"   # the 交办通知 card of a person
 BUTTONS = "buttons"         # a notice to a person: its text stays, its buttons follow
 FEED = "feed"               # an office feed line: its text stays, its buttons follow
+# Notices and feed lines followed per chat and matter (the newest): a month of daily
+# reminders must not turn one change into thirty edits. Cards are all followed.
+KEEP_NOTICES = 3
 
 # Telegram's words for a message that cannot be edited any more.
 GONE = ("message to edit not found", "message can't be edited", "message_id_invalid",
@@ -50,6 +53,10 @@ async def record_card(deps: Deps, msg: Message | None, matter_id: int | None,
             msg.chat_id, msg.message_id, matter_id, layout, deps.clock.now(),
             viewer.id if viewer is not None else None, kind, files))
         await uow.commit()
+
+
+def keep(layout: str) -> int | None:
+    return KEEP_NOTICES if layout in (BUTTONS, FEED) else None
 
 
 def notice_layout(notice: Notice, viewer: Person | None,

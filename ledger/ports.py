@@ -386,8 +386,9 @@ class CardRepository(Protocol):
     """Live cards. Saving a matter (MatterRepository.save/save_many) queues a
     `CARD_EDIT_KIND` notice for each of its cards, so every use case redraws them."""
 
-    async def record(self, card: LiveCard) -> None:
-        """Remember a card (again: replaced)."""
+    async def record(self, card: LiveCard, keep: int | None = None) -> None:
+        """Remember a card (again: replaced). `keep`: then forget all but the newest
+        `keep` of this chat, matter and layout."""
         ...
 
     async def get(self, chat_id: int, message_id: int) -> LiveCard | None: ...

@@ -336,7 +336,7 @@ class _Cards:
     def __init__(self, t: Store) -> None:
         self.t = t
 
-    async def record(self, card: LiveCard) -> None:
+    async def record(self, card: LiveCard, keep: int | None = None) -> None:
         self.t.cards[(card.chat_id, card.message_id)] = card
 
     async def get(self, chat_id: int, message_id: int) -> LiveCard | None:

@@ -40,13 +40,21 @@ class SqlCardRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def record(self, card: LiveCard) -> None:
+    async def record(self, card: LiveCard, keep: int | None = None) -> None:
         values = {"chat_id": card.chat_id, "message_id": card.message_id,
                   "matter_id": card.matter_id, "layout": card.layout,
                   "viewer_id": card.viewer_id, "kind": card.kind, "files": card.files,
                   "digest": card.digest, "sent_at": card.sent_at}
         await self._conn.execute(
             upsert(self._conn.dialect, live_cards, values, ["chat_id", "message_id"]))
+        if keep is None:
+            return
+        c = live_cards.c
+        same = (c.chat_id == card.chat_id, c.matter_id == card.matter_id,
+                c.layout == card.layout)
+        newest = select(c.message_id).where(*same).order_by(c.message_id.desc()).limit(keep)
+        await self._conn.execute(delete(live_cards).where(
+            *same, c.message_id.not_in(newest.scalar_subquery())))
 
     async def get(self, chat_id: int, message_id: int) -> LiveCard | None:
         row = (await self._conn.execute(select(live_cards).where(
