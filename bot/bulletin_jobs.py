@@ -117,8 +117,9 @@ async def post_bulletin(deps: Deps, spec: BulletinSpec, office_id: int | None = 
     assert record.id is not None
     posted = Posted(b, new, record.id, office_id)
     now = deps.clock.now()
+    targets = await _targets(deps, spec, office_id)  # its own unit of work: not nested
     async with deps.uow() as uow:
-        for chat_id in await _targets(deps, spec, office_id):
+        for chat_id in targets:
             if chat_id in record.delivered:
                 posted.skipped.append(chat_id)
                 continue
