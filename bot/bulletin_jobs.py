@@ -1,12 +1,12 @@
 """Scheduled bulletins: each `[[bulletins]]` spec becomes a JobQueue job on an APScheduler
 CronTrigger (Asia/Shanghai). When it fires it publishes the issue for its period (numbered,
-kept in the ledger), then posts it to every named chat: the text (split at 4096), the chart
-as a photo and the .docx as a document. A chat already posted to (the job ran again, or the
-process restarted mid-way) is skipped; a chat that fails is logged and the others still get
-it.
+kept in the ledger), then queues it for every named chat as a `bulletin` outbox notice
+(the issue's id and the chat only). The outbox dispatcher sends it (handlers.delivery:
+the text split at 4096, the chart as a photo, the .docx as a document, rebuilt from the
+record), with the outbox's pacing and backoff: the one retry policy. A chat already posted
+to (`bulletins.delivered`; the job ran again, or the process restarted mid-way) is skipped;
+a chat that refuses fails alone and the others still get it.
 
-Sent through the chat layer's delivery adapter (handlers.delivery.send_bulletin): the
-same rate limiter and the same reading of Telegram's refusals as every outbox notice.
 Scheduled from bot/app.py's post_init (in the process that holds the scheduler lock).
 """
 
@@ -16,21 +16,21 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from telegram import Bot
 from telegram.ext import Job
 
 from bot.config_sections import BulletinSpec, cron_trigger
 from bot.reminder_jobs import START_JOB, service_for
-from handlers.delivery import SendRefused, send_bulletin
 from handlers.deps import App, Ctx, Deps
-from handlers.receipts import read_markup
 from ledger.bulletins import current_period, previous_period
 from ledger.clock import local_today
 from ledger.model import Role
-from ledger.usecases.receipts import open_bulletin_receipt
-from reports.bulletin import Bulletin, publish, render_files
+from ledger.ports import Notice
+from ledger.usecases.receipts import bulletin_receipt
+from reminders import kinds
+from reports.bulletin import Bulletin, publish
 
-__all__ = ["BulletinJob", "Posted", "bulletin_job", "post_bulletin", "schedule_bulletins"]
+__all__ = ["BulletinJob", "Posted", "bulletin_job", "delivery", "post_bulletin",
+           "schedule_bulletins"]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,23 @@ class BulletinJob:
 class Posted:
     bulletin: Bulletin
     new: bool
-    sent: list[int] = field(default_factory=list)
+    bulletin_id: int = 0
+    office_id: int = 0
+    queued: list[int] = field(default_factory=list)     # chats it is (still) going to
     skipped: list[int] = field(default_factory=list)    # posted before
+
+
+@dataclass
+class Delivery:
+    """Where an issue went, as the ledger and the outbox know it."""
+
+    sent: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+
+
+def _key(bulletin_id: int, chat_id: int) -> str:
+    return f"bulletin:{bulletin_id}:{chat_id}"
 
 
 def schedule_bulletins(app: App, specs: Sequence[BulletinSpec], office_id: int | None = None,
@@ -74,7 +88,7 @@ async def bulletin_job(context: Ctx) -> None:
         return
     # A failure goes to the job error handler (handlers.errors.on_job_error): logged with
     # its traceback and reported to the ops chat or the admins; the job queue goes on.
-    await post_bulletin(context.bot, context.deps, job.data.spec, job.data.office_id)
+    await post_bulletin(context.deps, job.data.spec, job.data.office_id)
 
 
 async def _targets(deps: Deps, spec: BulletinSpec, office_id: int) -> list[int]:
@@ -87,9 +101,9 @@ async def _targets(deps: Deps, spec: BulletinSpec, office_id: int) -> list[int]:
     return list(dict.fromkeys(targets))
 
 
-async def post_bulletin(bot: Bot, deps: Deps, spec: BulletinSpec, office_id: int | None = None,
+async def post_bulletin(deps: Deps, spec: BulletinSpec, office_id: int | None = None,
                         ) -> Posted:
-    """Publish the issue `spec` names for its period and post it to its chats."""
+    """Publish the issue `spec` names for its period and queue it for its chats."""
     if office_id is None:
         async with deps.uow() as uow:
             offices = await uow.people.offices()
@@ -102,29 +116,50 @@ async def post_bulletin(bot: Bot, deps: Deps, spec: BulletinSpec, office_id: int
     b, record, new = await publish(deps.uow, deps.clock, deps.cal, office_id, spec.kind, period,
                                    policy=deps.light_policy)
     assert record.id is not None
-    files = await render_files(b, deps.cal, recipients=spec.recipients)  # in a thread
-    posted = Posted(b, new)
-    for chat_id in await _targets(deps, spec, office_id):
-        if chat_id in record.delivered:
-            posted.skipped.append(chat_id)
-            continue
-        # In a group bound to the office: 「已阅」 on the .docx (handlers.receipts).
-        receipt = await open_bulletin_receipt(
-            deps.uow(), deps.clock, deps.cal, deps.config.reminders.receipts, office_id,
-            record.id, f"{b.name}（{b.doc_number}）", chat_id)
-        try:
-            message = await send_bulletin(
-                bot, chat_id, files.texts, files.chart_png, f"{b.name}　各单位按时办结与超期情况",
-                files.docx, files.docx_name, f"{b.name}（{b.doc_number}）",
-                read_markup(deps, receipt.id) if receipt and receipt.id else None)
-        except SendRefused as e:
-            log.warning("bulletin %s to chat %s failed: %s", b.name, chat_id, e)
-            posted.failed[chat_id] = str(e)
-            continue
-        async with deps.uow() as uow:
-            await uow.bulletins.mark_delivered(record.id, chat_id)
-            if receipt is not None and receipt.id is not None:
-                await uow.receipts.posted(receipt.id, message.chat_id, message.message_id)
-            await uow.commit()
-        posted.sent.append(chat_id)
+    posted = Posted(b, new, record.id, office_id)
+    now = deps.clock.now()
+    targets = await _targets(deps, spec, office_id)  # its own unit of work: not nested
+    title = f"{b.name}（{b.doc_number}）"
+    async with deps.uow() as uow:
+        queued = {n.key for n in await uow.outbox.by_keys(
+            [_key(record.id, chat_id) for chat_id in targets])}
+        for chat_id in targets:
+            if chat_id in record.delivered:
+                posted.skipped.append(chat_id)
+                continue
+            # Queued once per issue and chat (the key): a second run adds nothing.
+            if _key(record.id, chat_id) not in queued:
+                # In a group bound to the office: 「已阅」 on the .docx (handlers.receipts),
+                # opened in the same transaction as its outbox row.
+                receipt = await bulletin_receipt(uow, deps.clock, deps.cal,
+                                                 deps.config.reminders.receipts, office_id,
+                                                 record.id, title, chat_id)
+                await uow.outbox.add(Notice(
+                    key=_key(record.id, chat_id), office_id=office_id, kind=kinds.BULLETIN,
+                    due_at=now, chat_id=chat_id,
+                    payload={"bulletin_id": record.id, "recipients": spec.recipients,
+                             "receipt_id": receipt.id if receipt is not None else None}))
+            posted.queued.append(chat_id)
+        await uow.commit()
+    deps.kick()
     return posted
+
+
+async def delivery(deps: Deps, posted: Posted) -> Delivery:
+    """Where the issue has gone so far (sent), is going (pending) and failed (why)."""
+    out = Delivery()
+    async with deps.uow() as uow:
+        record = next(r for r in await uow.bulletins.list(posted.office_id)
+                      if r.id == posted.bulletin_id)
+        notices = await uow.outbox.by_keys(
+            [_key(posted.bulletin_id, c) for c in posted.queued])
+    out.sent = [c for c in posted.skipped + posted.queued if c in record.delivered]
+    for n in notices:
+        assert n.chat_id is not None
+        if n.chat_id in record.delivered:
+            continue
+        if n.status == "pending":
+            out.pending.append(n.chat_id)
+        else:
+            out.failed[n.chat_id] = n.last_error or n.status
+    return out

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.intake import Intake
@@ -43,6 +44,16 @@ class Deps:
         self.intake = Intake(self.uow, self.clock, self.read)
 
 
+@dataclass
+class ChannelState:
+    """The public channel's planner (handlers.public): one sync at a time (the job and a
+    kick may overlap), and the matter versions already planned, so a run only renders the
+    matters that changed since (the first run after a start compares every digest)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seen: dict[int, int] = field(default_factory=dict)
+
+
 class BotData:
     """Application-wide state. Only `deps`; nothing else lives here."""
 
@@ -57,6 +68,9 @@ class BotData:
         # The reminder scheduler running in this process (bot.reminder_jobs); None: not
         # started, or another instance holds the scheduler lock.
         self.reminders: ReminderService | None = None
+        # The public channel's planner (handlers.public) and the page served in the bot.
+        self.channel = ChannelState()
+        self.web: web.AppRunner | None = None
 
     @property
     def deps(self) -> Deps:

@@ -20,6 +20,7 @@ from telegram.warnings import PTBUserWarning
 from handlers.cards import Directory, labels, matter_card
 from handlers.common import args_text, is_group, line, reply_about, require_person, today, usage
 from handlers.deps import Ctx, Deps
+from handlers.livecards import record_card
 from handlers.replies import cancel, confirm, is_about_matter, on_message
 from ledger import permissions as perm
 from ledger import queries
@@ -88,8 +89,9 @@ async def _send_card(update: Update, context: Ctx, actor: Person, m: Matter) -> 
     group = is_group(update.effective_chat)
     text, markup = await matter_card(deps, m, actor, group)
     head = line(deps, "registered", m=m)
-    await reply_about(update, context, f"{head}\n\n{text}" if markup else head, m.id,
-                      reply_markup=markup)
+    msg = await reply_about(update, context, f"{head}\n\n{text}" if markup else head, m.id,
+                            reply_markup=markup)
+    await record_card(deps, msg, m.id, actor)  # it follows the matter from now on
 
 
 # ---------------------------------------------------------------- the one-line form

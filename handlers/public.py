@@ -2,124 +2,99 @@
 matter changes; a closed matter's post shows 已销号 and its close date. Confidential
 matters never appear (ledger.publicview decides what is public).
 
-`sync_channel` compares each public matter's post text with what was last posted (a
-digest in `public_posts`) and sends or edits only what changed. It runs on the JobQueue
-every minute and right after a use case kicks the dispatcher.
+`sync_channel` plans: it compares each public matter's post text with what was last posted
+(a digest in `public_posts`) and queues a `channel_post` outbox notice (the matter's id
+only) for what changed. The outbox dispatcher sends it (handlers.delivery renders the post
+again at that moment, so the newest state wins) with the same pacing and retries as
+everything else. It runs on the JobQueue every minute and right after a use case kicks
+the dispatcher.
+
+State lives on the application (`BotData.channel`, `BotData.web`), not in this module.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, replace
 
 from aiohttp import web
-from telegram import Bot
 
 from handlers.common import fit
-from handlers.delivery import SendRefused, post_or_edit
-from handlers.deps import App, Ctx, Deps
-from ledger.model import MatterStatus
-from ledger.ports import PublicPost
+from handlers.deps import App, ChannelState, Ctx, Deps
+from ledger.model import Matter, MatterStatus
+from ledger.ports import CHANNEL_POST_KIND, Notice, PublicPost, UnitOfWork
 from ledger.publicview import is_public, public_row
+from ledger.queries import office_directory
 from public.web import serve
 
 log = logging.getLogger(__name__)
 
 SYNC_JOB = "public-channel-sync"
 SYNC_EVERY_SECONDS = 60
-_locks: dict[tuple[str, int], asyncio.Lock] = {}
-# Per process: the matter versions already in the channel, so a run only renders the
-# matters that changed since (the first run after a start compares every digest).
-_seen: dict[tuple[str, int], dict[int, int]] = {}
-
-
-def _key(bot: Bot) -> tuple[str, int]:
-    return (bot.token, id(asyncio.get_running_loop()))
-
-
-def _lock(bot: Bot) -> asyncio.Lock:
-    """One sync at a time per bot and event loop (the job and a kick may overlap)."""
-    lock = _locks.get(_key(bot))
-    if lock is None:
-        lock = _locks[_key(bot)] = asyncio.Lock()
-    return lock
 
 
 @dataclass
 class SyncStats:
-    posted: int = 0
-    edited: int = 0
+    posted: int = 0      # new posts queued
+    edited: int = 0      # edits queued
     unchanged: int = 0
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-async def sync_channel(bot: Bot, deps: Deps) -> SyncStats:
-    """Bring the public channel up to date with the ledger. No channel configured: no-op."""
+async def post_text(deps: Deps, uow: UnitOfWork, m: Matter, post: PublicPost | None,
+                    ) -> str | None:
+    """The channel post of `m` as it should read now (None: it has no post to show)."""
+    if is_public(m):
+        persons, units = await office_directory(uow, m.office_id)
+        return fit(deps.render("public_post.j2", r=public_row(m, units, persons)))
+    if post is not None and m.status == MatterStatus.CANCELLED:
+        return fit(deps.render("lines.j2", k="public_cancelled", m=m))
+    return None
+
+
+async def sync_channel(deps: Deps, state: ChannelState) -> SyncStats:
+    """Queue what the public channel lacks. No channel configured: no-op."""
     stats = SyncStats()
-    channel = deps.config.public_channel_id
-    if channel is None:
+    if deps.config.public_channel_id is None:
         return stats
-    async with _lock(bot):
-        seen = _seen.setdefault(_key(bot), {})
+    async with state.lock:
+        seen = state.seen
+        now = deps.clock.now()
+        queued: list[tuple[int, int]] = []
         async with deps.uow() as uow:
-            offices = await uow.people.offices()
-            wanted: list[tuple[int, int, str, PublicPost | None]] = []
-            for office in offices:
+            for office in await uow.people.offices():
                 versions = await uow.posts.candidates(office.id)
                 changed = [mid for mid, v in versions.items() if seen.get(mid) != v]
-                if not changed:
-                    continue
-                units = {u.id: u for u in await uow.people.units(office.id)}
-                persons = {p.id: p for p in await uow.people.persons(office.id)}
                 for mid in sorted(changed):
                     m = await uow.matters.get(mid)
                     post = await uow.posts.get(mid)
-                    if is_public(m):
-                        text = deps.render("public_post.j2",
-                                           r=public_row(m, units, persons))
-                    elif post is not None and m.status == MatterStatus.CANCELLED:
-                        text = deps.render("lines.j2", k="public_cancelled", m=m)
-                    else:
+                    text = await post_text(deps, uow, m, post)
+                    if text is None or (post is not None and post.digest == digest(text)):
                         seen[mid] = m.version
+                        stats.unchanged += text is not None
                         continue
-                    wanted.append((mid, m.version, fit(text), post))
-        for matter_id, version, text, post in wanted:
-            digest = _digest(text)
-            if post is not None and post.digest == digest:
-                seen[matter_id] = version
-                stats.unchanged += 1
-                continue
-            now = deps.clock.now()
-            try:
-                chat_id, message_id = await post_or_edit(
-                    bot, channel, text,
-                    None if post is None else (post.chat_id, post.message_id))
-            except SendRefused as e:
-                if e.retry:
-                    log.info("public channel: flood limit, the rest waits for the next run")
-                    break
-                log.warning("public channel: could not post matter %s: %s", matter_id, e)
-                continue
-            if post is None:
-                new = PublicPost(matter_id, chat_id, message_id, digest, now)
-                stats.posted += 1
-            else:
-                new = replace(post, digest=digest, edited_at=now)
-                stats.edited += 1
-            async with deps.uow() as uow:
-                await uow.posts.put(new)
-                await uow.commit()
-            seen[matter_id] = version
+                    await uow.outbox.add(Notice(
+                        key=f"pub:{mid}:{m.version}", office_id=m.office_id,
+                        kind=CHANNEL_POST_KIND, due_at=now, matter_id=mid))
+                    queued.append((mid, m.version))
+                    if post is None:
+                        stats.posted += 1
+                    else:
+                        stats.edited += 1
+            await uow.commit()
+        for mid, version in queued:
+            seen[mid] = version
+    if queued:
+        deps.kick()
     return stats
 
 
 async def sync_job(context: Ctx) -> None:
-    await sync_channel(context.bot, context.deps)
+    await sync_channel(context.deps, context.bot_data.channel)
 
 
 def schedule_public(app: App) -> None:
@@ -133,31 +108,37 @@ def schedule_public(app: App) -> None:
 
     def kick() -> None:
         previous()
-        if app.running:
+        if app.running and not jq.get_jobs_by_name(f"{SYNC_JOB}-kick"):
             jq.run_once(sync_job, 0.2, name=f"{SYNC_JOB}-kick")
 
     app.bot_data.deps = replace(deps, kick=kick)
 
 
+def record_post(post: PublicPost | None, matter_id: int, chat_id: int, message_id: int,
+                text: str, deps: Deps) -> PublicPost:
+    """What went out: a new post, or the same one edited."""
+    now = deps.clock.now()
+    if post is None or (post.chat_id, post.message_id) != (chat_id, message_id):
+        return PublicPost(matter_id, chat_id, message_id, digest(text), now)
+    return replace(post, digest=digest(text), edited_at=now)
+
+
 # ---------------------------------------------------------------- the page in the bot
-
-
-_web: dict[int, web.AppRunner] = {}
 
 
 async def start_web(app: App) -> None:
     """`[public] web_in_bot`: serve the public page from the bot's own process."""
     deps = app.bot_data.deps
     cfg = deps.config
-    if not cfg.web_in_bot or id(app) in _web:
+    if not cfg.web_in_bot or app.bot_data.web is not None:
         return
-
-    _web[id(app)] = await serve(deps.uow, deps.clock, cfg.web_host, cfg.web_port,
-                                cfg.web_title)
+    runner: web.AppRunner = await serve(deps.uow, deps.clock, cfg.web_host, cfg.web_port,
+                                        cfg.web_title)
+    app.bot_data.web = runner
     log.info("public page on http://%s:%s/", cfg.web_host, cfg.web_port)
 
 
 async def stop_web(app: App) -> None:
-    runner = _web.pop(id(app), None)
+    runner, app.bot_data.web = app.bot_data.web, None
     if runner is not None:
         await runner.cleanup()

@@ -1,18 +1,16 @@
-"""After a press or a prompt's answer: bring the message it started from up to date."""
+"""After a press or a prompt's answer: bring the message it started from up to date
+(one case of the live cards, handlers.livecards)."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from telegram import InlineKeyboardMarkup, Message
-from telegram.error import BadRequest
+from telegram import Message
 
-from handlers.cards import Directory, card_buttons, card_text, feed_buttons, mark_card
+from handlers import livecards
 from handlers.deps import Ctx
 from ledger.model import Matter, Person
-
-log = logging.getLogger(__name__)
+from ledger.ports import LiveCard
 
 
 @dataclass(frozen=True)
@@ -45,23 +43,29 @@ def origin_of(msg: object, card: bool) -> Origin | None:
 
 
 async def refresh(context: Ctx, origin: Origin | None, viewer: Person, m: Matter) -> None:
+    """The pressed message is a live card like any other (handlers.livecards): the use
+    case's save queued a redraw of every recorded card; a message not recorded yet (sent
+    before cards were recorded) is recorded now, showing the presser's buttons as before,
+    and redrawn through the outbox like the rest."""
     if origin is None or (origin.layout == "notice" and origin.chat_id < 0):
         return  # a notice in a group keeps its neutral 查看/历史 buttons
     deps = context.deps
-    names = await Directory.fetch(deps, m.office_id)
-    bot = context.bot
-    try:
-        if origin.layout == "card":
-            await bot.edit_message_text(
-                card_text(deps, m, names), chat_id=origin.chat_id,
-                message_id=origin.message_id,
-                reply_markup=mark_card(card_buttons(deps, m, viewer, names)))
-            return
-        markup: InlineKeyboardMarkup = (
-            feed_buttons(deps, origin.feed_kind, m, names, origin.files)
-            if origin.layout == "feed"
-            else card_buttons(deps, m, viewer, names))
-        await bot.edit_message_reply_markup(origin.chat_id, origin.message_id,
-                                            reply_markup=markup)
-    except BadRequest as e:  # not modified, or too old: the confirmation line says it all
-        log.debug("refresh of %s/%s failed: %s", origin.chat_id, origin.message_id, e)
+    assert m.id is not None
+    layout = {"card": livecards.CARD, "feed": livecards.FEED}.get(origin.layout,
+                                                                   livecards.BUTTONS)
+    async with deps.uow() as uow:
+        card = await uow.cards.get(origin.chat_id, origin.message_id)
+        was = card
+        if card is None or card.matter_id != m.id:
+            card = LiveCard(origin.chat_id, origin.message_id, m.id, layout, deps.clock.now(),
+                            None if layout == livecards.FEED else viewer.id,
+                            origin.feed_kind if layout == livecards.FEED else None,
+                            origin.files)
+        elif card.layout != livecards.FEED and card.viewer_id != viewer.id:
+            card = replace(card, viewer_id=viewer.id, digest=None)  # the presser's buttons
+        if card != was:
+            await uow.cards.record(card)
+        await uow.cards.redraw(m.id, deps.clock.now(), (origin.chat_id, origin.message_id),
+                               tag="" if card == was else f"p{viewer.id}")
+        await uow.commit()
+    deps.kick()

@@ -24,6 +24,7 @@ from handlers.common import (
 from handlers.deps import App, Ctx, Deps
 from handlers.figures import say
 from handlers.keys import parse_record_key, record_key
+from handlers.livecards import record_card
 from handlers.office import Draft, check_teams, read_deadline, register_and_assign, teams
 from handlers.replies import content
 from ledger import queries
@@ -406,8 +407,9 @@ async def on_record_button(update: Update, context: Ctx) -> None:
     await query.answer(say(deps, "registered_short", m=m)[:ALERT_MAX])
     chat = update.effective_chat
     text, markup = await matter_card(deps, m, actor, is_group(chat))
-    await reply_about(update, context, say(deps, "registered_from", m=m, item=item) + "\n\n"
-                      + text, m.id, reply_markup=markup)
+    msg = await reply_about(update, context, say(deps, "registered_from", m=m, item=item)
+                            + "\n\n" + text, m.id, reply_markup=markup)
+    await record_card(deps, msg, m.id, actor)  # it follows the matter from now on
 
 
 # ---------------------------------------------------------------- notices

@@ -26,6 +26,7 @@ from handlers.common import (
 )
 from handlers.deps import Ctx, Deps
 from handlers.keys import list_key, mine_key
+from handlers.livecards import record_card
 from handlers.media import send_attachment
 from ledger import queries
 from ledger.dateparse import parse_deadline
@@ -202,7 +203,9 @@ async def show_matter(update: Update, context: Ctx, actor: Person, m: Matter) ->
     assert m.id is not None
     require_shown(deps, update, actor, m)
     text, markup = await matter_card(deps, m, actor, is_group(update.effective_chat))
-    return await reply_about(update, context, text, m.id, None, reply_markup=markup)
+    msg = await reply_about(update, context, text, m.id, None, reply_markup=markup)
+    await record_card(deps, msg, m.id, actor)  # it follows the matter from now on
+    return msg
 
 
 async def show_command(update: Update, context: Ctx) -> None:

@@ -79,6 +79,34 @@ class MessageRef:
     assignment_no: int | None
 
 
+@dataclass(frozen=True)
+class LiveCard:
+    """A message the bot sent that shows a matter's state and buttons (issue 13's live
+    cards): redrawn in place, through the outbox, whenever the matter changes.
+
+    layout: "card" (the whole card), "assignment" (the 交办通知 card), "buttons" (a notice
+    whose buttons follow the matter; its text stays), "feed" (an office feed line: its
+    buttons follow, `kind` and `files` say which).
+    viewer_id: whose buttons it shows (None: nobody's own, e.g. a feed line)."""
+
+    chat_id: int
+    message_id: int
+    matter_id: int
+    layout: str
+    sent_at: datetime
+    viewer_id: int | None = None
+    kind: str | None = None
+    files: bool = False
+    digest: str | None = None   # of what it shows now (None: not known)
+
+
+# Outbox kinds that show a matter's state rather than ask anything: never cancelled with
+# the matter's other notices (a closed matter's cards and public post must say so).
+CARD_EDIT_KIND = "card_edit"
+CHANNEL_POST_KIND = "channel_post"
+STATE_KINDS = frozenset({CARD_EDIT_KIND, CHANNEL_POST_KIND})
+
+
 @dataclass
 class Notice:
     """One message to deliver, kept in the outbox until delivered. `key` is unique."""
@@ -393,6 +421,34 @@ class ChatRepository(Protocol):
     async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None: ...
 
 
+class CardRepository(Protocol):
+    """Live cards. Saving a matter (MatterRepository.save/save_many) queues a
+    `CARD_EDIT_KIND` notice for each of its cards, so every use case redraws them."""
+
+    async def record(self, card: LiveCard, keep: int | None = None) -> None:
+        """Remember a card (again: replaced). `keep`: then forget all but the newest
+        `keep` of this chat, matter and layout."""
+        ...
+
+    async def get(self, chat_id: int, message_id: int) -> LiveCard | None: ...
+
+    async def for_matter(self, matter_id: int) -> builtins.list[LiveCard]: ...
+
+    async def drop(self, chat_id: int, message_id: int) -> None:
+        """Forget a card Telegram will not edit (deleted, too old, chat gone)."""
+        ...
+
+    async def shown(self, chat_id: int, message_id: int, digest: str) -> None:
+        """What the card shows now (so an edit to the same is not sent)."""
+        ...
+
+    async def redraw(self, matter_id: int, at: datetime,
+                     message: tuple[int, int] | None = None, tag: str = "") -> int:
+        """Queue a redraw of the matter's cards (or of one of them); returns how many.
+        Once per matter version and card, unless `tag` differs."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(self, notice: Notice) -> bool:
         """Queue it; False (and nothing written) when its key is already queued or sent."""
@@ -417,9 +473,19 @@ class Outbox(Protocol):
 
     async def mark_failed(self, notice_id: int, error: str) -> None: ...
 
-    async def cancel(self, matter_id: int, kinds: frozenset[str] | None = None) -> int: ...
+    async def cancel(self, matter_id: int, kinds: frozenset[str] | None = None) -> int:
+        """Cancel the matter's pending notices (of `kinds`; None: all but STATE_KINDS)."""
+        ...
 
     async def for_person(self, person_id: int, limit: int = 20) -> list[Notice]: ...
+
+    async def by_keys(self, keys: Collection[str]) -> list[Notice]:
+        """The notices with these keys (any status)."""
+        ...
+
+    async def note(self, notice_id: int, payload: dict[str, Any]) -> None:
+        """Replace a notice's payload (a sender keeping its progress through parts)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -483,6 +549,7 @@ class UnitOfWork(Protocol):
     posts: PublicPostRepository
     holidays: HolidayRepository
     receipts: ReceiptRepository
+    cards: CardRepository
 
     async def __aenter__(self) -> Self: ...
 

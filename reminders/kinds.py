@@ -4,6 +4,7 @@ payload (see docs/reminders.md for the payload of every kind)."""
 from __future__ import annotations
 
 from ledger import evidence
+from ledger.ports import CARD_EDIT_KIND, CHANNEL_POST_KIND
 
 BEFORE = "reminder_before"        # n working days before the deadline
 DUE = "reminder_due"              # on the deadline day
@@ -34,3 +35,11 @@ DOC_ASSIGNMENT = "doc_assignment"      # 交办通知单 beside the assignment c
 DOC_URGING = "doc_urging"              # 催办通知单, with 「已阅」
 RECEIPT_REMIND = "receipt_remind"      # still unread after remind_after_hours
 RECEIPT_ESCALATE = "receipt_escalate"  # still unread after the second interval: principal
+# ---- what the bot sends on its own besides notices (handlers.delivery renders each)
+CARD_EDIT = CARD_EDIT_KIND        # redraw one live card in place (payload: message_id)
+CHANNEL_POST = CHANNEL_POST_KIND  # the public channel's post of one matter (公示)
+BULLETIN = "bulletin"             # one published issue to one chat (payload: bulletin_id)
+
+# Not held back by quiet hours: an edit rings no phone, a channel post and a scheduled
+# bulletin go out when they were meant to.
+IMMEDIATE_KINDS = frozenset({CARD_EDIT, CHANNEL_POST, BULLETIN})

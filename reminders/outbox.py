@@ -148,7 +148,8 @@ class SendCheck:
                 await self._office(u, office, now, out)
         for n in batch:
             assert n.id is not None
-            if n.id in out.stale or n.matter_id in urgent or n.kind in kinds.SILENT_KINDS:
+            if (n.id in out.stale or n.matter_id in urgent or n.kind in kinds.SILENT_KINDS
+                    or n.kind in kinds.IMMEDIATE_KINDS):
                 continue
             try:
                 release = self.planner.release_at(n.next_try_at or n.due_at, now)
@@ -182,6 +183,26 @@ def _only(target: Target) -> OfficeTargets:
     def targets(office_id: int, private: bool) -> list[Target]:
         return [target]
     return targets
+
+
+def superseded(batch: Sequence[Notice]) -> dict[int, str]:
+    """Card edits a newer one for the same message makes pointless (the newest state
+    wins): id → why skipped."""
+    newest: dict[tuple[int | None, object], Notice] = {}
+    out: dict[int, str] = {}
+    for n in batch:
+        if n.kind != kinds.CARD_EDIT or n.id is None:
+            continue
+        card = (n.chat_id, n.payload.get("message_id"))
+        seen = newest.get(card)
+        if seen is None:
+            newest[card] = n
+            continue
+        older, newer = (seen, n) if (seen.id or 0) < n.id else (n, seen)
+        assert older.id is not None
+        out[older.id] = "superseded by a newer edit"
+        newest[card] = newer
+    return out
 
 
 def _destination(n: Notice) -> tuple[str, int]:
@@ -302,6 +323,14 @@ async def deliver_due(uow: UnitOfWorkFactory, clock: Clock, sender: NoticeSender
             stats.deferred = len(review.deferred)
             stats.next_release = min(review.deferred.values())
         batch = [n for n in batch if n.id not in review.stale and n.id not in review.deferred]
+    collapsed = superseded(batch)
+    if collapsed:
+        async with uow() as u:
+            for notice_id, reason in collapsed.items():
+                await u.outbox.skip(notice_id, reason)
+            await u.commit()
+        stats.skipped += len(collapsed)
+        batch = [n for n in batch if n.id not in collapsed]
     queues: dict[tuple[str, int], deque[Notice]] = {}
     for n in batch:
         queues.setdefault(_destination(n), deque()).append(n)

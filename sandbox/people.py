@@ -302,6 +302,14 @@ class Person(_ChatUser):
         """Edit one's own text message: the bot gets an edited_message update."""
         return self.world.user_edit(self.account, self._record(message), text).snapshot()
 
+    async def delete(self, message: MessageRef) -> None:
+        """Delete a message from a private chat with a bot (either side's, as a Telegram
+        user may): the bot is not told, and its later edits of it fail."""
+        record = self._record(message)
+        if record.chat_id != self.id:
+            raise SandboxUsageError("a person deletes messages in their own private chat")
+        self.world.delete_message(record)
+
     async def tap(self, message: MessageRef, label: str, *, bot: str | None = None) -> dict[str, Any]:
         """Press the inline button labelled `label`; returns the CallbackQuery sent to the bot.
 

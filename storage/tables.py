@@ -413,3 +413,20 @@ receipt_readers = Table(
     Column("message_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("receipt_id", "person_id"),
 )
+
+# Live cards (issue 13): every message the bot sent that shows a matter's state and buttons,
+# redrawn in place through the outbox when the matter changes (storage.repositories.cards).
+live_cards = Table(
+    "live_cards", metadata,
+    Column("chat_id", BigInteger, nullable=False, autoincrement=False),
+    Column("message_id", BigInteger, nullable=False, autoincrement=False),
+    Column("matter_id", Integer, ForeignKey("matters.id"), nullable=False),
+    Column("layout", String(16), nullable=False),
+    Column("viewer_id", Integer, nullable=True),   # persons.id whose buttons it shows
+    Column("kind", String(40), nullable=True),     # a feed line's notice kind
+    Column("files", Boolean, nullable=False, server_default=false()),
+    Column("digest", String(64), nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("chat_id", "message_id"),
+    Index(None, "matter_id"),
+)

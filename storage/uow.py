@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ledger.lights import LightStamp
 from ledger.ports import (
     BulletinRepository,
+    CardRepository,
     ChatRepository,
     EventLog,
     HolidayRepository,
@@ -28,11 +29,12 @@ from storage.db import read_only as _mark_read_only
 from storage.holidays import SqlHolidayRepository
 from storage.inbox import AlreadyHandled, mark_current
 from storage.repositories import (
+    CardAwareMatters,
     SqlBulletinRepository,
+    SqlCardRepository,
     SqlChatRepository,
     SqlEventLog,
     SqlInviteRepository,
-    SqlMatterRepository,
     SqlOutbox,
     SqlPeopleRepository,
     SqlPublicPostRepository,
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
     posts: PublicPostRepository
     holidays: HolidayRepository
     receipts: ReceiptRepository
+    cards: CardRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
                  writers: asyncio.Lock | None = None, lights: LightStamp | None = None,
@@ -91,7 +94,7 @@ class SqlUnitOfWork:
             self._release()
             raise
         self._conn = conn
-        matters = SqlMatterRepository(conn, self._lights)
+        matters = CardAwareMatters(conn, self._lights)  # its saves redraw the live cards
         self.matters = matters
         self.people = SqlPeopleRepository(conn)
         self.events = SqlEventLog(conn, matters)
@@ -103,6 +106,7 @@ class SqlUnitOfWork:
         self.posts = SqlPublicPostRepository(conn)
         self.holidays = SqlHolidayRepository(conn)
         self.receipts = SqlReceiptRepository(conn)
+        self.cards = SqlCardRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

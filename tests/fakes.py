@@ -29,6 +29,7 @@ from ledger.ports import (
     AssignmentRow,
     GroupChat,
     Invite,
+    LiveCard,
     MatterQuery,
     MessageRef,
     Notice,
@@ -53,6 +54,7 @@ class Store:
         self.refs: dict[tuple[int, int], MessageRef] = {}
         self.outbox: list[Notice] = []
         self.receipts: dict[int, Receipt] = {}
+        self.cards: dict[tuple[int, int], LiveCard] = {}
         self.commits = 0
         # What the stored light is counted with; the fake counts it on every read (as
         # if the daily recount had just run).
@@ -398,6 +400,32 @@ class _Receipts:
 def _copy(store: Store) -> Store:
     # the light's calendar and clock are the test's own, not copies frozen in time
     return copy.deepcopy(store, {id(store.lights): store.lights})
+class _Cards:
+    """Live cards, without the redraws a save queues (storage does that)."""
+
+    def __init__(self, t: Store) -> None:
+        self.t = t
+
+    async def record(self, card: LiveCard, keep: int | None = None) -> None:
+        self.t.cards[(card.chat_id, card.message_id)] = card
+
+    async def get(self, chat_id: int, message_id: int) -> LiveCard | None:
+        return self.t.cards.get((chat_id, message_id))
+
+    async def for_matter(self, matter_id: int) -> list[LiveCard]:
+        return [c for c in self.t.cards.values() if c.matter_id == matter_id]
+
+    async def drop(self, chat_id: int, message_id: int) -> None:
+        self.t.cards.pop((chat_id, message_id), None)
+
+    async def shown(self, chat_id: int, message_id: int, digest: str) -> None:
+        card = self.t.cards.get((chat_id, message_id))
+        if card is not None:
+            self.t.cards[(chat_id, message_id)] = replace(card, digest=digest)
+
+    async def redraw(self, matter_id: int, at: datetime,
+                     message: tuple[int, int] | None = None, tag: str = "") -> int:
+        return 0
 
 
 class FakeUnitOfWork:
@@ -415,6 +443,7 @@ class FakeUnitOfWork:
         self.chats = _Chats(self.staged)
         self.outbox = _Outbox(self.staged)
         self.receipts = _Receipts(self.staged)
+        self.cards = _Cards(self.staged)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

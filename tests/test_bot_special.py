@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Config
 from bot.harness import Harness, running_bot
-from handlers.public import sync_channel
+from handlers.public import SyncStats, sync_channel
 from ledger.bulletins import BulletinKind, current_period
 from ledger.clock import FixedClock
 from ledger.model import Event, ProjectKind, Role, Source
@@ -236,6 +236,13 @@ async def test_joint_meeting_invites_reminds_and_a_decision_becomes_a_matter(
         assert r.data["decisions"][1]["matter_id"] is None
 
 
+async def _sync(h: Harness) -> SyncStats:
+    """The channel's planner, then the outbox's delivery of what it queued."""
+    stats = await sync_channel(h.deps, h.app.bot_data.channel)
+    await h.settle()
+    return stats
+
+
 async def test_public_channel_and_web_page_show_closed_matters_never_confidential(
         tmp_path: Path) -> None:
     config = Config(public_channel_id="@shixian_gongshi")
@@ -244,7 +251,7 @@ async def test_public_channel_and_web_page_show_closed_matters_never_confidentia
         channel = h.server.channel("示例县督查事项公示", username="shixian_gongshi")
         public = await quick_matter(h, "城区道路维修 | 县住建局,城关镇 | 默认")
         secret = await quick_matter(h, "信访积案化解 | 城关镇 | 默认 | 机密")
-        await sync_channel(h.app.bot, h.deps)
+        await _sync(h)
         posts = channel.messages()
         assert len(posts) == 1
         post = text(posts[0])
@@ -252,20 +259,20 @@ async def test_public_channel_and_web_page_show_closed_matters_never_confidentia
         assert "具体责任人：陈科长" in post and "具体承办人：褚科员" in post
         assert "办结时限：2026年12月7日" in post and "状态：办理中" in post
         assert all(secret.title not in text(p) for p in posts)
-        stats = await sync_channel(h.app.bot, h.deps)
+        stats = await _sync(h)
         assert stats.posted == 0 and stats.edited == 0
 
         await _close(h, public.id or 0)
-        await sync_channel(h.app.bot, h.deps)
+        await _sync(h)
         posts = channel.messages()
         assert len(posts) == 1 and "✅ 已销号（2026年11月23日）" in text(posts[0])
         assert posts[0].get("edit_date")
 
         # a matter registered by mistake and cancelled leaves the board marked 已撤销
         wrong = await quick_matter(h, "重复登记的事项 | 城关镇 | 默认")
-        await sync_channel(h.app.bot, h.deps)
+        await _sync(h)
         await cancel_matter(h.deps.uow(), h.clock, h.ids["admin"], wrong.id or 0, "重复登记")
-        await sync_channel(h.app.bot, h.deps)
+        await _sync(h)
         posts = channel.messages()
         assert len(posts) == 2 and "状态：已撤销" in text(posts[1])
 

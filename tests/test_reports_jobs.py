@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from telegram.ext import ContextTypes
 
-from bot.bulletin_jobs import post_bulletin, schedule_bulletins
+from bot.bulletin_jobs import delivery, post_bulletin, schedule_bulletins
 from bot.config import Config, ConfigError
 from bot.config_sections import (
     BulletinSpec,
@@ -20,12 +20,14 @@ from bot.config_sections import (
     parse_bulletins,
     parse_reports,
 )
+from handlers.delivery import TelegramSender
 from handlers.deps import BotData, Ctx, Deps
 from ledger.appraisal import AppraisalWeights
 from ledger.bulletins import BulletinKind
 from ledger.clock import LOCAL_TZ
 from ledger.model import Role
 from presentation.render import Renderer
+from reminders.outbox import deliver_due
 from sandbox.server import SandboxServer
 from sandbox.testing import application_builder
 from tests.conftest_sandbox import *  # noqa: F403
@@ -112,6 +114,12 @@ def test_cron_fires_at_shanghai_times() -> None:
 # ---- the job, through the sandbox
 
 
+async def _deliver(app: Any, deps: Deps) -> None:
+    """What the outbox dispatcher does once the job has queued the issue."""
+    while (await deliver_due(deps.uow, deps.clock, TelegramSender(app.bot, deps))).touched:
+        pass
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seed:
     return seed_once(tmp_path_factory.mktemp("seed"))
@@ -153,6 +161,7 @@ async def test_scheduled_bulletin_reaches_its_groups_once(
         assert (friday.weekday(), friday.hour, friday.minute) == (4, 17, 0)
         await jobs[0].run(app)      # what the scheduler does at Monday 09:00
         await jobs[1].run(app)
+        await _deliver(app, app.bot_data.deps)
         for group in (office_group, units_group):
             sent = sandbox.sent_messages(group)
             texts = [m.text for m in sent if m.text]
@@ -169,6 +178,7 @@ async def test_scheduled_bulletin_reaches_its_groups_once(
         # The job again (a restart, a second process): nothing is posted twice.
         before = len(sandbox.calls_to("sendMessage"))
         await jobs[0].run(app)
+        await _deliver(app, app.bot_data.deps)
         assert len(sandbox.calls_to("sendMessage")) == before
     finally:
         await app.shutdown()
@@ -182,9 +192,13 @@ async def test_a_failing_chat_does_not_stop_the_others(
     spec = BulletinSpec(BulletinKind.REGULAR, "0 9 * * mon", chats=(-424242, group.id))
     await app.initialize()
     try:
-        posted = await post_bulletin(app.bot, deps, spec)
-        assert posted.new and posted.sent == [group.id] and list(posted.failed) == [-424242]
-        again = await post_bulletin(app.bot, deps, spec)
-        assert not again.new and again.skipped == [group.id] and list(again.failed) == [-424242]
+        posted = await post_bulletin(deps, spec)
+        await _deliver(app, deps)
+        sent = await delivery(deps, posted)
+        assert posted.new and sent.sent == [group.id] and list(sent.failed) == [-424242]
+        again = await post_bulletin(deps, spec)
+        await _deliver(app, deps)
+        sent = await delivery(deps, again)
+        assert not again.new and again.skipped == [group.id] and list(sent.failed) == [-424242]
     finally:
         await app.shutdown()

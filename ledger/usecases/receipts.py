@@ -170,19 +170,28 @@ async def open_bulletin_receipt(uow: UnitOfWork, clock: Clock, cal: WorkCalendar
     expected: ledger.receipts.bulletin_readers) with reminders planned. None when the
     chat is no bound group or nobody there is expected to read it."""
     async with uow:
-        group = await uow.chats.get(chat_id)
-        if group is None or group.office_id != office_id:
-            return None
-        persons = await uow.people.persons(office_id)
-        readers = bulletin_readers(group.unit_id, persons)
-        if not readers:
-            return None
-        unit_id = group.unit_id
-        heads = [p.id for p in persons if unit_id is not None and p.unit_id == unit_id
-                 and p.active and p.has(Role.PRINCIPAL)]
-        principal_of = {unit_id: heads[0]} if unit_id is not None and heads else {}
-        r = await open_receipt(uow, cal, policy, Receipt(
-            office_id=office_id, kind=BULLETIN, created_at=clock.now(), record_id=record_id,
-            title=title, chat_id=chat_id, readers=readers), principal_of)
+        r = await bulletin_receipt(uow, clock, cal, policy, office_id, record_id, title,
+                                   chat_id)
         await uow.commit()
         return r
+
+
+async def bulletin_receipt(uow: UnitOfWork, clock: Clock, cal: WorkCalendar,
+                           policy: ReceiptPolicy, office_id: int, record_id: int, title: str,
+                           chat_id: int) -> Receipt | None:
+    """`open_bulletin_receipt` in the caller's open unit of work (the bulletin's outbox row
+    is queued in the same transaction)."""
+    group = await uow.chats.get(chat_id)
+    if group is None or group.office_id != office_id:
+        return None
+    persons = await uow.people.persons(office_id)
+    readers = bulletin_readers(group.unit_id, persons)
+    if not readers:
+        return None
+    unit_id = group.unit_id
+    heads = [p.id for p in persons if unit_id is not None and p.unit_id == unit_id
+             and p.active and p.has(Role.PRINCIPAL)]
+    principal_of = {unit_id: heads[0]} if unit_id is not None and heads else {}
+    return await open_receipt(uow, cal, policy, Receipt(
+        office_id=office_id, kind=BULLETIN, created_at=clock.now(), record_id=record_id,
+        title=title, chat_id=chat_id, readers=readers), principal_of)

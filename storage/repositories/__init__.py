@@ -4,6 +4,7 @@ transaction."""
 
 from storage.repositories._common import CONFLICT_MESSAGE
 from storage.repositories.bulletins import SqlBulletinRepository
+from storage.repositories.cards import CardAwareMatters, SqlCardRepository
 from storage.repositories.chats import SqlChatRepository, SqlInviteRepository
 from storage.repositories.events import SqlEventLog
 from storage.repositories.matters import SqlMatterRepository
@@ -15,7 +16,9 @@ from storage.repositories.records import SqlRecordRepository
 
 __all__ = [
     "CONFLICT_MESSAGE",
+    "CardAwareMatters",
     "SqlBulletinRepository",
+    "SqlCardRepository",
     "SqlChatRepository",
     "SqlEventLog",
     "SqlInviteRepository",

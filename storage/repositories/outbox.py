@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.ports import (
+    STATE_KINDS,
     Notice,
 )
 from storage.dialect import insert_ignore, insert_ignore_many
@@ -102,6 +103,8 @@ class SqlOutbox:
                                     outbox.c.status == "pending")
         if kinds is not None:
             stmt = stmt.where(outbox.c.kind.in_(sorted(kinds)))
+        else:  # a closed matter's cards and public post must still say so
+            stmt = stmt.where(outbox.c.kind.not_in(sorted(STATE_KINDS)))
         result = await self._conn.execute(stmt.values(status="cancelled"))
         return int(result.rowcount)
 
@@ -110,6 +113,18 @@ class SqlOutbox:
             select(outbox).where(outbox.c.person_id == person_id)
             .order_by(outbox.c.id.desc()).limit(limit))
         return [_notice(r) for r in rows]
+
+
+    async def by_keys(self, keys: Collection[str]) -> builtins.list[Notice]:
+        if not keys:
+            return []
+        rows = await self._conn.execute(
+            select(outbox).where(outbox.c.key.in_(sorted(keys))).order_by(outbox.c.id))
+        return [_notice(r) for r in rows]
+
+    async def note(self, notice_id: int, payload: dict[str, Any]) -> None:
+        await self._conn.execute(
+            update(outbox).where(outbox.c.id == notice_id).values(payload=payload))
 
 
 # ---- bulletins ----
