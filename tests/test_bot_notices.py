@@ -10,7 +10,7 @@ from typing import Any
 
 import docx
 
-from bot.bulletin_jobs import post_bulletin
+from bot.bulletin_jobs import delivery, post_bulletin
 from handlers.delivery import TelegramSender
 from ledger.bulletins import BulletinKind
 from ledger.clock import FixedClock
@@ -201,8 +201,9 @@ async def test_bulletin_in_a_group_carries_a_receipt(tmp_path: Path) -> None:
             await u.commit()
         spec = BulletinSpec(BulletinKind.REGULAR, "0 9 * * mon", chats=(town.id,),
                             period="current")
-        posted = await post_bulletin(h.app.bot, h.deps, spec, h.county.office_id)
-        assert posted.sent == [town.id]
+        posted = await post_bulletin(h.deps, spec, h.county.office_id)
+        await h.settle()
+        assert (await delivery(h.deps, posted)).sent == [town.id]
         doc = next(x for x in town.messages() if x.get("document"))
         assert "✅ 已阅" in buttons(doc)
         listing = text(await say(h, admin, "/unread"))
