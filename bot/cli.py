@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_backup import add_parsers as add_backup_parsers
 
     add_backup_parsers(sub)
+    # lazy: a command loads only its own
+    from bot.cli_offices import add_parser as add_office_parser
+
+    add_office_parser(sub)
     return p
 
 
@@ -178,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             from bot.cli_reports import cli_import  # lazy: a command loads only its own
             return asyncio.run(cli_import(config, Path(args.file)))
+        if args.command == "office":
+            from bot.cli_offices import cmd_office  # lazy: a command loads only its own
+            return cmd_office(config, args)
         if args.command == "holidays":
             from bot.cli_holidays import cmd_holidays  # lazy: a command loads only its own
             return cmd_holidays(config, args)

@@ -141,6 +141,7 @@ class Office:
     id: int
     name: str
     doc_prefix: str = "督"
+    parent_id: int | None = None  # the office above (a township's: the county's)
 
 
 @dataclass(frozen=True)

@@ -305,7 +305,8 @@ class PeopleRepository(Protocol):
 
     async def get_person(self, person_id: int) -> Person: ...
 
-    async def by_telegram(self, telegram_id: int) -> Person | None: ...
+    async def by_telegram(self, telegram_id: int, office_id: int | None = None,
+                          ) -> Person | None: ...
 
     async def persons(self, office_id: int, unit_id: int | None = None) -> list[Person]: ...
 
@@ -404,6 +405,30 @@ class HolidayRepository(Protocol):
         ...
 
 
+class OfficeRepository(Protocol):
+    """The offices of one deployment and an account's bindings across them (issue 16)."""
+
+    async def add(self, name: str, doc_prefix: str, parent_id: int | None) -> Office:
+        """Refuses (InvalidInput) a name or prefix already used."""
+        ...
+
+    async def all(self) -> list[Office]: ...
+
+    async def by_name(self, name: str) -> Office | None: ...
+
+    async def by_prefix(self, doc_prefix: str) -> Office | None: ...
+
+    async def bindings(self, telegram_id: int) -> list[Person]:
+        """The person rows bound to the account, at most one per office."""
+        ...
+
+    async def chosen(self, telegram_id: int) -> int | None:
+        """The office the account's private chat works in (/office), if chosen."""
+        ...
+
+    async def choose(self, telegram_id: int, office_id: int, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -417,6 +442,7 @@ class UnitOfWork(Protocol):
     records: RecordRepository
     posts: PublicPostRepository
     holidays: HolidayRepository
+    offices: OfficeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -100,7 +100,10 @@ offices = Table(
     "offices", metadata,
     _id(),
     Column("name", String(200), nullable=False),
-    Column("doc_prefix", String(20), nullable=False, server_default="督"),
+    Column("doc_prefix", String(20), nullable=False, server_default="督", unique=True),
+    # The office above (a township's is the county's); None: a top office (migration 0012).
+    Column("parent_id", Integer, ForeignKey("offices.id"), nullable=True),
+    UniqueConstraint("name"),
 )
 
 units = Table(
@@ -119,11 +122,21 @@ persons = Table(
     Column("name", String(100), nullable=False),
     Column("roles", JSON, nullable=False),  # sorted list of Role values
     Column("unit_id", Integer, ForeignKey("units.id"), nullable=True),
-    Column("telegram_id", BigInteger, nullable=True, unique=True),
+    # One binding per office: an account may be bound in several offices (0012).
+    Column("telegram_id", BigInteger, nullable=True, index=True),
     Column("reachable", Boolean, nullable=False, server_default=true()),
     Column("active", Boolean, nullable=False, server_default=true()),
     Index(None, "office_id"),
     Index(None, "unit_id"),
+    UniqueConstraint("office_id", "telegram_id"),
+)
+
+# Which office a private chat works in, for an account bound in several (/office).
+office_choices = Table(
+    "office_choices", metadata,
+    Column("telegram_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("office_id", Integer, ForeignKey("offices.id"), nullable=False),
+    Column("chosen_at", UTCDateTime, nullable=False),
 )
 
 invites = Table(

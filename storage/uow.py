@@ -15,6 +15,7 @@ from ledger.ports import (
     HolidayRepository,
     InviteRepository,
     MatterRepository,
+    OfficeRepository,
     Outbox,
     PeopleRepository,
     PublicPostRepository,
@@ -25,6 +26,7 @@ from ledger.ports import (
 from storage.db import read_only as _mark_read_only
 from storage.holidays import SqlHolidayRepository
 from storage.inbox import AlreadyHandled, mark_current
+from storage.repositories.offices import SqlOfficeRepository
 from storage.repositories import (
     SqlBulletinRepository,
     SqlChatRepository,
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     records: RecordRepository
     posts: PublicPostRepository
     holidays: HolidayRepository
+    offices: OfficeRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
                  writers: asyncio.Lock | None = None) -> None:
@@ -96,6 +99,7 @@ class SqlUnitOfWork:
         self.records = SqlRecordRepository(conn)
         self.posts = SqlPublicPostRepository(conn)
         self.holidays = SqlHolidayRepository(conn)
+        self.offices = SqlOfficeRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -1,0 +1,170 @@
+"""Offices on one deployment (issue 16): adding an office under its parent, with its first
+admins (CLI) or an invitation to its first admin (a parent admin's /offices); which office
+an account acts in (ledger.offices decides) and the private chat's choice (/office)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger import offices as rules
+from ledger.clock import Clock
+from ledger.errors import InvalidInput, PermissionDenied, check_name, shown
+from ledger.model import Event, Office, Person, Role
+from ledger.ports import Invite, UnitOfWork
+from ledger.usecases._shared import _actor
+from ledger.usecases.people import INVITE_TTL
+
+
+@dataclass(frozen=True)
+class OfficeLine:
+    """One office as /offices lists it."""
+
+    office: Office
+    admins: int
+    persons: int
+    units: int
+
+
+async def _new_office(uow: UnitOfWork, clock: Clock, actor_id: int | None, name: str,
+                      prefix: str, parent: Office | None) -> Office:
+    name = check_name(name, "督查室名称")
+    if not name:
+        raise InvalidInput("请写督查室名称，如 duban office add 城关镇督查室 --prefix 城关督。")
+    prefix = rules.check_prefix(prefix)
+    if await uow.offices.by_name(name) is not None:
+        raise InvalidInput(f"督查室「{shown(name)}」已存在。")
+    taken = await uow.offices.by_prefix(prefix)
+    if taken is not None:
+        raise InvalidInput(f"编号前缀「{prefix}」已由「{taken.name}」使用，请换一个。")
+    office = await uow.offices.add(name, prefix, parent.id if parent else None)
+    await uow.events.append(Event(
+        kind="office_added", at=clock.now(), actor_id=actor_id, office_id=office.id,
+        after={"name": name, "doc_prefix": prefix,
+               "parent_id": parent.id if parent else None}))
+    return office
+
+
+async def add_office(uow: UnitOfWork, clock: Clock, name: str, prefix: str,
+                     parent: str | None, admins: Sequence[tuple[int, str | None]],
+                     ) -> Office:
+    """`duban office add 名称 --prefix 城关督 --parent 县督查室 --admin ID[:姓名]`."""
+    async with uow:
+        every = await uow.offices.all()
+        above: Office | None = None
+        if parent is not None:
+            above = rules.office_named(every, parent)
+            if above is None:
+                known = "、".join(o.name for o in every) or "（还没有督查室）"
+                raise InvalidInput(f"找不到上级督查室「{shown(parent)}」。现有：{known}")
+        office = await _new_office(uow, clock, None, name, prefix, above)
+        for tg, admin_name in dict(admins).items():
+            p = await uow.people.add_person(office.id, admin_name or f"管理员{tg}",
+                                            frozenset({Role.ADMIN}), telegram_id=tg)
+            await uow.events.append(Event(
+                kind="person_added", at=clock.now(), actor_id=None, office_id=office.id,
+                person_id=p.id, after={"name": p.name, "roles": ["admin"],
+                                       "telegram_id": tg}))
+        await uow.commit()
+        return office
+
+
+async def add_child_office(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
+                           prefix: str, admin_name: str) -> tuple[Office, Invite]:
+    """/offices 新增: a child office of the actor's, and an invitation for its first admin."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        if not rules.may_manage_children(actor):
+            raise PermissionDenied("只有督查室管理员可以新增下级督查室。")
+        admin_name = check_name(admin_name, "姓名")
+        if not admin_name:
+            raise InvalidInput("请写下级督查室第一位管理员的姓名。")
+        parent = await uow.people.get_office(actor.office_id)
+        office = await _new_office(uow, clock, actor.id, name, prefix, parent)
+        now = clock.now()
+        invite = Invite(token=secrets.token_urlsafe(16), office_id=office.id, name=admin_name,
+                        roles=frozenset({Role.ADMIN}), unit_id=None, created_by=actor.id,
+                        created_at=now, expires_at=now + INVITE_TTL)
+        await uow.invites.add(invite)
+        await uow.events.append(Event(kind="invited", at=now, actor_id=actor.id,
+                                      office_id=office.id,
+                                      after={"name": admin_name, "roles": ["admin"],
+                                             "unit_id": None}))
+        await uow.commit()
+        return office, invite
+
+
+async def child_offices(uow: UnitOfWork, actor_id: int) -> tuple[Office, list[OfficeLine]]:
+    """/offices: the actor's office and its child offices, with their sizes."""
+    async with uow:
+        actor = await _actor(uow, actor_id)
+        if not rules.may_manage_children(actor):
+            raise PermissionDenied("只有督查室管理员可以查看下级督查室。")
+        every = await uow.offices.all()
+        mine = next(o for o in every if o.id == actor.office_id)
+        out: list[OfficeLine] = []
+        for o in rules.children(every, mine.id):
+            people = [p for p in await uow.people.persons(o.id) if p.active]
+            out.append(OfficeLine(o, admins=sum(p.is_office for p in people),
+                                  persons=len(people),
+                                  units=len(await uow.people.units(o.id))))
+        return mine, out
+
+
+# ---------------------------------------------------------------- who acts where
+
+
+async def acting(uow: UnitOfWork, telegram_id: int, chat_id: int | None,
+                 ) -> Person | rules.Ambiguous | None:
+    """The account's binding that acts in this chat (`chat_id` None: a private chat)."""
+    async with uow:
+        bindings = await uow.offices.bindings(telegram_id)
+        if not bindings:
+            return None
+        group_office = None
+        if chat_id is not None:
+            chat = await uow.chats.get(chat_id)
+            group_office = chat.office_id if chat is not None else None
+        several = sum(p.active for p in bindings) > 1
+        chosen = (await uow.offices.chosen(telegram_id)
+                  if group_office is None and several else None)
+        return rules.acting_binding(bindings, group_office_id=group_office,
+                                    chosen_office_id=chosen)
+
+
+async def bindings_of(uow: UnitOfWork, telegram_id: int) -> list[tuple[Person, Office]]:
+    """The account's active bindings and their offices (the /office buttons)."""
+    async with uow:
+        out = []
+        for p in await uow.offices.bindings(telegram_id):
+            if p.active:
+                out.append((p, await uow.people.get_office(p.office_id)))
+        return out
+
+
+async def choose_office(uow: UnitOfWork, clock: Clock, telegram_id: int, office_id: int,
+                        ) -> tuple[Person, Office]:
+    """/office: the private chat works in `office_id` from now on."""
+    async with uow:
+        bindings = await uow.offices.bindings(telegram_id)
+        if not rules.may_choose(bindings, office_id):
+            raise PermissionDenied("您不是这个督查室的人员，不能切换过去。")
+        await uow.offices.choose(telegram_id, office_id, clock.now())
+        await uow.commit()
+        person = next(p for p in bindings if p.office_id == office_id and p.active)
+        return person, await uow.people.get_office(office_id)
+
+
+async def names_office(uow: UnitOfWork, person: Person) -> Office | None:
+    """The person's office, when cards and notices should name it (several bindings)."""
+    if person.telegram_id is None:
+        return None
+    bindings = await uow.offices.bindings(person.telegram_id)
+    if not rules.names_office(bindings):
+        return None
+    return await uow.people.get_office(person.office_id)
+
+
+__all__ = ["OfficeLine", "acting", "add_child_office", "add_office", "bindings_of",
+           "child_offices", "choose_office", "names_office"]
