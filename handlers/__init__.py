@@ -12,6 +12,7 @@ from handlers import (
     actions,
     holidays,
     office,
+    offices,
     onboarding,
     people,
     replies,
@@ -75,10 +76,14 @@ def register_handlers(app: App) -> None:
         "commend": special.commend_command,
         "criticize": special.criticize_command,
         "refer": special.refer_command,
+        # several offices on one deployment (handlers.offices)
+        "office": offices.office_command,
+        "offices": offices.offices_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))
     app.add_handler(CallbackQueryHandler(special.on_record_button, pattern=r"^r:"))
+    app.add_handler(CallbackQueryHandler(offices.on_choose, pattern=r"^of:"))
     app.add_handler(CallbackQueryHandler(holidays.on_confirm, pattern=r"^h:ok:"))
     app.add_handler(CallbackQueryHandler(actions.on_button))
     # A photo whose caption is /inspect … (CommandHandler only reads text).

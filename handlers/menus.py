@@ -33,7 +33,7 @@ OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "
           "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
           "inspections", "commend", "criticize", "invite", "revoke", "handover", "units", "addunit",
-          "bindgroup", "help", "cancel")
+          "bindgroup", "offices", "office", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:

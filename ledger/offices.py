@@ -96,8 +96,8 @@ def names_office(bindings: Sequence[Person]) -> bool:
 
 def top_office(offices: Sequence[Office]) -> Office | None:
     """The default office of exports and the web page: the only one, or the first top one."""
-    tops = [o for o in offices if o.parent_id is None]
-    return (tops or list(offices) or [None])[0]
+    tops = [o for o in offices if o.parent_id is None] or list(offices)
+    return tops[0] if tops else None
 
 
 def children(offices: Sequence[Office], office_id: int) -> list[Office]:

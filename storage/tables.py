@@ -100,10 +100,12 @@ offices = Table(
     "offices", metadata,
     _id(),
     Column("name", String(200), nullable=False),
-    Column("doc_prefix", String(20), nullable=False, server_default="督", unique=True),
+    Column("doc_prefix", String(20), nullable=False, server_default="督"),
     # The office above (a township's is the county's); None: a top office (migration 0012).
-    Column("parent_id", Integer, ForeignKey("offices.id"), nullable=True),
-    UniqueConstraint("name"),
+    # No foreign key: SQLite adds the column without rebuilding the table.
+    Column("parent_id", Integer, nullable=True),
+    Index(None, "name", unique=True),
+    Index(None, "doc_prefix", unique=True),
 )
 
 units = Table(
@@ -128,7 +130,7 @@ persons = Table(
     Column("active", Boolean, nullable=False, server_default=true()),
     Index(None, "office_id"),
     Index(None, "unit_id"),
-    UniqueConstraint("office_id", "telegram_id"),
+    Index(None, "office_id", "telegram_id", unique=True),
 )
 
 # Which office a private chat works in, for an account bound in several (/office).

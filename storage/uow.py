@@ -26,7 +26,6 @@ from ledger.ports import (
 from storage.db import read_only as _mark_read_only
 from storage.holidays import SqlHolidayRepository
 from storage.inbox import AlreadyHandled, mark_current
-from storage.repositories.offices import SqlOfficeRepository
 from storage.repositories import (
     SqlBulletinRepository,
     SqlChatRepository,
@@ -38,6 +37,7 @@ from storage.repositories import (
     SqlPublicPostRepository,
     SqlRecordRepository,
 )
+from storage.repositories.offices import SqlOfficeRepository
 
 
 class SqlUnitOfWork:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ledger import offices as rules
 from ledger.clock import Clock
@@ -71,7 +72,8 @@ async def add_office(uow: UnitOfWork, clock: Clock, name: str, prefix: str,
 
 
 async def add_child_office(uow: UnitOfWork, clock: Clock, actor_id: int, name: str,
-                           prefix: str, admin_name: str) -> tuple[Office, Invite]:
+                           prefix: str, admin_name: str, ttl: timedelta = INVITE_TTL,
+                           ) -> tuple[Office, Invite]:
     """/offices 新增: a child office of the actor's, and an invitation for its first admin."""
     async with uow:
         actor = await _actor(uow, actor_id)
@@ -85,7 +87,7 @@ async def add_child_office(uow: UnitOfWork, clock: Clock, actor_id: int, name: s
         now = clock.now()
         invite = Invite(token=secrets.token_urlsafe(16), office_id=office.id, name=admin_name,
                         roles=frozenset({Role.ADMIN}), unit_id=None, created_by=actor.id,
-                        created_at=now, expires_at=now + INVITE_TTL)
+                        created_at=now, expires_at=now + ttl)
         await uow.invites.add(invite)
         await uow.events.append(Event(kind="invited", at=now, actor_id=actor.id,
                                       office_id=office.id,

@@ -26,9 +26,9 @@ class SqlOfficeRepository:
             result = await self._conn.execute(insert(offices).values(
                 name=name, doc_prefix=doc_prefix, parent_id=parent_id))
         except IntegrityError as exc:
-            if _violates(exc, "uq_offices_doc_prefix", "offices.doc_prefix"):
+            if _violates(exc, "ix_offices_doc_prefix", "offices.doc_prefix"):
                 raise InvalidInput(f"编号前缀「{doc_prefix}」已被其他督查室使用。") from exc
-            if _violates(exc, "uq_offices_name", "offices.name"):
+            if _violates(exc, "ix_offices_name", "offices.name"):
                 raise InvalidInput(f"督查室「{name}」已存在。") from exc
             raise
         return Office(id=_new_id(result), name=name, doc_prefix=doc_prefix,

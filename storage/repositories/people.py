@@ -98,7 +98,7 @@ class SqlPeopleRepository:
                 raise NotFound("找不到这个人员。")
             return person_id
         except IntegrityError as exc:
-            if _violates(exc, "uq_persons_office_id_telegram_id", "persons.office_id, persons.telegram_id"):
+            if _violates(exc, "ix_persons_office_id_telegram_id", "persons.office_id, persons.telegram_id"):
                 raise InvalidInput("这个 Telegram 账号已绑定其他人员。") from exc
             raise
 

@@ -21,17 +21,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("offices") as batch:
-        batch.add_column(sa.Column("parent_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_offices_parent_id_offices", "offices",
-                                 ["parent_id"], ["id"])
-        batch.create_unique_constraint("uq_offices_doc_prefix", ["doc_prefix"])
-        batch.create_unique_constraint("uq_offices_name", ["name"])
+    # No foreign key on parent_id and unique indexes, not constraints: SQLite then adds
+    # (and drops) them in place instead of rebuilding the table every other one references.
+    op.add_column("offices", sa.Column("parent_id", sa.Integer(), nullable=True))
+    op.create_index("ix_offices_name", "offices", ["name"], unique=True)
+    op.create_index("ix_offices_doc_prefix", "offices", ["doc_prefix"], unique=True)
     with op.batch_alter_table("persons") as batch:
         batch.drop_constraint("uq_persons_telegram_id", type_="unique")
-        batch.create_unique_constraint("uq_persons_office_id_telegram_id",
-                                       ["office_id", "telegram_id"])
-        batch.create_index("ix_persons_telegram_id", ["telegram_id"])
+    op.create_index("ix_persons_telegram_id", "persons", ["telegram_id"])
+    op.create_index("ix_persons_office_id_telegram_id", "persons",
+                    ["office_id", "telegram_id"], unique=True)
     op.create_table(
         "office_choices",
         sa.Column("telegram_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -45,12 +44,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("office_choices")
+    op.drop_index("ix_persons_office_id_telegram_id", table_name="persons")
+    op.drop_index("ix_persons_telegram_id", table_name="persons")
     with op.batch_alter_table("persons") as batch:
-        batch.drop_index("ix_persons_telegram_id")
-        batch.drop_constraint("uq_persons_office_id_telegram_id", type_="unique")
         batch.create_unique_constraint("uq_persons_telegram_id", ["telegram_id"])
-    with op.batch_alter_table("offices") as batch:
-        batch.drop_constraint("uq_offices_name", type_="unique")
-        batch.drop_constraint("uq_offices_doc_prefix", type_="unique")
-        batch.drop_constraint("fk_offices_parent_id_offices", type_="foreignkey")
-        batch.drop_column("parent_id")
+    op.drop_index("ix_offices_doc_prefix", table_name="offices")
+    op.drop_index("ix_offices_name", table_name="offices")
+    op.drop_column("offices", "parent_id")
