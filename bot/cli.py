@@ -78,8 +78,10 @@ def cmd_demo(config: Config) -> int:
     return asyncio.run(run_demo(config))
 
 
-def cmd_web(config: Config, host: str | None, port: int | None) -> int:
-    """The read-only public page (公示): the same matters as the public channel."""
+def cmd_web(config: Config, host: str | None, port: int | None,
+            office: str | None = None) -> int:
+    """The read-only public page (公示) of one office (`--office`; default the only or the
+    top office): the same matters as the public channel."""
     from aiohttp import web  # lazy: a command loads only its own
 
     from bot.preflight import run_checks  # lazy: a command loads only its own
@@ -95,9 +97,18 @@ def cmd_web(config: Config, host: str | None, port: int | None) -> int:
     host = host or config.web_host
     port = port or config.web_port
 
+    office_id = None
+    if office is not None:
+        from bot.cli_offices import web_office  # lazy: a command loads only its own
+
+        office_id = web_office(url, office)
+        if office_id is None:
+            return 1
+
     async def build() -> web.Application:
         engine = await prepare_database(url)
-        app = make_app(uow_factory(engine, read_only=True), SystemClock(), config.web_title)
+        app = make_app(uow_factory(engine, read_only=True), SystemClock(), config.web_title,
+                       office_id)
 
         async def dispose(_: web.Application) -> None:
             await engine.dispose()
@@ -122,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("n", metavar="N")
     ex = sub.add_parser("export", help="write the ledger to an .xlsx file")
     ex.add_argument("file")
+    ex.add_argument("--office", default=None,
+                    help="the office's name or prefix (default: the only or the top office)")
     im = sub.add_parser("import", help="register matters from an .xlsx ledger")
     im.add_argument("file")
     db = sub.add_parser("db", help="database maintenance")
@@ -130,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     wb = sub.add_parser("web", help="the public read-only web page")
     wb.add_argument("--host", default=None, help="default: [public] web_host")
     wb.add_argument("--port", type=int, default=None, help="default: [public] web_port")
+    wb.add_argument("--office", default=None,
+                    help="the office's name or prefix (default: the only or the top office)")
     sub.add_parser("doctor", help="check config, Bot API, database, calendar, lock, channel, "
                                   "file store; one line each (safe beside a running bot)")
     # lazy: a command loads only its own
@@ -173,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_demo(config)
         if args.command == "export":
             from bot.cli_reports import cli_export  # lazy: a command loads only its own
-            return asyncio.run(cli_export(config, Path(args.file)))
+            return asyncio.run(cli_export(config, Path(args.file), office=args.office))
         if args.command in ("backup", "restore"):
             from bot import cli_backup  # lazy: a command loads only its own
             if args.command == "backup":
@@ -188,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "holidays":
             from bot.cli_holidays import cmd_holidays  # lazy: a command loads only its own
             return cmd_holidays(config, args)
-        return cmd_web(config, args.host, args.port)
+        return cmd_web(config, args.host, args.port, args.office)
     except ScheduleError as e:
         print(f"schedule.toml 有误：{e}", file=sys.stderr)
         return 2

@@ -8,17 +8,50 @@ import argparse
 import asyncio
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.config import Config
 from bot.paths import _display, _ensure_dir
 from bot.runner import prepare_database
 from ledger.clock import Clock, SystemClock
 from ledger.errors import DomainError
-from ledger.offices import top_office
+from ledger.offices import office_named, top_office
 from ledger.usecases.offices import add_office
 from storage.db import database_url
 from storage.uow import uow_factory
 
-__all__ = ["add_parser", "cmd_office", "parse_admin"]
+__all__ = ["OfficeUnknown", "add_parser", "cmd_office", "office_id_named", "parse_admin",
+           "web_office"]
+
+
+class OfficeUnknown(DomainError):
+    """`--office` names no office."""
+
+
+async def office_id_named(engine: AsyncEngine, office: str) -> int:
+    """`--office` as typed (name, prefix or id); refuses an unknown one, naming the known."""
+    async with uow_factory(engine, read_only=True)() as u:
+        every = await u.offices.all()
+    found = office_named(every, office)
+    if found is None:
+        raise OfficeUnknown(f"找不到督查室「{office}」。现有："
+                            + ("、".join(o.name for o in every) or "（还没有督查室）"))
+    return found.id
+
+
+def web_office(url: str, office: str) -> int | None:
+    """`duban web --office`: its id, or None (said on stderr) for an unknown office."""
+    async def find() -> int:
+        engine = await prepare_database(url)
+        try:
+            return await office_id_named(engine, office)
+        finally:
+            await engine.dispose()
+    try:
+        return asyncio.run(find())
+    except OfficeUnknown as e:
+        print(str(e), file=sys.stderr)
+        return None
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
