@@ -12,7 +12,9 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import cards, special
 from handlers.cards import Directory
+from handlers.common import fit
 from handlers.deps import Deps
+from handlers.office_context import office_heading
 from ledger.errors import NotFound
 from ledger.model import Matter, Person
 from ledger.ports import Notice, UnitOfWork
@@ -23,7 +25,15 @@ __all__ = ["compose_notice"]
 
 async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
                          ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Text and buttons for one outbox notice (any kind the use cases or reminders queue)."""
+    """Text and buttons for one outbox notice (any kind the use cases or reminders queue),
+    headed by the office's name for a person bound in several (issue 16)."""
+    text, markup = await _compose(deps, uow, notice, viewer)
+    heading = await office_heading(deps, viewer, uow)
+    return (fit(heading + text) if heading else text), markup
+
+
+async def _compose(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
+                   ) -> tuple[str, InlineKeyboardMarkup | None]:
     if notice.kind not in SPECIAL_NOTICE_KINDS:
         return await cards.compose_notice(deps, uow, notice, viewer)
     names = await Directory.load(uow, notice.office_id)

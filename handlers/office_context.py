@@ -11,6 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 from handlers.deps import Ctx, Deps
 from ledger.model import Office, Person
 from ledger.offices import Ambiguous, acting_binding
+from ledger.ports import UnitOfWork
 from ledger.usecases import offices as uc_offices
 
 CHOOSE = "of:"  # callback data: of:<office id>
@@ -56,3 +57,17 @@ async def ask_office(update: Update, context: Ctx) -> None:
     await context.bot.send_message(chat.id, deps.render("office_choose.j2", asked=True),
                                    reply_markup=choice_markup(offices))
     raise ApplicationHandlerStop
+
+
+async def office_heading(deps: Deps, viewer: Person | None, uow: UnitOfWork | None = None,
+                         ) -> str:
+    """`【城关镇督查室】` and a newline, atop a card or notice for a person bound in several
+    offices (ledger.offices.names_office); empty otherwise."""
+    if viewer is None or viewer.telegram_id is None:
+        return ""
+    if uow is None:
+        async with (deps.read or deps.uow)() as u:
+            office = await uc_offices.names_office(u, viewer)
+    else:
+        office = await uc_offices.names_office(uow, viewer)
+    return "" if office is None else deps.render("offices.j2", k="heading", office=office)

@@ -200,8 +200,10 @@ class _People:
             raise NotFound("找不到此人。")
         return self.t.persons[person_id]
 
-    async def by_telegram(self, telegram_id: int) -> Person | None:
-        return next((p for p in self.t.persons.values() if p.telegram_id == telegram_id), None)
+    async def by_telegram(self, telegram_id: int, office_id: int | None = None,
+                          ) -> Person | None:
+        return next((p for p in self.t.persons.values() if p.telegram_id == telegram_id
+                     and office_id in (None, p.office_id)), None)
 
     async def persons(self, office_id: int, unit_id: int | None = None) -> list[Person]:
         return [p for p in self.t.persons.values() if p.office_id == office_id
