@@ -8,14 +8,16 @@ from datetime import timedelta
 
 from telegram import Update
 
-from handlers.common import args_text, require_person, usage
+from handlers.common import args_text, chunks, require_person, usage
 from handlers.deps import Ctx
 from handlers.menus import set_person_menu
 from handlers.office_context import CHOOSE, choice_markup
 from ledger.errors import InvalidInput
+from ledger.model import Person
 from ledger.usecases import offices as uc_offices
 
 _ADD_WORDS = ("新增", "添加", "add")
+CHILDREN_WORD = "下级"
 
 
 async def office_command(update: Update, context: Ctx) -> None:
@@ -77,6 +79,17 @@ async def offices_command(update: Update, context: Ctx) -> None:
         return
     if parts:
         raise usage(deps, "offices")
-    mine, lines = await uc_offices.child_offices((deps.read or deps.uow)(), actor.id)
-    await msg.reply_text(deps.render("offices.j2", k="list", office=mine, rows=lines),
-                         do_quote=False)
+    await children_reply(update, context, actor)
+
+
+async def children_reply(update: Update, context: Ctx, actor: Person) -> None:
+    """/offices and /list 下级: each child office, its size and its figures this month."""
+    deps = context.deps
+    msg = update.effective_message
+    assert msg is not None
+    mine, lines = await uc_offices.child_offices(
+        (deps.read or deps.uow)(), actor.id, clock=deps.clock, cal=deps.cal,
+        policy=deps.light_policy)
+    for part in chunks(deps.render("offices.j2", k="list", office=mine, rows=lines)
+                       .split("\n")):
+        await msg.reply_text(part, do_quote=False)

@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from ledger.errors import InvalidInput, shown
-from ledger.model import NUMBER_RE, Office, Person
+from ledger.lights import LightPolicy, matter_light
+from ledger.model import NUMBER_RE, Light, Matter, Office, Person
+from ledger.workcalendar import WorkCalendar
 
 PREFIX_MAX = 20
 _PREFIX_BAD = re.compile(r"[\d〔〕\s]")
@@ -127,3 +130,37 @@ def office_named(offices: Sequence[Office], text: str) -> Office | None:
 def group_rebind_allowed(actor: Person, bound_office_id: int | None) -> bool:
     """A group belongs to one office: another office's admin cannot take it over."""
     return bound_office_id is None or same_office(actor, bound_office_id)
+
+
+# ---------------------------------------------------------------- rolling up
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A child office's ledger as its parent sees it (/offices, /list 下级): each figure is
+    a count of the child's own matters (traceable: the child's /list shows them)."""
+
+    open: int
+    red: int
+    yellow: int
+    overdue: int
+    closed: int                    # closed since the period's start
+    worst: tuple[Matter, ...]      # the red ones first, most overdue first; never confidential
+
+
+def rollup(matters: Sequence[Matter], cal: WorkCalendar, today: date, policy: LightPolicy,
+           since: datetime, worst: int = 3) -> Rollup:
+    open_ = [m for m in matters if m.is_open and m.cancelled_at is None]
+    lights = {id(m): matter_light(m, cal, today, policy) for m in open_}
+    overdue = [m for m in open_ if any(a.is_open and today > a.effective_deadline
+                                       for a in m.assignments)]
+
+    def lateness(m: Matter) -> date:
+        return min((a.effective_deadline for a in m.assignments if a.is_open), default=today)
+    red = [m for m in open_ if lights[id(m)] is Light.RED]
+    shown_worst = sorted((m for m in red if not m.confidential), key=lateness)[:worst]
+    return Rollup(open=len(open_), red=len(red),
+                  yellow=sum(lights[id(m)] is Light.YELLOW for m in open_),
+                  overdue=len(overdue),
+                  closed=sum(m.closed_at is not None and m.closed_at >= since for m in matters),
+                  worst=tuple(shown_worst))

@@ -55,9 +55,12 @@ async def test_township_office_is_added_invited_and_numbers_its_own(tmp_path: Pa
         # the county's own numbering goes on unchanged
         county = await say(h, admin, "/new 全县防汛排查 | 城关镇 | 默认")
         assert "示督〔2026〕1号" in text(county)
-        # /offices lists the child with its sizes
+        # /offices and /list 下级 list the child with its sizes and figures
         listed = await say(h, admin, "/offices")
         assert "城关镇督查室" in text(listed) and "管理员 1 人" in text(listed)
+        rolled = await say(h, admin, "/list 下级")
+        assert "城关镇督查室" in text(rolled) and "在办 1 件" in text(rolled)
+        assert "只有督查室" in text(await say(h, h.people["dept_handler"], "/list 下级"))
         # the county's matter is not the township's: by number, in a list, by a button
         assert "找不到" in text(await say(h, town, "/show 示督〔2026〕1号"))
         assert "全县防汛排查" not in text(await say(h, town, "/list"))

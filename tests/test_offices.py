@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.runner import prepare_database
 from ledger.clock import FixedClock
 from ledger.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from ledger.lights import LightPolicy
 from ledger.model import Matter, Office, Person, Role
 from ledger.offices import (
     PREFIX_MAX,
@@ -28,9 +29,10 @@ from ledger.offices import (
     names_office,
     office_named,
     reference_in_office,
+    rollup,
     top_office,
 )
-from ledger.ports import UnitOfWorkFactory
+from ledger.ports import MatterQuery, UnitOfWorkFactory
 from ledger.reporting import load_snapshot
 from ledger.usecases import offices as uc
 from ledger.usecases.accountability import urge
@@ -106,6 +108,27 @@ def test_reference_prefix_and_default_office() -> None:
     assert office_named([county, town], "城关镇督查室") == town
     assert office_named([county, town], "1") == county
     assert office_named([county, town], "东关") is None
+
+
+async def test_rollup_counts_at_the_deadline(tmp_path: Path) -> None:
+    """A child's matter is 超期 the day after its deadline, not on it; the parent's
+    /offices figures count only the child's own matters."""
+    w, engine = await _world(tmp_path)
+    try:
+        m = w.matters["a"]
+        deadline = m.lead.effective_deadline if m.lead else START.date()
+        async with w.uow() as u:
+            matters = await u.matters.list(MatterQuery(office_id=w.offices["a"].id))
+        since = START - timedelta(days=1)
+        on = rollup(matters, w.cal, deadline, LightPolicy(), since)
+        after = rollup(matters, w.cal, deadline + timedelta(days=1), LightPolicy(), since)
+        assert (on.open, on.overdue, after.overdue, after.red) == (1, 0, 1, 1)
+        assert [x.number for x in after.worst] == ["城关督〔2026〕1号"]
+        _, rows = await uc.child_offices(w.uow(), w.people[("county", "admin")],
+                                         clock=w.clock, cal=w.cal)
+        assert [(r.figures.open if r.figures else None) for r in rows] == [1, 1]
+    finally:
+        await engine.dispose()
 
 
 # ---------------------------------------------------------------- the table

@@ -7,15 +7,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from ledger import offices as rules
-from ledger.clock import Clock
+from ledger.clock import LOCAL_TZ, Clock, local_today
 from ledger.errors import InvalidInput, PermissionDenied, check_name, shown
+from ledger.lights import LightPolicy
 from ledger.model import Event, Office, Person, Role
-from ledger.ports import Invite, UnitOfWork
+from ledger.ports import Invite, MatterQuery, UnitOfWork
 from ledger.usecases._shared import _actor
 from ledger.usecases.people import INVITE_TTL
+from ledger.workcalendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class OfficeLine:
     admins: int
     persons: int
     units: int
+    figures: rules.Rollup | None = None
 
 
 async def _new_office(uow: UnitOfWork, clock: Clock, actor_id: int | None, name: str,
@@ -97,8 +100,11 @@ async def add_child_office(uow: UnitOfWork, clock: Clock, actor_id: int, name: s
         return office, invite
 
 
-async def child_offices(uow: UnitOfWork, actor_id: int) -> tuple[Office, list[OfficeLine]]:
-    """/offices: the actor's office and its child offices, with their sizes."""
+async def child_offices(uow: UnitOfWork, actor_id: int, *, clock: Clock | None = None,
+                        cal: WorkCalendar | None = None, policy: LightPolicy | None = None,
+                        ) -> tuple[Office, list[OfficeLine]]:
+    """/offices, /list 下级: the actor's office and its child offices, with their sizes and
+    (given a clock and calendar) each child's figures this month (ledger.offices.rollup)."""
     async with uow:
         actor = await _actor(uow, actor_id)
         if not rules.may_manage_children(actor):
@@ -108,9 +114,15 @@ async def child_offices(uow: UnitOfWork, actor_id: int) -> tuple[Office, list[Of
         out: list[OfficeLine] = []
         for o in rules.children(every, mine.id):
             people = [p for p in await uow.people.persons(o.id) if p.active]
+            figures = None
+            if clock is not None and cal is not None:
+                today = local_today(clock)
+                since = datetime.combine(today.replace(day=1), time(0), LOCAL_TZ)
+                figures = rules.rollup(await uow.matters.list(MatterQuery(office_id=o.id)),
+                                       cal, today, policy or LightPolicy(), since)
             out.append(OfficeLine(o, admins=sum(p.is_office for p in people),
                                   persons=len(people),
-                                  units=len(await uow.people.units(o.id))))
+                                  units=len(await uow.people.units(o.id)), figures=figures))
         return mine, out
 
 
