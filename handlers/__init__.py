@@ -79,6 +79,7 @@ def register_handlers(app: App) -> None:
         # several offices on one deployment (handlers.offices)
         "office": offices.office_command,
         "offices": offices.offices_command,
+        "passdown": offices.passdown_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))

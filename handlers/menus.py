@@ -33,7 +33,7 @@ OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "
           "deadline", "mine",
           "priority", "project", "meeting", "decisions", "enterprise", "visit",
           "inspections", "commend", "criticize", "invite", "revoke", "handover", "units", "addunit",
-          "bindgroup", "offices", "office", "help", "cancel")
+          "bindgroup", "offices", "office", "passdown", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:

@@ -4,6 +4,7 @@ invitation for its first admin)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from telegram import Update
@@ -18,6 +19,7 @@ from ledger.usecases import offices as uc_offices
 
 _ADD_WORDS = ("新增", "添加", "add")
 CHILDREN_WORD = "下级"
+_UNITS = re.compile(r"[,，、]+")
 
 
 async def office_command(update: Update, context: Ctx) -> None:
@@ -93,3 +95,22 @@ async def children_reply(update: Update, context: Ctx, actor: Person) -> None:
     for part in chunks(deps.render("offices.j2", k="list", office=mine, rows=lines)
                        .split("\n")):
         await msg.reply_text(part, do_quote=False)
+
+
+async def passdown_command(update: Update, context: Ctx) -> None:
+    """/passdown 上级编号 本级单位[,单位]: 转办 a parent office's matter into this office's
+    ledger (the unit's own office's admin), assigned to its own units."""
+    deps = context.deps
+    actor = await require_person(update, context)
+    msg = update.effective_message
+    assert msg is not None
+    parts = args_text(update).split()
+    if len(parts) != 2:
+        raise usage(deps, "passdown")
+    reference, unit_text = parts
+    county, child = await uc_offices.pass_down(
+        deps.uow, deps.clock, deps.cal, actor.id, reference,
+        [u for u in _UNITS.split(unit_text) if u])
+    deps.kick()
+    await msg.reply_text(deps.render("offices.j2", k="passed", county=county, child=child),
+                         do_quote=False)

@@ -737,6 +737,15 @@ class Matter:
                      {"inspection_id": inspection_id, "mode": mode, "findings": findings,
                       "attachments": [x.to_json() for x in attachments]})
 
+    def note_passed_down(self, *, at: datetime, actor_id: int, no: int, office_id: int,
+                         office: str, child_id: int, child_number: str) -> Event:
+        """转办 (issue 16): the unit's own office registered a linked matter for this
+        assignment; recorded here, the state unchanged (the county still does the 销号)."""
+        self._open_assignment(no)
+        return self._record("passed_down", at, actor_id,
+                            {"office_id": office_id, "office": office, "child_id": child_id,
+                             "child_number": child_number}, assignment_no=no)
+
     def hand_over(self, *, at: datetime, actor_id: int, no: int, old_id: int,
                   new_id: int) -> None:
         """A successor takes the old person's places on an open assignment (/handover)."""
@@ -934,6 +943,7 @@ _APPLY = {
     "inspected": _ap_noop,
     "deadline_recounted": _ap_deadline_recounted,
     "handed_over": _ap_handed_over,
+    "passed_down": _ap_noop,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -945,5 +955,5 @@ EVENT_LABELS: dict[str, str] = {
     "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
     "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
     "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
-    "deadline_recounted": "按节假日安排重算时限",
+    "deadline_recounted": "按节假日安排重算时限", "passed_down": "转办下级督查室",
 }

@@ -116,3 +116,36 @@ async def test_offices_errors(tmp_path: Path) -> None:
         assert answer is not None and "不能切换" in (answer.text or "")
         answer = await forge(h, h.people["town_handler"], msg, "of:x")
         assert answer is not None and "按钮无效" in (answer.text or "")
+
+
+async def test_county_matter_is_passed_down_to_the_township(tmp_path: Path) -> None:
+    async with bot(tmp_path) as h:
+        admin, town = h.people["admin"], h.people["town_principal"]
+        await _township(h)
+        county = await say(h, admin, "/new 全县防汛排查 | 城关镇 | 默认")
+        assert "示督〔2026〕1号" in text(county)
+        assert "没有「某办」这个单位" in text(await say(h, town, "/passdown 示督〔2026〕1号 某办"))
+        answer = await say(h, town, "/passdown 示督〔2026〕1号 城建办")
+        assert "已转办：上级事项 示督〔2026〕1号 在本督查室立为 城关督〔2026〕1号" in text(answer)
+        assert "2026年12月7日" in text(answer)  # the county's deadline, not later
+        # the township's handler got its card; the county's history records the link
+        card = find(h.people["town_handler"].inbox(), "城关督〔2026〕1号")
+        assert "全县防汛排查" in text(card)
+        heard = find(h.office_group.messages(), "已转办下级督查室")
+        assert "城关镇督查室已在本级台账立为 城关督〔2026〕1号" in text(heard)
+        hist = await say(h, admin, "/history 1")
+        assert "转办下级督查室" in text(hist) and "城关督〔2026〕1号" in text(hist)
+        # once per assignment; only from a child office; only one's own assignment
+        assert "已转办为 城关督〔2026〕1号" in text(
+            await say(h, town, "/passdown 示督〔2026〕1号 城建办"))
+        assert "没有上级督查室" in text(await say(h, admin, "/passdown 示督〔2026〕1号 城关镇"))
+        assert "没有事项" in text(await say(h, town, "/passdown 示督〔2026〕9号 城建办"))
+        assert "没有事项" in text(await say(h, town, "/passdown 东督〔2026〕1号 城建办"))
+        assert "请这样写：/passdown" in text(await say(h, town, "/passdown 示督〔2026〕1号"))
+        other = await say(h, admin, "/new 县发改局的事 | 县发改局 | 默认")
+        assert "示督〔2026〕2号" in text(other)
+        assert "不能转办" in text(await say(h, town, "/passdown 示督〔2026〕2号 城建办"))
+        # acting in the county (switched), the township head is no admin there
+        switch = await say(h, town, "/office")
+        await tap(h, town, switch, "示例县委县政府督查室（演示数据）")
+        assert "请先用 /office 切换" in text(await say(h, town, "/passdown 示督〔2026〕1号 城建办"))

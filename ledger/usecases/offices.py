@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from ledger import offices as rules
+from ledger import permissions as perm
 from ledger.clock import LOCAL_TZ, Clock, local_today
-from ledger.errors import InvalidInput, PermissionDenied, check_name, shown
+from ledger.errors import DomainError, InvalidInput, NotFound, PermissionDenied, check_name, shown
 from ledger.lights import LightPolicy
-from ledger.model import Event, Office, Person, Role
-from ledger.ports import Invite, MatterQuery, UnitOfWork
-from ledger.usecases._shared import _actor
+from ledger.model import Event, Matter, Office, Person, Role, parse_reference
+from ledger.ports import Invite, MatterQuery, UnitOfWork, UnitOfWorkFactory
+from ledger.queries import units_named
+from ledger.usecases._shared import _actor, _tell_office
+from ledger.usecases.ledger_mgmt import RegisterMatter, cancel_matter, register_and_assign, teams
 from ledger.usecases.people import INVITE_TTL
 from ledger.workcalendar import WorkCalendar
 
@@ -182,3 +185,67 @@ async def names_office(uow: UnitOfWork, person: Person) -> Office | None:
 
 __all__ = ["OfficeLine", "acting", "add_child_office", "add_office", "bindings_of",
            "child_offices", "choose_office", "names_office"]
+
+
+# ---------------------------------------------------------------- 转办
+
+
+async def pass_down(uows: UnitOfWorkFactory, clock: Clock, cal: WorkCalendar, actor_id: int,
+                    reference: str, unit_names: Sequence[str]) -> tuple[Matter, Matter]:
+    """转办: the admin of a unit's own office registers a linked matter in its ledger for
+    the unit's assignment on the parent office's matter, and assigns it to its own units.
+    Its deadline is the parent assignment's (never later); the parent matter records the
+    link as an event and its office hears of it. Returns (parent matter, child matter)."""
+    async with uows() as uow:
+        actor = await _actor(uow, actor_id)
+        if not actor.is_office:
+            raise PermissionDenied("转办由本单位自己的督查室管理员办理：请先用 /office 切换到"
+                                   "本单位的督查室。")
+        here = await uow.people.get_office(actor.office_id)
+        if here.parent_id is None:
+            raise InvalidInput(f"「{here.name}」没有上级督查室，无需转办。")
+        parent = await uow.people.get_office(here.parent_id)
+        year, seq = parse_reference(reference, local_today(clock).year)
+        if not rules.reference_in_office(reference, parent):
+            raise NotFound(f"「{parent.name}」没有事项「{shown(reference)}」。")
+        try:
+            county = await uow.matters.find(parent.id, year, seq)
+        except NotFound:
+            raise NotFound(f"「{parent.name}」没有事项「{shown(reference)}」。") from None
+        there = next((p for p in await uow.offices.bindings(actor.telegram_id or 0)
+                      if p.office_id == parent.id and p.active), None)
+        mine = perm.actor_assignments(there, county) if there is not None else []
+        if not mine:
+            raise PermissionDenied(f"事项 {county.number} 没有您在「{parent.name}」承办的在办分工，"
+                                   "不能转办。")
+        a = mine[0]
+        for e in await uow.events.for_matter(county.id or 0):
+            if e.kind == "passed_down" and e.assignment_no == a.no:
+                raise InvalidInput(f"事项 {county.number} 已转办为 {e.after.get('child_number')}。")
+        unit_ids, unknown = await units_named(uow, here.id, unit_names)
+        if unknown is not None:
+            raise InvalidInput(f"没有「{shown(unknown)}」这个单位。发送 /units 查看单位名称。")
+        found = await teams(uow, here.id, unit_ids)
+    assert county.id is not None and there is not None
+    cmd = RegisterMatter(
+        title=county.title, body=county.body, source=county.source, klass=county.klass,
+        confidential=county.confidential, deadline=a.effective_deadline,
+        origin={"kind": "parent", "office_id": parent.id, "matter_id": county.id,
+                "no": a.no, "number": county.number})
+    child = await register_and_assign(uows, clock, cal, actor.id, cmd, found,
+                                      f"转办 {county.number} 未成")
+    assert child.id is not None
+    try:
+        async with uows() as uow:
+            m = await uow.matters.get(county.id)
+            now = clock.now()
+            e = m.note_passed_down(at=now, actor_id=there.id, no=a.no, office_id=here.id,
+                                   office=here.name, child_id=child.id,
+                                   child_number=child.number)
+            await uow.matters.save(m)
+            await _tell_office(uow, m, e, now)
+            await uow.commit()
+    except DomainError:
+        await cancel_matter(uows(), clock, actor.id, child.id, f"转办 {county.number} 未记入上级事项")
+        raise
+    return m, child
