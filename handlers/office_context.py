@@ -35,7 +35,18 @@ async def acting_person(deps: Deps, update: Update) -> Person | Ambiguous | None
         return None
     if group is None and sum(p.active for p in bindings) <= 1:
         return acting_binding(bindings, group_office_id=None, chosen_office_id=None)
-    return await uc_offices.acting((deps.read or deps.uow)(), user.id, group)
+    about = await _about_matter(deps, update) if group is None else None
+    return await uc_offices.acting((deps.read or deps.uow)(), user.id, group, about)
+
+
+async def _about_matter(deps: Deps, update: Update) -> int | None:
+    """The matter of the bot's message replied to or pressed (a card, a notice)."""
+    query, msg = update.callback_query, update.effective_message
+    target = query.message if query is not None else (msg.reply_to_message if msg else None)
+    if target is None:
+        return None
+    ref = await deps.intake.lookup(target.chat.id, target.message_id)
+    return None if ref is None else ref.matter_id
 
 
 def choice_markup(offices: list[Office], current: int | None = None) -> InlineKeyboardMarkup:

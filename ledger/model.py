@@ -746,6 +746,15 @@ class Matter:
                             {"office_id": office_id, "office": office, "child_id": child_id,
                              "child_number": child_number}, assignment_no=no)
 
+    def note_child(self, *, at: datetime, no: int, kind: str, actor_id: int | None,
+                   child_id: int, child_number: str, text: str) -> Event:
+        """The child office's linked matter moved (its progress, 办结 asked, 销号): recorded
+        on the assignment it was passed down for; the state unchanged."""
+        self._open_assignment(no)
+        return self._record(kind, at, None,
+                            {"child_id": child_id, "child_number": child_number,
+                             "child_actor_id": actor_id, "text": text}, assignment_no=no)
+
     def hand_over(self, *, at: datetime, actor_id: int, no: int, old_id: int,
                   new_id: int) -> None:
         """A successor takes the old person's places on an open assignment (/handover)."""
@@ -944,6 +953,9 @@ _APPLY = {
     "deadline_recounted": _ap_deadline_recounted,
     "handed_over": _ap_handed_over,
     "passed_down": _ap_noop,
+    "child_progress": _ap_noop,
+    "child_completion_requested": _ap_noop,
+    "child_closed": _ap_noop,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -956,4 +968,6 @@ EVENT_LABELS: dict[str, str] = {
     "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
     "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
     "deadline_recounted": "按节假日安排重算时限", "passed_down": "转办下级督查室",
+    "child_progress": "下级报送进展", "child_completion_requested": "下级申请办结",
+    "child_closed": "下级已销号",
 }

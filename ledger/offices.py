@@ -63,17 +63,23 @@ class Ambiguous:
 
 
 def acting_binding(bindings: Sequence[Person], *, group_office_id: int | None,
-                   chosen_office_id: int | None) -> Person | Ambiguous | None:
+                   chosen_office_id: int | None, about_office_id: int | None = None,
+                   ) -> Person | Ambiguous | None:
     """Which of the account's bindings acts here.
 
     `group_office_id`: the office of the bound group the message came from (None: a private
     chat or a group not bound yet). `chosen_office_id`: the private chat's choice (/office).
+    `about_office_id`: the office of the matter the message is about (a reply to its card,
+    a button on it): the account acts there if bound there, whatever it chose.
     None: the account is not bound here (a deactivated binding is returned, so that the
     caller says "停用" rather than "未绑定").
     """
     if group_office_id is not None:
         return next((p for p in bindings if p.office_id == group_office_id), None)
     active = [p for p in bindings if p.active]
+    about = next((p for p in active if p.office_id == about_office_id), None)
+    if about is not None:
+        return about
     if not active:
         return bindings[0] if bindings else None
     if len(active) == 1:

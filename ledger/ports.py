@@ -428,6 +428,8 @@ class OfficeRepository(Protocol):
 
     async def choose(self, telegram_id: int, office_id: int, at: datetime) -> None: ...
 
+    async def office_of_matter(self, matter_id: int) -> int | None: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""

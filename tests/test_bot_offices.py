@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from bot.harness import Harness
-from tests.bot_e2e import Msg, bot, buttons, find, forge, last, say, tap, text
+from tests.bot_e2e import Msg, bot, buttons, find, forge, last, reply, say, tap, text
 
 
 def _token(msg: Msg) -> str:
@@ -131,10 +131,16 @@ async def test_county_matter_is_passed_down_to_the_township(tmp_path: Path) -> N
         # the township's handler got its card; the county's history records the link
         card = find(h.people["town_handler"].inbox(), "城关督〔2026〕1号")
         assert "全县防汛排查" in text(card)
+        # progress from the township handler's phone (bound in both offices: the card
+        # decides which) rolls up to the county's matter and group
+        await reply(h, h.people["town_handler"], card, "已排查12处隐患")
+        up = find(h.office_group.messages(), "下级督查室报送进展")
+        assert "城关督〔2026〕1号：已排查12处隐患" in text(up) and "示督〔2026〕1号" in text(up)
         heard = find(h.office_group.messages(), "已转办下级督查室")
         assert "城关镇督查室已在本级台账立为 城关督〔2026〕1号" in text(heard)
         hist = await say(h, admin, "/history 1")
         assert "转办下级督查室" in text(hist) and "城关督〔2026〕1号" in text(hist)
+        assert "下级报送进展〔城关镇〕（城关督〔2026〕1号）：已排查12处隐患" in text(hist)
         # once per assignment; only from a child office; only one's own assignment
         assert "已转办为 城关督〔2026〕1号" in text(
             await say(h, town, "/passdown 示督〔2026〕1号 城建办"))

@@ -36,7 +36,7 @@ from ledger.ports import MatterQuery, UnitOfWorkFactory
 from ledger.reporting import load_snapshot
 from ledger.usecases import offices as uc
 from ledger.usecases.accountability import urge
-from ledger.usecases.closing import close_matter, report_progress
+from ledger.usecases.closing import close_matter, report_progress, request_completion
 from ledger.usecases.ledger_mgmt import RegisterMatter, register_and_assign, teams
 from ledger.usecases.people import add_unit, bind_group, create_invite
 from ledger.usecases.reading import ListFilter, find_matter, get_matter, history, list_matters
@@ -328,5 +328,44 @@ async def test_exports_web_page_and_bulletins_stay_in_their_office(tmp_path: Pat
         finally:
             await client.close()
         assert "县督〔2026〕1号" in page and "城关督" not in page
+    finally:
+        await engine.dispose()
+
+
+async def test_passed_down_matter_rolls_up_to_the_county(tmp_path: Path) -> None:
+    """转办: the township's linked matter keeps the county's deadline; its progress, 办结
+    request and 销号 are recorded on the county's assignment; the county still closes."""
+    w, engine = await _world(tmp_path)
+    try:
+        county = w.matters["county"]
+        a_admin = w.people[("a", "admin")]  # also the county unit's 第一责任人 (tg 2)
+        with pytest.raises(PermissionDenied, match="切换"):
+            await uc.pass_down(w.uow, w.clock, w.cal, w.people[("a", "handler")],
+                               county.number, ["城关镇督查室本级"])
+        with pytest.raises(PermissionDenied, match="不能转办"):  # not B's admin's assignment
+            await uc.pass_down(w.uow, w.clock, w.cal, w.people[("b", "admin")],
+                               county.number, ["东关镇督查室本级"])
+        parent, child = await uc.pass_down(w.uow, w.clock, w.cal, a_admin, county.number,
+                                           ["城关镇督查室本级"])
+        assert child.number == "城关督〔2026〕2号" and child.office_id == w.offices["a"].id
+        assert county.lead is not None
+        assert child.deadline == county.lead.effective_deadline
+        _, child = await get_matter(w.uow(), a_admin, child.id or 0)
+        assert child.lead is not None
+        assert child.lead.effective_deadline <= county.lead.effective_deadline
+        await report_progress(w.uow(), w.clock, w.people[("a", "handler")], child.id or 0,
+                              None, "进展一")
+        await request_completion(w.uow(), w.clock, w.people[("a", "responsible")],
+                                 child.id or 0, None, "已完成")
+        await close_matter(w.uow(), w.clock, a_admin, child.id or 0)
+        kinds = [e.kind for e in await history(w.uow(), w.people[("county", "admin")],
+                                               county.id or 0)]
+        assert kinds[-4:] == ["passed_down", "child_progress", "child_completion_requested",
+                              "child_closed"]
+        _, now = await get_matter(w.uow(), w.people[("county", "admin")], county.id or 0)
+        assert now.is_open  # the county does its own 销号
+        # the township cannot see the county's matter through the link
+        with pytest.raises(NotFound):
+            await get_matter(w.uow(), a_admin, county.id or 0)
     finally:
         await engine.dispose()

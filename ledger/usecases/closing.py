@@ -28,6 +28,7 @@ from ledger.usecases._shared import (
     _tell_office,
     _tell_persons,
 )
+from ledger.usecases.rollup import roll_up
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ async def report_progress_many(uow: UnitOfWork, clock: Clock,
                 targets[key] = await office_hears(uow, m.office_id, m.confidential)
             notices += _office_notices(m, m.last_event, now, targets[key])
             outcomes.append((m, a))
+        for parent in await roll_up(uow, list(touched.values()), now, loaded):  # 转办
+            touched[parent.id or 0] = parent
         await uow.matters.save_many(list(touched.values()))
         await uow.outbox.add_many(notices)
         await uow.commit()
@@ -112,6 +115,8 @@ async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matte
         now = clock.now()
         m.request_completion(at=now, actor_id=actor.id, no=a.no, text=text,
                              attachments=tuple(attachments))
+        for parent in await roll_up(uow, [m], now):  # 转办
+            await _save(uow, parent)
         await _save(uow, m)
         await _tell_office(uow, m, m.last_event, now)
         await uow.commit()
@@ -125,6 +130,8 @@ async def close_matter(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: 
         actor, m = await _office_matter(uow, actor_id, matter_id)
         now = clock.now()
         m.close(at=now, actor_id=actor.id, comment=comment)
+        for parent in await roll_up(uow, [m], now):  # 转办
+            await _save(uow, parent)
         await _save(uow, m)
         await uow.outbox.cancel(matter_id)
         persons = [p for a in m.top_assignments for p in (a.responsible_id, a.principal_id)]

@@ -133,8 +133,9 @@ async def child_offices(uow: UnitOfWork, actor_id: int, *, clock: Clock | None =
 
 
 async def acting(uow: UnitOfWork, telegram_id: int, chat_id: int | None,
-                 ) -> Person | rules.Ambiguous | None:
-    """The account's binding that acts in this chat (`chat_id` None: a private chat)."""
+                 about_matter_id: int | None = None) -> Person | rules.Ambiguous | None:
+    """The account's binding that acts in this chat (`chat_id` None: a private chat), about
+    this matter (a reply to its card or a button on it) if any."""
     async with uow:
         bindings = await uow.offices.bindings(telegram_id)
         if not bindings:
@@ -144,10 +145,12 @@ async def acting(uow: UnitOfWork, telegram_id: int, chat_id: int | None,
             chat = await uow.chats.get(chat_id)
             group_office = chat.office_id if chat is not None else None
         several = sum(p.active for p in bindings) > 1
+        about = (await uow.offices.office_of_matter(about_matter_id)
+                 if about_matter_id is not None and several else None)
         chosen = (await uow.offices.chosen(telegram_id)
-                  if group_office is None and several else None)
+                  if group_office is None and several and about is None else None)
         return rules.acting_binding(bindings, group_office_id=group_office,
-                                    chosen_office_id=chosen)
+                                    chosen_office_id=chosen, about_office_id=about)
 
 
 async def bindings_of(uow: UnitOfWork, telegram_id: int) -> list[tuple[Person, Office]]:

@@ -14,7 +14,7 @@ from ledger.errors import InvalidInput
 from ledger.model import Office, Person
 from storage.repositories._common import _new_id, _violates
 from storage.repositories.people import _office, _person
-from storage.tables import office_choices, offices, persons
+from storage.tables import matters, office_choices, offices, persons
 
 
 class SqlOfficeRepository:
@@ -66,3 +66,8 @@ class SqlOfficeRepository:
             delete(office_choices).where(office_choices.c.telegram_id == telegram_id))
         await self._conn.execute(insert(office_choices).values(
             telegram_id=telegram_id, office_id=office_id, chosen_at=at))
+
+    async def office_of_matter(self, matter_id: int) -> int | None:
+        row = (await self._conn.execute(
+            select(matters.c.office_id).where(matters.c.id == matter_id))).first()
+        return None if row is None else int(row.office_id)
