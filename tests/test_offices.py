@@ -348,6 +348,7 @@ async def test_passed_down_matter_rolls_up_to_the_county(tmp_path: Path) -> None
         parent, child = await uc.pass_down(w.uow, w.clock, w.cal, a_admin, county.number,
                                            ["城关镇督查室本级"])
         assert child.number == "城关督〔2026〕2号" and child.office_id == w.offices["a"].id
+        assert parent.id == county.id and parent.office_id == w.offices["county"].id
         assert county.lead is not None
         assert child.deadline == county.lead.effective_deadline
         _, child = await get_matter(w.uow(), a_admin, child.id or 0)
