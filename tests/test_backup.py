@@ -336,10 +336,26 @@ async def test_a_damaged_backup_leaves_even_a_forced_target_as_it_was(
 
 async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
         seed: Seed, tmp_path: Path) -> None:
-    # 0004 only added an index: the same rows make a backup taken at 0003.
+    # 0004 only added an index, later ones tables and columns: the same rows, without the
+    # columns added since (offices.parent_id, 0012), make a backup taken at 0003.
     await dump(seed.engine, tmp_path / "b.duban")
     manifest = read_manifest(tmp_path / "b.duban")
-    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban", {**manifest, "revision": "0003"})
+    later = {"offices": ["parent_id"]}
+    members: dict[str, bytes] = {}
+    with zipfile.ZipFile(tmp_path / "b.duban") as zf:
+        for spec in manifest["tables"]:
+            drop = [spec["columns"].index(c) for c in later.get(spec["name"], [])]
+            if not drop:
+                continue
+            lines = [json.loads(x) for x in zf.read(f"tables/{spec['name']}.jsonl").splitlines()
+                     if x.strip()]
+            members[f"tables/{spec['name']}.jsonl"] = b"".join(
+                json.dumps([v for i, v in enumerate(row) if i not in drop]).encode() + b"\n"
+                for row in lines)
+            for key in ("columns", "kinds"):
+                spec[key] = [v for i, v in enumerate(spec[key]) if i not in drop]
+    old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban",
+                   {**manifest, "revision": "0003"}, members)
     target = url_for(tmp_path / "restored.db")
     info = await restore(target, old)
     assert info.revision == "0003" and info.counts["matters"] == 7
