@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot import cli_backup
+from bot import cli_backup, cli_offices
 from bot.cli_holidays import add_parser as add_holidays_parser
 from bot.cli_holidays import calendar_with_entered, cmd_holidays, provisional_note
 from bot.config import Config, ConfigError, load_config
@@ -84,8 +84,10 @@ def cmd_demo(config: Config) -> int:
     return asyncio.run(run_demo(config))
 
 
-def cmd_web(config: Config, host: str | None, port: int | None) -> int:
-    """The read-only public page (公示): the same matters as the public channel."""
+def cmd_web(config: Config, host: str | None, port: int | None,
+            office: str | None = None) -> int:
+    """The read-only public page (公示) of one office (`--office`; default the only or the
+    top office): the same matters as the public channel."""
     from aiohttp import web  # lazy: heavy, this command only
 
     from bot.preflight import run_checks  # lazy: heavy, this command only
@@ -98,9 +100,18 @@ def cmd_web(config: Config, host: str | None, port: int | None) -> int:
     host = host or config.web_host
     port = port or config.web_port
 
+    office_id = None
+    if office is not None:
+        from bot.cli_offices import web_office  # lazy: a command loads only its own
+
+        office_id = web_office(url, office)
+        if office_id is None:
+            return 1
+
     async def build() -> web.Application:
         engine = await prepare_database(url)
-        app = make_app(uow_factory(engine, read_only=True), SystemClock(), config.web_title)
+        app = make_app(uow_factory(engine, read_only=True), SystemClock(), config.web_title,
+                       office_id)
 
         async def dispose(_: web.Application) -> None:
             await engine.dispose()
@@ -125,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("n", metavar="N")
     ex = sub.add_parser("export", help="write the ledger to an .xlsx file")
     ex.add_argument("file")
+    ex.add_argument("--office", default=None,
+                    help="the office's name or prefix (default: the only or the top office)")
     im = sub.add_parser("import", help="register matters from an .xlsx ledger")
     im.add_argument("file")
     ar = sub.add_parser("archive", help="a matter's history and original files as a .zip")
@@ -136,10 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     wb = sub.add_parser("web", help="the public read-only web page")
     wb.add_argument("--host", default=None, help="default: [public] web_host")
     wb.add_argument("--port", type=int, default=None, help="default: [public] web_port")
+    wb.add_argument("--office", default=None,
+                    help="the office's name or prefix (default: the only or the top office)")
     sub.add_parser("doctor", help="check config, Bot API, database, calendar, lock, channel, "
                                   "file store; one line each (safe beside a running bot)")
     add_holidays_parser(sub)
     cli_backup.add_parsers(sub)
+    cli_offices.add_parser(sub)
     return p
 
 
@@ -167,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_demo(config)
         if args.command == "export":
             from bot.cli_reports import cli_export  # lazy: heavy, this command only
-            return asyncio.run(cli_export(config, Path(args.file)))
+            return asyncio.run(cli_export(config, Path(args.file), office=args.office))
         if args.command == "archive":
             from bot.cli_archive import cli_archive  # lazy: a command loads only its own
             return asyncio.run(cli_archive(config, args.reference, Path(args.file)))
@@ -178,9 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             from bot.cli_reports import cli_import  # lazy: heavy, this command only
             return asyncio.run(cli_import(config, Path(args.file)))
+        if args.command == "office":
+            from bot.cli_offices import cmd_office  # lazy: a command loads only its own
+            return cmd_office(config, args)
         if args.command == "holidays":
             return cmd_holidays(config, args)
-        return cmd_web(config, args.host, args.port)
+        return cmd_web(config, args.host, args.port, args.office)
     except ScheduleError as e:
         print(f"schedule.toml 有误：{e}", file=sys.stderr)
         return 2

@@ -17,7 +17,8 @@ from storage.filestore import default_root
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bk = sub.add_parser("backup", help="write a backup of the whole ledger (safe while the bot runs)")
+    bk = sub.add_parser("backup", help="write a backup of the whole database, every office "
+                                       "(no --office; safe while the bot runs)")
     bk.add_argument("file")
     rs = sub.add_parser("restore", help="restore a backup into the empty database DUBAN_DB")
     rs.add_argument("file")

@@ -19,6 +19,7 @@ from ledger.clock import Clock, SystemClock, local_today
 from ledger.errors import DomainError
 from ledger.lights import LightPolicy, LightStamp
 from ledger.model import Role
+from ledger.offices import office_named, top_office
 from ledger.usecases.people import bootstrap_office
 from ledger.workcalendar import WorkCalendar
 from reports.appraisal import build_appraisal, write_appraisal
@@ -95,23 +96,29 @@ async def _calendar(config: Config, engine: AsyncEngine) -> WorkCalendar:
     return cal
 
 
-async def _office_id(engine: AsyncEngine) -> int | None:
+async def _office_id(engine: AsyncEngine, office: str | None = None) -> int | None:
+    """`--office` (name, prefix or id); default the only office, or the top one."""
     async with uow_factory(engine, read_only=True)() as uow:
         offices = await uow.people.offices()
     if not offices:
         _err("数据库里还没有督查室：请先运行 `duban run`（或导入台账）。")
         return None
-    return offices[0].id
+    found = top_office(offices) if office is None else office_named(offices, office)
+    if found is None:
+        _err(f"找不到督查室「{office}」。现有：" + "、".join(o.name for o in offices))
+        return None
+    return found.id
 
 
 async def cli_export(config: Config, path: Path | str, *, clock: Clock | None = None,
-                     include_confidential: bool = True) -> int:
-    """The whole ledger of the (first) office, with its history, to an .xlsx file."""
+                     include_confidential: bool = True, office: str | None = None) -> int:
+    """The whole ledger of one office (`--office`; default the only or the top office),
+    with its history, to an .xlsx file."""
     engine = await _engine(config)
     if engine is None:
         return 2
     try:
-        office_id = await _office_id(engine)
+        office_id = await _office_id(engine, office)
         if office_id is None:
             return 2
         target = Path(path)

@@ -13,6 +13,7 @@ from handlers import (
     archive,
     holidays,
     office,
+    offices,
     onboarding,
     people,
     receipts,
@@ -88,10 +89,15 @@ def register_handlers(app: App) -> None:
         "criticize": special.criticize_command,
         "refer": special.refer_command,
         "unread": receipts.unread_command,
+        # several offices on one deployment (handlers.offices)
+        "office": offices.office_command,
+        "offices": offices.offices_command,
+        "passdown": offices.passdown_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, _NEW_MESSAGES))
     app.add_handler(CallbackQueryHandler(special.on_record_button, pattern=r"^r:"))
+    app.add_handler(CallbackQueryHandler(offices.on_choose, pattern=r"^of:"))
     app.add_handler(CallbackQueryHandler(holidays.on_confirm, pattern=r"^h:ok:"))
     app.add_handler(CallbackQueryHandler(receipts.on_read, pattern=r"^rd:"))
     app.add_handler(CallbackQueryHandler(actions.on_button))

@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.common import fit, today, with_dates
 from handlers.deps import Deps
 from handlers.keys import card_key, matter_key
+from handlers.office_context import office_heading
 from ledger import policy, queries
 from ledger.lights import (
     assignment_light,
@@ -165,7 +166,9 @@ async def matter_card(deps: Deps, m: Matter, viewer: Person | None, chat_is_grou
         names = await Directory.fetch(deps, m.office_id)
     if not policy.may_show(viewer, policy.place_of(chat_is_group), m):
         return deps.render("lines.j2", k="confidential_group", m=m), None
-    return card_text(deps, m, names), mark_card(card_buttons(deps, m, viewer, names))
+    heading = "" if chat_is_group else await office_heading(deps, viewer)
+    return (fit(heading + card_text(deps, m, names)),
+            mark_card(card_buttons(deps, m, viewer, names)))
 
 
 # ---------------------------------------------------------------- notices

@@ -8,11 +8,13 @@ from typing import Any
 from telegram import Chat, Message, Update
 from telegram.constants import MessageLimit
 
+from handlers import office_context
 from handlers.deps import Ctx, Deps
 from ledger import queries
 from ledger.clock import local_today
 from ledger.errors import InvalidInput, PermissionDenied
 from ledger.model import Matter, Person
+from ledger.offices import Ambiguous
 from ledger.policy import may_show, place_of
 from ledger.ports import MessageRef
 
@@ -84,7 +86,11 @@ async def require_person(update: Update, context: Ctx) -> Person:
     deps = context.deps
     user = update.effective_user
     if not context.caller_known and user is not None:
-        context.caller = await deps.intake.person(user.id)
+        # Which office acts here: the bound group's, or the private chat's (issue 16).
+        acting = await office_context.acting_person(deps, update)
+        if isinstance(acting, Ambiguous):
+            await office_context.ask_office(update, context)
+        context.caller = acting if isinstance(acting, Person) else None
         context.caller_known = True
     person = context.caller
     if person is None:

@@ -31,7 +31,7 @@ class Intake:
         self._read = read or uow
         self._clock = clock
         self._refs: OrderedDict[tuple[int, int], MessageRef] = OrderedDict()
-        self.persons: Batcher[int, Person | None] = Batcher(self._persons)
+        self.persons: Batcher[int, list[Person]] = Batcher(self._persons)
         self.lookups: Batcher[tuple[int, int], MessageRef | None] = Batcher(self._lookups)
         self.remembers: Batcher[MessageRef, None] = Batcher(self._remember)
         self.checks: Batcher[closing.ProgressReport, tuple[Matter, Assignment]] = \
@@ -42,6 +42,12 @@ class Intake:
     # ---- the calls handlers make
 
     async def person(self, telegram_id: int) -> Person | None:
+        """The account's first binding, active first (one office: its only one)."""
+        found = await self.persons.submit(telegram_id)
+        return next((p for p in found if p.active), found[0] if found else None)
+
+    async def bindings(self, telegram_id: int) -> list[Person]:
+        """Every office's binding of the account (issue 16: it may be bound in several)."""
         return await self.persons.submit(telegram_id)
 
     async def lookup(self, chat_id: int, message_id: int) -> MessageRef | None:
@@ -73,9 +79,9 @@ class Intake:
         while len(self._refs) > REF_CACHE_SIZE:
             self._refs.popitem(last=False)
 
-    async def _persons(self, telegram_ids: list[int]) -> list[Person | None]:
+    async def _persons(self, telegram_ids: list[int]) -> list[list[Person]]:
         async with self._read() as u:
-            found = {tg: await u.people.by_telegram(tg) for tg in dict.fromkeys(telegram_ids)}
+            found = {tg: await u.offices.bindings(tg) for tg in dict.fromkeys(telegram_ids)}
         return [found[tg] for tg in telegram_ids]
 
     async def _lookups(self, keys: list[tuple[int, int]]) -> list[MessageRef | None]:

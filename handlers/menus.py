@@ -37,7 +37,7 @@ OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "
           "deadline", "mine", "unread",
           "priority", "project", "meeting", "meetings", "decisions", "enterprise", "enterprises",
           "visit", "inspect", "inspections", "commend", "criticize", "refer", "invite", "revoke",
-          "handover", "units", "addunit", "bindgroup", "help", "cancel")
+          "handover", "units", "addunit", "bindgroup", "offices", "office", "passdown", "help", "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:

@@ -12,7 +12,9 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import cards, special
 from handlers.cards import Directory
+from handlers.common import fit
 from handlers.deps import Deps
+from handlers.office_context import office_heading
 from handlers.receipts import compose_receipt_notice, with_read_button
 from ledger.errors import NotFound
 from ledger.model import Matter, Person
@@ -30,16 +32,17 @@ _RECEIPT_NOTICES = frozenset({receipts.RECEIPT_REMIND, receipts.RECEIPT_ESCALATE
 
 async def compose_notice(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,
                          ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Text and buttons for one outbox notice (any kind the use cases or reminders queue)."""
+    """Text and buttons for one outbox notice (any kind the use cases or reminders queue),
+    headed by the office's name for a person bound in several (issue 16)."""
     if notice.kind in _RECEIPT_NOTICES:
-        return await compose_receipt_notice(deps, uow, notice, viewer)
-    if notice.kind in RECEIPT_CARRIERS:
+        text, markup = await compose_receipt_notice(deps, uow, notice, viewer)
+    else:
         text, markup = await _compose(deps, uow, notice, viewer)
         receipt_id = notice.payload.get("receipt_id")
-        if isinstance(receipt_id, int):
+        if notice.kind in RECEIPT_CARRIERS and isinstance(receipt_id, int):
             markup = with_read_button(deps, markup, receipt_id)
-        return text, markup
-    return await _compose(deps, uow, notice, viewer)
+    heading = await office_heading(deps, viewer, uow)
+    return (fit(heading + text) if heading else text), markup
 
 
 async def _compose(deps: Deps, uow: UnitOfWork, notice: Notice, viewer: Person | None,

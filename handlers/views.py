@@ -9,6 +9,7 @@ from datetime import date
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
+from handlers import offices
 from handlers.cards import Directory, assignment_view, button, labels, matter_card
 from handlers.common import (
     args_text,
@@ -147,6 +148,9 @@ def _list_buttons(deps: Deps, items: list[Matter], token: str, page: int, pages:
 async def list_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = await require_person(update, context)
+    if args_text(update) == offices.CHILDREN_WORD:  # /list 下级: the child offices (issue 16)
+        await offices.children_reply(update, context, actor)
+        return
     spec = await parse_list_args(deps, actor, args_text(update))
     text, markup = await list_page(deps, actor, spec.token, spec.label, 0,
                                    is_group(update.effective_chat))

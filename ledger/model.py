@@ -84,6 +84,7 @@ class Office:
     id: int
     name: str
     doc_prefix: str = "督"
+    parent_id: int | None = None  # the office above (a township's: the county's)
 
 
 @dataclass(frozen=True)
@@ -704,6 +705,24 @@ class Matter:
                      {"inspection_id": inspection_id, "mode": mode, "findings": findings,
                       "attachments": [x.to_json() for x in attachments]})
 
+    def note_passed_down(self, *, at: datetime, actor_id: int, no: int, office_id: int,
+                         office: str, child_id: int, child_number: str) -> Event:
+        """转办 (issue 16): the unit's own office registered a linked matter for this
+        assignment; recorded here, the state unchanged (the county still does the 销号)."""
+        self._open_assignment(no)
+        return self._record("passed_down", at, actor_id,
+                            {"office_id": office_id, "office": office, "child_id": child_id,
+                             "child_number": child_number}, assignment_no=no)
+
+    def note_child(self, *, at: datetime, no: int, kind: str, actor_id: int | None,
+                   child_id: int, child_number: str, text: str) -> Event:
+        """The child office's linked matter moved (its progress, 办结 asked, 销号): recorded
+        on the assignment it was passed down for; the state unchanged."""
+        self._open_assignment(no)
+        return self._record(kind, at, None,
+                            {"child_id": child_id, "child_number": child_number,
+                             "child_actor_id": actor_id, "text": text}, assignment_no=no)
+
     def hand_over(self, *, at: datetime, actor_id: int, no: int, old_id: int,
                   new_id: int) -> None:
         """A successor takes the old person's places on an open assignment (/handover)."""
@@ -902,5 +921,9 @@ _APPLY = {
     "deadline_recounted": _ap_deadline_recounted,
     "handed_over": _ap_handed_over,
     "receipt_read": _ap_noop,
+    "passed_down": _ap_noop,
+    "child_progress": _ap_noop,
+    "child_completion_requested": _ap_noop,
+    "child_closed": _ap_noop,
 }
 

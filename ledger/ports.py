@@ -367,7 +367,8 @@ class PeopleRepository(Protocol):
 
     async def get_person(self, person_id: int) -> Person: ...
 
-    async def by_telegram(self, telegram_id: int) -> Person | None: ...
+    async def by_telegram(self, telegram_id: int, office_id: int | None = None,
+                          ) -> Person | None: ...
 
     async def persons(self, office_id: int, unit_id: int | None = None) -> list[Person]: ...
 
@@ -533,6 +534,30 @@ class ReceiptRepository(Protocol):
     async def unread(self, office_id: int, limit: int = 200) -> builtins.list[Receipt]:
         """The office's receipts someone expected has not read yet, oldest first."""
         ...
+class OfficeRepository(Protocol):
+    """The offices of one deployment and an account's bindings across them (issue 16)."""
+
+    async def add(self, name: str, doc_prefix: str, parent_id: int | None) -> Office:
+        """Refuses (InvalidInput) a name or prefix already used."""
+        ...
+
+    async def all(self) -> list[Office]: ...
+
+    async def by_name(self, name: str) -> Office | None: ...
+
+    async def by_prefix(self, doc_prefix: str) -> Office | None: ...
+
+    async def bindings(self, telegram_id: int) -> list[Person]:
+        """The person rows bound to the account, at most one per office."""
+        ...
+
+    async def chosen(self, telegram_id: int) -> int | None:
+        """The office the account's private chat works in (/office), if chosen."""
+        ...
+
+    async def choose(self, telegram_id: int, office_id: int, at: datetime) -> None: ...
+
+    async def office_of_matter(self, matter_id: int) -> int | None: ...
 
 
 class UnitOfWork(Protocol):
@@ -550,6 +575,7 @@ class UnitOfWork(Protocol):
     holidays: HolidayRepository
     receipts: ReceiptRepository
     cards: CardRepository
+    offices: OfficeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -76,7 +76,9 @@ EVENT_LABELS: dict[str, str] = {
     "cancelled": "撤销", "reminders_paused": "暂停提醒", "reminders_resumed": "恢复提醒",
     "notice_sent": "发送通知", "priority_set": "优先督办", "project_set": "专项督查",
     "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
-    "deadline_recounted": "按节假日安排重算时限",
+    "deadline_recounted": "按节假日安排重算时限", "passed_down": "转办下级督查室",
+    "child_progress": "下级报送进展", "child_completion_requested": "下级申请办结",
+    "child_closed": "下级已销号",
     "receipt_read": "已阅",
 }
 

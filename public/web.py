@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ledger.clock import Clock, cn_date, local_today
 from ledger.model import MatterStatus
+from ledger.offices import top_office
 from ledger.ports import UnitOfWorkFactory
 from ledger.publicview import PUBLIC_STATUSES, PublicFilter, public_rows
 from presentation.labels import MATTER_STATUS_LABELS
@@ -51,7 +52,9 @@ def make_app(uow: UnitOfWorkFactory, clock: Clock, title: str = "督查事项公
             if not offices:
                 return web.Response(text=unavailable.render(title=title), status=503,
                                     content_type="text/html", charset="utf-8")
-            oid = offices[0].id
+            top = top_office(offices)  # the only office, or the top one (issue 16)
+            assert top is not None
+            oid = top.id
         rows, units = await public_rows(uow(), oid, PublicFilter(q, unit_id, status))
         html = page.render(title=title, rows=rows, units=units, q=q, unit_id=unit_id,
                            status=status.value if status else "",

@@ -101,6 +101,11 @@ offices = Table(
     _id(),
     Column("name", String(200), nullable=False),
     Column("doc_prefix", String(20), nullable=False, server_default="督"),
+    # The office above (a township's is the county's); None: a top office (migration 0012).
+    # No foreign key: SQLite adds the column without rebuilding the table.
+    Column("parent_id", Integer, nullable=True),
+    Index(None, "name", unique=True),
+    Index(None, "doc_prefix", unique=True),
 )
 
 units = Table(
@@ -119,13 +124,23 @@ persons = Table(
     Column("name", String(100), nullable=False),
     Column("roles", JSON, nullable=False),  # sorted list of Role values
     Column("unit_id", Integer, ForeignKey("units.id"), nullable=True),
-    Column("telegram_id", BigInteger, nullable=True, unique=True),
+    # One binding per office: an account may be bound in several offices (0012).
+    Column("telegram_id", BigInteger, nullable=True, index=True),
     Column("reachable", Boolean, nullable=False, server_default=true()),
     Column("active", Boolean, nullable=False, server_default=true()),
     # an admin from DUBAN_ADMINS without a name, asked for it on /start (0013)
     Column("name_pending", Boolean, nullable=False, server_default=false()),
     Index(None, "office_id"),
     Index(None, "unit_id"),
+    Index(None, "office_id", "telegram_id", unique=True),
+)
+
+# Which office a private chat works in, for an account bound in several (/office).
+office_choices = Table(
+    "office_choices", metadata,
+    Column("telegram_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("office_id", Integer, ForeignKey("offices.id"), nullable=False),
+    Column("chosen_at", UTCDateTime, nullable=False),
 )
 
 invites = Table(

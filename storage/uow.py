@@ -17,6 +17,7 @@ from ledger.ports import (
     HolidayRepository,
     InviteRepository,
     MatterRepository,
+    OfficeRepository,
     Outbox,
     PeopleRepository,
     PublicPostRepository,
@@ -41,6 +42,7 @@ from storage.repositories import (
     SqlReceiptRepository,
     SqlRecordRepository,
 )
+from storage.repositories.offices import SqlOfficeRepository
 
 
 class SqlUnitOfWork:
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
     holidays: HolidayRepository
     receipts: ReceiptRepository
     cards: CardRepository
+    offices: OfficeRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False,
                  writers: asyncio.Lock | None = None, lights: LightStamp | None = None,
@@ -107,6 +110,7 @@ class SqlUnitOfWork:
         self.holidays = SqlHolidayRepository(conn)
         self.receipts = SqlReceiptRepository(conn)
         self.cards = SqlCardRepository(conn)
+        self.offices = SqlOfficeRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

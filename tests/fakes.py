@@ -55,6 +55,7 @@ class Store:
         self.outbox: list[Notice] = []
         self.receipts: dict[int, Receipt] = {}
         self.cards: dict[tuple[int, int], LiveCard] = {}
+        self.choices: dict[int, int] = {}  # telegram id → office id (/office)
         self.commits = 0
         # What the stored light is counted with; the fake counts it on every read (as
         # if the daily recount had just run).
@@ -238,8 +239,10 @@ class _People:
             raise NotFound("找不到此人。")
         return self.t.persons[person_id]
 
-    async def by_telegram(self, telegram_id: int) -> Person | None:
-        return next((p for p in self.t.persons.values() if p.telegram_id == telegram_id), None)
+    async def by_telegram(self, telegram_id: int, office_id: int | None = None,
+                          ) -> Person | None:
+        return next((p for p in self.t.persons.values() if p.telegram_id == telegram_id
+                     and office_id in (None, p.office_id)), None)
 
     async def persons(self, office_id: int, unit_id: int | None = None) -> list[Person]:
         return [p for p in self.t.persons.values() if p.office_id == office_id
@@ -247,6 +250,41 @@ class _People:
 
     async def save_person(self, person: Person) -> None:
         self.t.persons[person.id] = person
+
+
+class _Offices:
+    """ledger.ports.OfficeRepository over the same store (issue 16)."""
+
+    def __init__(self, t: Store) -> None:
+        self.t = t
+
+    async def add(self, name: str, doc_prefix: str, parent_id: int | None) -> Office:
+        o = Office(len(self.t.offices) + 1, name, doc_prefix, parent_id)
+        self.t.offices[o.id] = o
+        return o
+
+    async def all(self) -> list[Office]:
+        return list(self.t.offices.values())
+
+    async def by_name(self, name: str) -> Office | None:
+        return next((o for o in self.t.offices.values() if o.name == name), None)
+
+    async def by_prefix(self, doc_prefix: str) -> Office | None:
+        return next((o for o in self.t.offices.values() if o.doc_prefix == doc_prefix), None)
+
+    async def bindings(self, telegram_id: int) -> list[Person]:
+        return sorted((p for p in self.t.persons.values() if p.telegram_id == telegram_id),
+                      key=lambda p: (p.office_id, p.id))
+
+    async def chosen(self, telegram_id: int) -> int | None:
+        return self.t.choices.get(telegram_id)
+
+    async def choose(self, telegram_id: int, office_id: int, at: datetime) -> None:
+        self.t.choices[telegram_id] = office_id
+
+    async def office_of_matter(self, matter_id: int) -> int | None:
+        data = self.t.matters.get(matter_id)
+        return None if data is None else int(str(data["office_id"]))
 
 
 class _Events:
@@ -438,6 +476,7 @@ class FakeUnitOfWork:
         self.staged = _copy(self.store)
         self.matters = _Matters(self.store, self.staged)
         self.people = _People(self.staged)
+        self.offices = _Offices(self.staged)
         self.events = _Events(self.staged)
         self.invites = _Invites(self.staged)
         self.chats = _Chats(self.staged)

@@ -337,8 +337,8 @@ async def test_a_damaged_backup_leaves_even_a_forced_target_as_it_was(
 async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
         seed: Seed, tmp_path: Path) -> None:
     # 0004 only added an index; 0008 added the 已阅 receipts tables; 0010 the stored light;
-    # 0013 persons.name_pending (before it, an admin without a name was stored as
-    # 「管理员<id>」): those rows, less what came later, make a backup taken at 0003.
+    # 0012 offices.parent_id; 0013 persons.name_pending (before it, an admin without a
+    # name was stored as 「管理员<id>」): those rows, less what came later, make a backup taken at 0003.
     newer = {"receipts", "receipt_readers"}
     await dump(seed.engine, tmp_path / "b.duban")
     manifest = read_manifest(tmp_path / "b.duban")
@@ -351,6 +351,7 @@ async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
     with zipfile.ZipFile(tmp_path / "b.duban") as zf:
         people = [json.loads(x) for x in zf.read("tables/persons.jsonl").decode().splitlines()]
         matters = [json.loads(x) for x in zf.read("tables/matters.jsonl").splitlines() if x]
+        offices = [json.loads(x) for x in zf.read("tables/offices.jsonl").splitlines() if x]
     tables = []
     for spec in manifest["tables"]:
         if spec["name"] in newer:
@@ -364,13 +365,19 @@ async def test_a_backup_of_an_older_schema_is_restored_and_upgraded(
         elif spec["name"] == "matters":
             spec, lat = without(spec, "light")
             matters = [r[:lat] + r[lat + 1:] for r in matters]
+        elif spec["name"] == "offices":
+            spec, pat = without(spec, "parent_id")
+            offices = [r[:pat] + r[pat + 1:] for r in offices]
         tables.append(spec)
     old = _rewrite(tmp_path / "b.duban", tmp_path / "old.duban",
                    {**manifest, "revision": "0003", "tables": tables},
                    members={"tables/persons.jsonl": "".join(
                                 json.dumps(r, ensure_ascii=False) + "\n" for r in people).encode(),
                             "tables/matters.jsonl": "".join(
-                                json.dumps(r) + "\n" for r in matters).encode()})
+                                json.dumps(r) + "\n" for r in matters).encode(),
+                            "tables/offices.jsonl": "".join(
+                                json.dumps(r, ensure_ascii=False) + "\n"
+                                for r in offices).encode()})
     target = url_for(tmp_path / "restored.db")
     info = await restore(target, old)
     assert info.revision == "0003" and info.counts["matters"] == 7

@@ -73,7 +73,7 @@ async def test_the_done_mark_rides_the_commit_of_the_handling_task(tmp_path: Pat
             h = Handling(BOT, (update_id,), lambda: NOW, asyncio.current_task())
             HANDLING.set(h)
             async with uow() as u:
-                await u.people.add_office(f"办{update_id}", "督")
+                await u.people.add_office(f"办{update_id}", f"办{update_id}")
                 if commit:
                     await u.commit()
             return h
@@ -89,7 +89,7 @@ async def test_the_done_mark_rides_the_commit_of_the_handling_task(tmp_path: Pat
 
             async def other() -> None:
                 async with uow() as u:
-                    await u.people.add_office("别的", "督")
+                    await u.people.add_office("别的", "别的")
                     await u.commit()
             await asyncio.create_task(other())
         await asyncio.create_task(spawned())
@@ -99,7 +99,7 @@ async def test_the_done_mark_rides_the_commit_of_the_handling_task(tmp_path: Pat
         async def run(items: list[int]) -> list[None]:
             async with uow() as u:
                 for i in items:
-                    await u.people.add_office(f"批{i}", "督")
+                    await u.people.add_office(f"批{i}", f"批{i}")
                 await u.commit()
             return [None] * len(items)
         batcher: Batcher[int, None] = Batcher(run)
@@ -133,7 +133,7 @@ async def test_a_second_handling_of_a_done_update_changes_nothing(tmp_path: Path
         async def handle(name: str) -> None:
             HANDLING.set(Handling(BOT, (1,), lambda: NOW, asyncio.current_task()))
             async with uow() as u:
-                await u.people.add_office(name, "督")
+                await u.people.add_office(name, name)
                 await u.commit()
 
         await asyncio.create_task(handle("第一次"))

@@ -29,6 +29,7 @@ from ledger.usecases._shared import (
     _tell_office,
     _tell_persons,
 )
+from ledger.usecases.rollup import roll_up
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ async def report_progress_many(uow: UnitOfWork, clock: Clock,
     (`ProgressReport.reply`) are remembered in the same transaction."""
     async with uow:
         outcomes, touched, notices = await _apply_progress(uow, clock, reports)
+        # 转办: a child office's progress is recorded on the county's matter too
+        touched += await roll_up(uow, touched, clock.now(), {m.id or 0: m for m in touched})
         await uow.matters.save_many(touched)
         await uow.outbox.add_many(notices)
         await uow.chats.remember_many([r.reply for r, o in zip(reports, outcomes, strict=True)
@@ -135,6 +138,8 @@ async def request_completion(uow: UnitOfWork, clock: Clock, actor_id: int, matte
         now = clock.now()
         m.request_completion(at=now, actor_id=actor.id, no=a.no, text=text,
                              attachments=tuple(attachments))
+        for parent in await roll_up(uow, [m], now):  # 转办
+            await _save(uow, parent)
         await _save(uow, m)
         await uow.outbox.add_many(evidence.download_notices(m.office_id, m.id, m.last_event,
                                                             now))
@@ -150,6 +155,8 @@ async def close_matter(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id: 
         actor, m = await _office_matter(uow, actor_id, matter_id)
         now = clock.now()
         m.close(at=now, actor_id=actor.id, comment=comment)
+        for parent in await roll_up(uow, [m], now):  # 转办
+            await _save(uow, parent)
         await _save(uow, m)
         await uow.outbox.cancel(matter_id)
         persons = [p for a in m.top_assignments for p in (a.responsible_id, a.principal_id)]

@@ -14,6 +14,7 @@ from ledger.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    PermissionDenied,
     check_name,
 )
 from ledger.model import (
@@ -23,6 +24,7 @@ from ledger.model import (
     Unit,
 )
 from ledger.notices import tell_office
+from ledger.offices import group_rebind_allowed, top_office
 from ledger.ports import GroupChat, Invite, UnitOfWork
 from ledger.usecases._shared import _actor
 
@@ -46,12 +48,13 @@ async def bootstrap_office(uow: UnitOfWork, clock: Clock, name: str,
 async def _bootstrap(uow: UnitOfWork, clock: Clock, name: str,
                      admin_telegram_ids: Sequence[int], doc_prefix: str,
                      admin_names: Mapping[int, str]) -> int:
-    offices = await uow.people.offices()
-    office = offices[0] if offices else await uow.people.add_office(name, doc_prefix)
+    # Several offices (issue 16): DUBAN_ADMINS are the top office's.
+    office = top_office(await uow.people.offices()) or await uow.people.add_office(
+        name, doc_prefix)
     now = clock.now()
     for tg in admin_telegram_ids:
         given = check_name(admin_names.get(tg, ""), "姓名")
-        existing = await uow.people.by_telegram(tg)
+        existing = await uow.people.by_telegram(tg, office.id)
         if existing is None:
             p = await uow.people.add_person(office.id, given or UNNAMED_ADMIN,
                                             frozenset({Role.ADMIN}), telegram_id=tg)
@@ -163,7 +166,8 @@ async def accept_invite(uow: UnitOfWork, clock: Clock, token: str, telegram_id: 
             raise InvalidInput("这个邀请链接已经用过了，请向督查室重新索取。")
         if now > invite.expires_at:
             raise InvalidInput("邀请链接已过期，请向督查室重新索取。")
-        existing = await uow.people.by_telegram(telegram_id)
+        # Bound in another office is fine (issue 16); in this one, once.
+        existing = await uow.people.by_telegram(telegram_id, invite.office_id)
         if existing is not None and existing.active:
             raise InvalidInput(f"这个 Telegram 账号已绑定为「{existing.name}」。")
         if existing is not None:
@@ -197,6 +201,8 @@ async def bind_group(uow: UnitOfWork, clock: Clock, actor_id: int, chat_id: int,
             if unit.office_id != actor.office_id:
                 raise NotFound("找不到该单位。")
         old = await uow.chats.get(chat_id)
+        if not group_rebind_allowed(actor, old.office_id if old else None):
+            raise PermissionDenied("这个群已绑定到其他督查室，不能改绑。")
         chat = GroupChat(chat_id=chat_id, office_id=actor.office_id, unit_id=unit_id,
                          title=title, bound_by=actor.id, bound_at=clock.now())
         await uow.chats.bind(chat)

@@ -22,6 +22,7 @@ from ledger.model import (
     Person,
     parse_reference,
 )
+from ledger.offices import reference_in_office
 from ledger.ports import MatterQuery, UnitOfWork, UnitOfWorkFactory
 from ledger.usecases._shared import _actor
 
@@ -31,6 +32,8 @@ async def find_matter(uow: UnitOfWork, clock: Clock, actor_id: int, reference: s
     async with uow:
         actor = await _actor(uow, actor_id)
         year, seq = parse_reference(reference, local_today(clock).year)
+        if not reference_in_office(reference, await uow.people.get_office(actor.office_id)):
+            raise NotFound(f"找不到事项「{shown(reference)}」。")
         try:
             m = await uow.matters.find(actor.office_id, year, seq)
         except NotFound:

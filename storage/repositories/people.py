@@ -37,6 +37,10 @@ def _person(row: Row[Any]) -> Person:
                   name_pending=bool(row.name_pending))
 
 
+def _office(row: Row[Any]) -> Office:
+    return Office(id=row.id, name=row.name, doc_prefix=row.doc_prefix, parent_id=row.parent_id)
+
+
 def _unit(row: Row[Any]) -> Unit:
     return Unit(id=row.id, office_id=row.office_id, name=row.name, parent_id=row.parent_id)
 
@@ -55,11 +59,11 @@ class SqlPeopleRepository:
             select(offices).where(offices.c.id == office_id))).first()
         if row is None:
             raise NotFound("找不到这个督查室。")
-        return Office(id=row.id, name=row.name, doc_prefix=row.doc_prefix)
+        return _office(row)
 
     async def offices(self) -> builtins.list[Office]:
         rows = await self._conn.execute(select(offices).order_by(offices.c.id))
-        return [Office(id=r.id, name=r.name, doc_prefix=r.doc_prefix) for r in rows]
+        return [_office(r) for r in rows]
 
     async def add_unit(self, office_id: int, name: str, parent_id: int | None = None) -> Unit:
         result = await self._conn.execute(
@@ -95,7 +99,7 @@ class SqlPeopleRepository:
                 raise NotFound("找不到这个人员。")
             return person_id
         except IntegrityError as exc:
-            if _violates(exc, "uq_persons_telegram_id", "persons.telegram_id"):
+            if _violates(exc, "ix_persons_office_id_telegram_id", "persons.office_id, persons.telegram_id"):
                 raise InvalidInput("这个 Telegram 账号已绑定其他人员。") from exc
             raise
 
@@ -115,9 +119,15 @@ class SqlPeopleRepository:
             raise NotFound("找不到这个人员。")
         return _person(row)
 
-    async def by_telegram(self, telegram_id: int) -> Person | None:
+    async def by_telegram(self, telegram_id: int, office_id: int | None = None,
+                          ) -> Person | None:
+        """The account's binding in `office_id`; without one, its first (active first):
+        an account may be bound in several offices (ledger.offices decides which acts)."""
+        stmt = select(persons).where(persons.c.telegram_id == telegram_id)
+        if office_id is not None:
+            stmt = stmt.where(persons.c.office_id == office_id)
         row = (await self._conn.execute(
-            select(persons).where(persons.c.telegram_id == telegram_id))).first()
+            stmt.order_by(persons.c.active.desc(), persons.c.id).limit(1))).first()
         return None if row is None else _person(row)
 
     async def persons(self, office_id: int, unit_id: int | None = None) -> builtins.list[Person]:
