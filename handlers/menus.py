@@ -26,18 +26,20 @@ EVERYONE = ("start", "mine", "help", "cancel")
 GROUP = ("list", "show", "mine", "help", "cancel")
 # Each role's private menu: every command it may use (tests/test_bot_names_and_menus.py
 # holds every registered command against these).
-UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "figures", "enterprises", "help",
-              "cancel")
-LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "enterprise", "help",
-          "cancel")
+# /office: for an account bound in several offices (issue 16), whatever its role there.
+UNIT_ROLES = ("mine", "list", "show", "history", "deadline", "figures", "enterprises", "office",
+              "help", "cancel")
+LEADER = ("list", "show", "history", "mine", "deadline", "enterprises", "enterprise", "office",
+          "help", "cancel")
 LIAISON = ("list", "show", "history", "inspect", "propose", "inspections", "visit",
-           "enterprises", "enterprise", "mine", "help", "cancel")
+           "enterprises", "enterprise", "mine", "office", "help", "cancel")
 OFFICE = ("new", "list", "show", "close", "return", "urge", "pause", "resume", "bulletin",
           "export", "import", "appraisal", "holidays", "history", "archive",
           "deadline", "mine", "unread",
           "priority", "project", "meeting", "meetings", "decisions", "enterprise", "enterprises",
           "visit", "inspect", "inspections", "commend", "criticize", "refer", "invite", "revoke",
-          "handover", "units", "addunit", "bindgroup", "offices", "office", "passdown", "help", "cancel")
+          "handover", "units", "addunit", "bindgroup", "offices", "office", "passdown", "help",
+          "cancel")
 
 
 def _descriptions(render: Renderer) -> dict[str, str]:

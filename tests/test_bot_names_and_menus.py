@@ -116,13 +116,13 @@ MAY_USE = {
                "priority", "project", "meeting", "meetings", "decisions", "enterprise",
                "enterprises", "visit", "inspect", "inspections", "commend", "criticize",
                "refer", "invite", "revoke", "handover", "units", "addunit", "bindgroup",
-               "help", "cancel"},
-    "unit": {"mine", "list", "show", "history", "deadline", "figures", "enterprises", "help",
-             "cancel"},
+               "offices", "office", "passdown", "help", "cancel"},
+    "unit": {"mine", "list", "show", "history", "deadline", "figures", "enterprises", "office",
+             "help", "cancel"},
     "leader": {"list", "show", "history", "mine", "deadline", "enterprises", "enterprise",
-               "help", "cancel"},
+               "office", "help", "cancel"},
     "liaison": {"list", "show", "history", "inspect", "propose", "inspections", "visit",
-                "enterprises", "enterprise", "mine", "help", "cancel"},
+                "enterprises", "enterprise", "mine", "office", "help", "cancel"},
 }
 EVERYONE = {"start", "mine", "help", "cancel"}  # before binding, and in every chat
 
