@@ -173,11 +173,18 @@ async def test_superseded_card_edits_collapse(tmp_path: Path) -> None:
         mid = m.id or 0
         resp = h.people["town_resp"]
         shown = await say(h, resp, "/show 1")
-        async with h.app.bot_data.dispatch_lock:   # the dispatcher waits meanwhile
-            await sign(h.deps.uow(), h.clock, h.ids["town_resp"], mid, 1,
-                           date(2026, 12, 4))
+        service = h.app.bot_data.reminders
+        assert service is not None
+        # The dispatcher sends nothing meanwhile (as between two of its runs); the harness
+        # delivers below. Not by holding the dispatch lock: the use cases' writes queue
+        # behind units of work that may be waiting for it.
+        service.stopping.set()
+        try:
+            await sign(h.deps.uow(), h.clock, h.ids["town_resp"], mid, 1, date(2026, 12, 4))
             await urge(h.deps.uow(), h.clock, h.deps.cal, h.ids["admin"], mid, None,
-                           note="请加快")
+                       note="请加快")
+        finally:
+            service.stopping.clear()
         await h.settle()
         rows = [r for r in await _outbox(h, "card_edit")
                 if r["chat_id"] == resp.id and r["payload"]["message_id"] == shown["message_id"]]
