@@ -66,9 +66,11 @@ class SqlOutbox:
             "attempts": n.attempts, "next_try_at": n.next_try_at, "sent_at": n.sent_at,
             "last_error": n.last_error,
         } for n in notices]
-        stmt = insert_ignore_many(self._conn.dialect, outbox, ["key"])
+        # RETURNING counts the rows inserted on every engine; an executemany's rowcount
+        # is -1 on asyncpg.
+        stmt = insert_ignore_many(self._conn.dialect, outbox, ["key"]).returning(outbox.c.id)
         result = await self._conn.execute(stmt, rows)
-        return max(0, int(result.rowcount))
+        return len(result.all())
 
     async def skip(self, notice_id: int, reason: str) -> None:
         await self._conn.execute(update(outbox).where(
