@@ -26,9 +26,8 @@ SLA_PREFIX = "sla:"
 CRITICISM_REASON = "催办限期内未落实"
 
 # A file reported as evidence, fetched into the file store (handlers.downloads); payload:
-# file_key, file_id, matter_id. Not held back in quiet hours: nobody is messaged.
+# file_key, file_id, matter_id. Nobody is messaged.
 DOWNLOAD = evidence.DOWNLOAD_KIND
-SILENT_KINDS = frozenset({DOWNLOAD})
 # Formal notices as documents and 已阅 receipts (ledger.usecases.receipts): the .docx is
 # built when sent; a receipt's reminder and escalation are checked against it at send time.
 DOC_ASSIGNMENT = "doc_assignment"      # 交办通知单 beside the assignment card
@@ -40,6 +39,6 @@ CARD_EDIT = CARD_EDIT_KIND        # redraw one live card in place (payload: mess
 CHANNEL_POST = CHANNEL_POST_KIND  # the public channel's post of one matter (公示)
 BULLETIN = "bulletin"             # one published issue to one chat (payload: bulletin_id)
 
-# Not held back by quiet hours: an edit rings no phone, a channel post and a scheduled
-# bulletin go out when they were meant to.
-IMMEDIATE_KINDS = frozenset({CARD_EDIT, CHANNEL_POST, BULLETIN})
+# Not held back by quiet hours: a download messages nobody, an edit rings no phone, a
+# channel post and a scheduled bulletin go out when they were meant to.
+IMMEDIATE_KINDS = frozenset({DOWNLOAD, CARD_EDIT, CHANNEL_POST, BULLETIN})

@@ -148,8 +148,7 @@ class SendCheck:
                 await self._office(u, office, now, out)
         for n in batch:
             assert n.id is not None
-            if (n.id in out.stale or n.matter_id in urgent or n.kind in kinds.SILENT_KINDS
-                    or n.kind in kinds.IMMEDIATE_KINDS):
+            if n.id in out.stale or n.matter_id in urgent or n.kind in kinds.IMMEDIATE_KINDS:
                 continue
             try:
                 release = self.planner.release_at(n.next_try_at or n.due_at, now)
