@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Config
+from bot.config import Config, ConfigError, admin_item
 from bot.paths import _display, _ensure_dir
 from ledger.clock import Clock, SystemClock
 from ledger.errors import DomainError
@@ -72,13 +72,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def parse_admin(text: str) -> tuple[int, str | None]:
-    """`123456` or `123456:张三` (the DUBAN_ADMINS syntax)."""
-    raw_id, _, name = text.strip().partition(":")
-    raw_id = raw_id.strip()
-    if not raw_id.isdigit() or int(raw_id) <= 0:
-        raise ValueError(f"--admin 应写 Telegram 用户 id（正整数），可加 :姓名，"
-                         f"如 --admin 123456:张三；实际为「{text}」")
-    return int(raw_id), (name.strip() or None)
+    """`123456` or `123456:张三`: the DUBAN_ADMINS syntax, by its one parser."""
+    try:
+        tg, name = admin_item("--admin", text)
+    except ConfigError as e:
+        raise ValueError(str(e)) from None
+    return tg, name or None
 
 
 def cmd_office(config: Config, args: argparse.Namespace, clock: Clock | None = None) -> int:

@@ -54,6 +54,26 @@ ADMIN_NAME_MAX = 50  # as any person's name (ledger.errors.NAME_MAX)
 _ADMIN_SPLIT = re.compile(r"[,;，；]+")
 
 
+def admin_item(key: str, item: object) -> tuple[int, str]:
+    """One `ID` or `ID:姓名` (DUBAN_ADMINS, office.admins, `duban office add --admin`):
+    the id and the name ("" when none is given)."""
+    example = "12345:王芳"
+    raw_id, sep, raw_name = str(item).replace("：", ":").partition(":")
+    try:
+        tg = int(raw_id.strip()) if not isinstance(item, bool) else None
+    except ValueError:
+        tg = None
+    if tg is None or tg <= 0:
+        raise ConfigError(f"{key} 中的「{item}」不是 Telegram 用户 id"
+                          f"（应为正整数，可带姓名，如 {example}）")
+    name = " ".join(raw_name.split())
+    if sep and not name:
+        raise ConfigError(f"{key} 中的「{item}」冒号后缺少姓名（如 {example}）")
+    if len(name) > ADMIN_NAME_MAX:
+        raise ConfigError(f"{key} 中 {tg} 的姓名太长（{len(name)}字），最多{ADMIN_NAME_MAX}字")
+    return tg, name
+
+
 def _admins(key: str, value: object) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
     """DUBAN_ADMINS / office.admins: Telegram user ids, each optionally `ID:姓名`, separated
     by commas (or semicolons; bare ids also by spaces). Returns the ids, and the names given."""
@@ -74,19 +94,7 @@ def _admins(key: str, value: object) -> tuple[tuple[int, ...], tuple[tuple[int, 
     ids: list[int] = []
     names: dict[int, str] = {}
     for item in items:
-        raw_id, sep, raw_name = str(item).replace("：", ":").partition(":")
-        try:
-            tg = int(raw_id.strip()) if not isinstance(item, bool) else None
-        except ValueError:
-            tg = None
-        if tg is None or tg <= 0:
-            raise ConfigError(f"配置项 {key} 中的「{item}」不是 Telegram 用户 id"
-                              f"（应为正整数，可带姓名，如 {example}）")
-        name = " ".join(raw_name.split())
-        if sep and not name:
-            raise ConfigError(f"配置项 {key} 中的「{item}」冒号后缺少姓名（如 {example}）")
-        if len(name) > ADMIN_NAME_MAX:
-            raise ConfigError(f"配置项 {key} 中 {tg} 的姓名太长（{len(name)}字），最多{ADMIN_NAME_MAX}字")
+        tg, name = admin_item(f"配置项 {key}", item)
         if name and names.get(tg, name) != name:
             raise ConfigError(f"配置项 {key} 中 {tg} 写了两个姓名：「{names[tg]}」和「{name}」")
         if tg not in ids:

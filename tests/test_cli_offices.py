@@ -40,7 +40,7 @@ def test_office_add_list_and_export(db: Path, capsys: pytest.CaptureFixture[str]
             (["--prefix", "城关督", "--parent", "县督查室"], "已由「城关镇督查室」使用"),
             (["--prefix", "东关督", "--parent", "市督查室"], "找不到上级督查室「市督查室」"),
             (["--prefix", "东关3"], "不能含数字"),
-            (["--prefix", "东关督", "--admin", "abc"], "--admin 应写 Telegram 用户 id")):
+            (["--prefix", "东关督", "--admin", "abc"], "--admin 中的「abc」不是 Telegram 用户 id")):
         assert main(["office", "add", "东关镇督查室", *argv]) == 1
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err
