@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from ledger import offices as rules
@@ -19,7 +19,7 @@ from ledger.ports import Invite, MatterQuery, UnitOfWork, UnitOfWorkFactory
 from ledger.queries import units_named
 from ledger.usecases._shared import _actor, _tell_office
 from ledger.usecases.ledger_mgmt import RegisterMatter, cancel_matter, register_and_assign, teams
-from ledger.usecases.people import INVITE_TTL, UNNAMED_ADMIN
+from ledger.usecases.people import INVITE_TTL, add_admin
 from ledger.workcalendar import WorkCalendar
 
 
@@ -67,16 +67,7 @@ async def add_office(uow: UnitOfWork, clock: Clock, name: str, prefix: str,
                 raise InvalidInput(f"找不到上级督查室「{shown(parent)}」。现有：{known}")
         office = await _new_office(uow, clock, None, name, prefix, above)
         for tg, admin_name in dict(admins).items():
-            # No name given: shown as 督查室 and asked for one on /start (people.give_name).
-            p = await uow.people.add_person(office.id, admin_name or UNNAMED_ADMIN,
-                                            frozenset({Role.ADMIN}), telegram_id=tg)
-            if not admin_name:
-                p = replace(p, name_pending=True)
-                await uow.people.save_person(p)
-            await uow.events.append(Event(
-                kind="person_added", at=clock.now(), actor_id=None, office_id=office.id,
-                person_id=p.id, after={"name": p.name, "roles": ["admin"],
-                                       "telegram_id": tg, "name_pending": p.name_pending}))
+            await add_admin(uow, clock.now(), office.id, tg, admin_name or "")
         await uow.commit()
         return office
 

@@ -56,20 +56,28 @@ async def _bootstrap(uow: UnitOfWork, clock: Clock, name: str,
         given = check_name(admin_names.get(tg, ""), "姓名")
         existing = await uow.people.by_telegram(tg, office.id)
         if existing is None:
-            p = await uow.people.add_person(office.id, given or UNNAMED_ADMIN,
-                                            frozenset({Role.ADMIN}), telegram_id=tg)
-            if not given:
-                p = replace(p, name_pending=True)
-                await uow.people.save_person(p)
-            await uow.events.append(Event(kind="person_added", at=now, actor_id=None,
-                                          office_id=office.id, person_id=p.id,
-                                          after={"name": p.name, "roles": ["admin"],
-                                                 "telegram_id": tg,
-                                                 "name_pending": p.name_pending}))
+            await add_admin(uow, now, office.id, tg, given)
         elif existing.name_pending and given:
             await _named(uow, now, existing, given, None)
     await uow.commit()
     return office.id
+
+
+async def add_admin(uow: UnitOfWork, now: datetime, office_id: int, telegram_id: int,
+                    name: str) -> Person:
+    """An office's admin by Telegram id, for DUBAN_ADMINS and `duban office add --admin`.
+    Without a name they are shown as 督查室 and asked for one on /start (give_name)."""
+    p = await uow.people.add_person(office_id, name or UNNAMED_ADMIN,
+                                    frozenset({Role.ADMIN}), telegram_id=telegram_id)
+    if not name:
+        p = replace(p, name_pending=True)
+        await uow.people.save_person(p)
+    await uow.events.append(Event(kind="person_added", at=now, actor_id=None,
+                                  office_id=office_id, person_id=p.id,
+                                  after={"name": p.name, "roles": ["admin"],
+                                         "telegram_id": telegram_id,
+                                         "name_pending": p.name_pending}))
+    return p
 
 
 async def _named(uow: UnitOfWork, now: datetime, person: Person, name: str,
