@@ -15,7 +15,6 @@ three kinds carry ids only and are rendered here when they go out (reminders.kin
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 from collections.abc import Iterator, Sequence
@@ -42,7 +41,7 @@ from ledger.usecases import people as services  # mark_reachable
 from ledger.usecases.turnover import may_receive
 from reminders import kinds
 from reminders.outbox import RetryLater, Unreachable
-from reports.bulletin import BulletinFiles, build_bulletin, bulletin_files
+from reports.bulletin import BulletinFiles, build_bulletin, render_files
 
 
 @contextlib.contextmanager
@@ -312,9 +311,7 @@ class TelegramSender:
         b = await build_bulletin(deps.uow(), deps.clock, deps.cal, record.office_id,
                                  BulletinKind(record.kind), period, number=record.number,
                                  policy=deps.light_policy)
-        # Chart and .docx are CPU work: keep the event loop free for other chats.
-        files = await asyncio.to_thread(bulletin_files, b, deps.cal, recipients=recipients)
-        return b, files
+        return b, await render_files(b, deps.cal, recipients=recipients)
 
 
 class PlainSender:
