@@ -51,7 +51,7 @@ async def assignment_notice(uow: UnitOfWork, clock: Clock, matter_id: int, no: i
 
 async def urging_notice(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter_id: int,
                         no: int) -> tuple[str, bytes]:
-    """催办通知单 of assignment `no`, with the limit of its latest urge."""
+    """催办通知单 of assignment `no`, with the limit and the 说明 of its latest urge."""
     today = local_today(clock)
     async with uow:
         m = await uow.matters.get(matter_id)
@@ -59,10 +59,14 @@ async def urging_notice(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, matter
         office = await uow.people.get_office(m.office_id)
         unit = (await uow.people.get_unit(a.unit_id)).name
         names = await _names(uow, a)
+        urges = [e for e in await uow.events.for_matter(matter_id)
+                 if e.kind == "urged" and e.assignment_no == no]
+    note = str(urges[-1].after.get("note") or "") if urges else ""
     if a.urge_limit is None:
         raise ValueError(f"assignment {no} of {m.number} has not been urged")
     late = -workdays_left(cal, today, a.effective_deadline)
     data = await asyncio.to_thread(
         urging_notice_docx, m, a, unit, names, office, limit=a.urge_limit, issued_on=today,
-        workdays_overdue=late if late > 0 else None, urge_count=a.urge_count)
+        workdays_overdue=late if late > 0 else None, urge_count=a.urge_count,
+        note=f"催办说明：{note}" if note else "")
     return notice_filename("催办通知单", m, unit), data

@@ -18,6 +18,7 @@ from docx.text.paragraph import Paragraph
 
 from ledger.bulletins import BulletinKind, Period
 from ledger.model import Source
+from ledger.usecases.accountability import urge
 from ledger.usecases.ledger_mgmt import RegisterMatter, assign, register_matter
 from reports.bulletin import build_bulletin, bulletin_document
 from reports.chart import bulletin_chart_png
@@ -178,8 +179,19 @@ async def test_urging_notice_carries_the_new_limit(s: Seed) -> None:
     para(d, "2026年11月23日")
     assert "2026年11月23日印发" in colophon(d)
     assert_pagination(d)
+    assert "催办说明" not in "".join(p.text for p in d.paragraphs)  # the first urge had none
     with pytest.raises(ValueError):
         await urging_notice(s.uow(), s.clock, s.cal, s.m["m5"], 1)
+
+
+async def test_urging_notice_prints_the_latest_urges_note(s: Seed) -> None:
+    await urge(s.uow(), s.clock, s.cal, s.admin, s.m["m1"], 1, limit=date(2026, 11, 27),
+               note="请于周五前报送整改方案")
+    _, data = await urging_notice(s.uow(), s.clock, s.cal, s.m["m1"], 1)
+    d = open_doc(data)
+    para(d, "这是第2次催办。")
+    para(d, "催办说明：请于周五前报送整改方案")
+    para(d, "于2026年11月27日前办结")
 
 
 async def test_bulletin_document(s: Seed) -> None:
