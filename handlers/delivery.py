@@ -30,7 +30,7 @@ from handlers.downloads import FileFetcher
 from handlers.notice_docs import DOCUMENT_KINDS, NoticeDocument, compose_document
 from handlers.notices import RECEIPT_CARRIERS, compose_notice
 from handlers.public import digest, post_text, record_post
-from handlers.ratelimit import retry_seconds
+from handlers.ratelimit import outbox_send, retry_seconds
 from handlers.receipts import read_markup
 from ledger import queries
 from ledger.bulletins import Bulletin, BulletinKind, Period
@@ -72,16 +72,17 @@ class TelegramSender:
         self.deps = deps
 
     async def send(self, notice: Notice) -> None:
-        if notice.kind == kinds.DOWNLOAD:  # evidence into the file store: nobody is messaged
-            await FileFetcher(self.bot, self.deps).fetch(notice)
-        elif notice.kind == kinds.CARD_EDIT:
-            await self._edit_card(notice)
-        elif notice.kind == kinds.CHANNEL_POST:
-            await self._channel_post(notice)
-        elif notice.kind == kinds.BULLETIN:
-            await self._bulletin(notice)
-        else:
-            await self._notice(notice)
+        with outbox_send():  # a 429 is the outbox's to retry, not the rate limiter's
+            if notice.kind == kinds.DOWNLOAD:  # evidence into the file store: nobody messaged
+                await FileFetcher(self.bot, self.deps).fetch(notice)
+            elif notice.kind == kinds.CARD_EDIT:
+                await self._edit_card(notice)
+            elif notice.kind == kinds.CHANNEL_POST:
+                await self._channel_post(notice)
+            elif notice.kind == kinds.BULLETIN:
+                await self._bulletin(notice)
+            else:
+                await self._notice(notice)
 
     async def _notice(self, notice: Notice) -> None:
         async with self.deps.uow() as uow:
@@ -341,5 +342,6 @@ class PlainSender:
 
     async def send(self, notice: Notice) -> None:
         chat_id = await self._chat(notice)
-        with outbox_errors(notice.person_id, min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6))):
+        with outbox_send(), outbox_errors(notice.person_id,
+                                          min(30.0, 0.5 * 2.0 ** min(notice.attempts, 6))):
             await self.bot.send_message(chat_id, f"[{notice.key}] {notice.kind}")

@@ -6,7 +6,9 @@ message per second in a private chat, 20 per minute in a group, 30 per second ov
 call (send*, edit*, forward*, copy*) of the bot, replies to people and reminders alike,
 waits for its chat's next free moment and then for the bot-wide pacer, so a busy chat
 never holds up the others. A 429 that still arrives makes every call wait `retry_after`
-(as Telegram asks), then the call is retried (`max_retries`).
+(as Telegram asks), then the call is retried (`max_retries`), unless an outbox row is
+being sent (`outbox_send`): the outbox retries that row itself, after `retry_after`, so a
+notice has one retry policy and its attempts count every 429.
 
 No polling: each waiter computes its moment and sleeps until then.
 """
@@ -18,7 +20,8 @@ import contextlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from telegram.error import RetryAfter, TimedOut
@@ -28,6 +31,19 @@ from telegram.warnings import PTBDeprecationWarning
 from reminders.ratelimit import FloodLimits
 
 log = logging.getLogger(__name__)
+
+# Set while the outbox sends one row (handlers.delivery): a 429 goes back to it at once.
+_OUTBOX_SEND: ContextVar[bool] = ContextVar("duban_outbox_send", default=False)
+
+
+@contextlib.contextmanager
+def outbox_send() -> Iterator[None]:
+    """Calls made inside are not retried after a 429 (the block still holds every call)."""
+    token = _OUTBOX_SEND.set(True)
+    try:
+        yield
+    finally:
+        _OUTBOX_SEND.reset(token)
 
 JSONDict = dict[str, Any]
 _Result = bool | JSONDict | list[JSONDict]
@@ -196,7 +212,7 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> _Result:
-        retries = self.limits.max_retries
+        retries = 0 if _OUTBOX_SEND.get() else self.limits.max_retries
         limited = is_message_method(endpoint)
         chat_id: int | None = None
         raw = data.get("chat_id")

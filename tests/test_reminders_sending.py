@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
+from telegram.error import RetryAfter
 from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bench.reminders import County, Spec, add_matters, local, open_db, seed_people
@@ -23,7 +24,7 @@ from bot import reminder_jobs
 from bot.config import Config, ReminderPolicy
 from handlers.delivery import PlainSender
 from handlers.deps import App, BotData, Ctx, Deps
-from handlers.ratelimit import TelegramRateLimiter
+from handlers.ratelimit import TelegramRateLimiter, outbox_send
 from ledger.clock import FixedClock, OffsetClock, SystemClock
 from ledger.deadlines import MatterClass
 from ledger.ports import Notice, UnitOfWorkFactory
@@ -97,6 +98,24 @@ async def test_retry_after_makes_every_call_wait_then_retries(limited: SandboxSe
     assert len(ok) == 2 and len(failed) == 1
     assert ok[0].time - failed[0].time >= 1.0
     assert [m.text for m in limited.sent_messages(a)] == ["一"]
+
+
+async def test_an_outbox_send_gets_the_429_back_at_once(limited: SandboxServer) -> None:
+    """The outbox retries its own rows after retry_after; the limiter does not retry them
+    too (one retry policy), but still holds every other call for the block."""
+    token = limited.create_bot(username="ra_outbox_bot")
+    a, b = limited.person("甲"), limited.person("乙")
+    limited.inject_fault("429", times=1, retry_after=1, method="sendMessage", chat_id=a.id)
+    limiter = TelegramRateLimiter()
+    async with _bot(limited, token, limiter) as bot:
+        with outbox_send(), pytest.raises(RetryAfter):
+            await bot.send_message(a.id, "一")
+        await bot.send_message(b.id, "二")      # a reply outside the outbox: waited
+    ok = limited.calls_to("sendMessage")
+    failed = [c for c in limited.calls_to("sendMessage", ok=None) if not c.ok]
+    assert len(ok) == 1 and len(failed) == 1
+    assert ok[0].time - failed[0].time >= 1.0
+    assert limited.sent_messages(a) == []
 
 
 @dataclass
