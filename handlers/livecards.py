@@ -27,6 +27,7 @@ CARD = "card"               # the whole card (/show, after /new)
 ASSIGNMENT = "assignment"   # the 交办通知 card of a person
 BUTTONS = "buttons"         # a notice to a person: its text stays, its buttons follow
 FEED = "feed"               # an office feed line: its text stays, its buttons follow
+HANDOVER = "handover"        # the kind of a 交办通知 that hands work over: it keeps saying so
 # Notices and feed lines followed per chat and matter (the newest): a month of daily
 # reminders must not turn one change into thirty edits. Cards are all followed.
 KEEP_NOTICES = 3
@@ -69,7 +70,9 @@ def notice_layout(notice: Notice, viewer: Person | None,
         return FEED, notice.kind, bool(notice.payload.get("attachments"))
     if viewer is None:
         return None
-    return (ASSIGNMENT if notice.kind == "assignment" else BUTTONS), None, False
+    if notice.kind == "assignment":  # a handover's notice stays one when redrawn
+        return ASSIGNMENT, HANDOVER if notice.payload.get("handover") else None, False
+    return BUTTONS, None, False
 
 
 async def render_card(deps: Deps, uow: UnitOfWork, card: LiveCard, m: Matter,
@@ -86,7 +89,8 @@ async def render_card(deps: Deps, uow: UnitOfWork, card: LiveCard, m: Matter,
         return await cards.matter_card(deps, m, viewer, card.chat_id < 0, names)
     if card.layout == ASSIGNMENT:
         notice = Notice(key="", office_id=m.office_id, kind="assignment",
-                        due_at=deps.clock.now(), matter_id=m.id)
+                        due_at=deps.clock.now(), matter_id=m.id,
+                        payload={"handover": True} if card.kind == HANDOVER else {})
         text, markup = await cards.compose_notice(deps, uow, notice, viewer)
         return text, markup
     if card.layout == FEED:

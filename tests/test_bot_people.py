@@ -79,6 +79,10 @@ async def test_revoked_post_is_invited_again_and_handed_over(tmp_path: Path) -> 
         assert "人员交接" in text(card)
         await reply(h, newcomer, card, "已接手，本周完成入户调查")
         assert "已记入台账" in text(last(newcomer))
+        await h.settle()  # the card follows the progress, and still says it was handed over
+        redrawn = next(x for x in newcomer.inbox() if x["message_id"] == card["message_id"])
+        assert redrawn.get("edit_date") and "已接手，本周完成入户调查" in text(redrawn)
+        assert "人员交接" in text(redrawn)
         history = await say(h, admin, f"/history {m.seq}")
         assert "人员交接" in text(history) and "孙干事（已停用） → 李干事" in text(history)
 
