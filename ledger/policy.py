@@ -18,6 +18,7 @@ from enum import Enum
 
 from ledger import permissions as perm
 from ledger.model import (
+    Assignment,
     AssignmentStatus,
     ExtensionState,
     Matter,
@@ -194,6 +195,34 @@ async def office_hears(uow: UnitOfWork, office_id: int, confidential: bool = Fal
     chats = [c.chat_id for c in await uow.chats.for_office(office_id) if c.unit_id is None]
     admins = [p.id for p in await uow.people.persons(office_id) if p.is_office]
     return office_audience(chats, admins, confidential)
+
+
+@dataclass(frozen=True)
+class UrgeAudience:
+    """Who a 催办 of one assignment reaches (RULES 7, issue 16): in the matter's office its
+    unit's principal and responsible person (they get the notice and the 催办通知单 and are
+    expected to press 已阅); when the assignment was passed down (转办) to the unit's own
+    office, that office's admins too: the notice about their linked matter, and the
+    催办通知单 as the unit received it (no 已阅 expected of them)."""
+
+    persons: tuple[int, ...]
+    child_office_id: int | None = None
+    child_matter_id: int | None = None
+    child_admins: tuple[int, ...] = ()
+
+
+def urged_persons(a: Assignment) -> tuple[int, ...]:
+    """The urged unit's principal and responsible person (one when the same person)."""
+    return tuple(dict.fromkeys((a.principal_id, a.responsible_id)))
+
+
+async def urge_audience(uow: UnitOfWork, a: Assignment) -> UrgeAudience:
+    """`UrgeAudience` of assignment `a`, read through an open unit of work."""
+    down = a.passed_down
+    if down is None or down.finished:
+        return UrgeAudience(urged_persons(a))
+    admins = tuple(p.id for p in await uow.people.persons(down.office_id) if p.is_office)
+    return UrgeAudience(urged_persons(a), down.office_id, down.matter_id, admins)
 
 
 # ---------------------------------------------------------------- menus and help
