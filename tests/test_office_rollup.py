@@ -1,0 +1,141 @@
+"""转办 and rolling up (issue 16), on a real database: the county's assignment follows its
+child matter's state; the final 销号 waits for the child's; urging at the county reaches
+the child office's admins (manual and automatic), nobody else's; the parent's bulletin and
+appraisal roll the children up with the same counting as /list 下级."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import InvalidTransition
+from ledger.model import Matter
+from ledger.ports import Notice
+from ledger.usecases import offices as uc
+from ledger.usecases.accountability import PARENT_URGED, auto_urge_many, urge
+from ledger.usecases.closing import (
+    close_matter,
+    report_progress,
+    request_completion,
+    return_matter,
+)
+from ledger.usecases.reading import history
+from tests.test_offices import World, _world
+
+
+async def _notices(w: World, key: tuple[str, str]) -> list[Notice]:
+    async with w.uow() as u:
+        return await u.outbox.for_person(w.people[key], limit=200)
+
+
+async def _county(w: World) -> Matter:
+    async with w.uow() as u:
+        return await u.matters.get(w.matters["county"].id or 0)
+
+
+async def _passed(w: World) -> Matter:
+    _, child = await uc.pass_down(w.uow, w.clock, w.cal, w.people[("a", "admin")],
+                                  w.matters["county"].number, ["城关镇督查室本级"])
+    return child
+
+
+async def test_county_urge_reaches_the_child_admins_only_when_passed_down(
+        tmp_path: Path) -> None:
+    w, engine = await _world(tmp_path)
+    try:
+        county, admin = w.matters["county"], w.people[("county", "admin")]
+        # not passed down yet: the township's admin hears nothing of the county's urge
+        await urge(w.uow(), w.clock, w.cal, admin, county.id or 0, None)
+        assert [n.kind for n in await _notices(w, ("a", "admin"))
+                if n.kind in (PARENT_URGED, "doc_urging")] == []
+        child = await _passed(w)
+        await urge(w.uow(), w.clock, w.cal, admin, county.id or 0, None, note="请加快")
+        got = [n for n in await _notices(w, ("a", "admin"))
+               if n.kind in (PARENT_URGED, "doc_urging")]
+        assert sorted(n.kind for n in got) == ["doc_urging", PARENT_URGED]
+        told = next(n for n in got if n.kind == PARENT_URGED)
+        # about the township's own matter, in the township's office
+        assert (told.matter_id, told.office_id) == (child.id, w.offices["a"].id)
+        assert told.payload["parent_number"] == county.number
+        assert told.payload["count"] == 2 and told.payload["note"] == "请加快"
+        doc = next(n for n in got if n.kind == "doc_urging")
+        # the county's 催办通知单 as its unit got it, with no 已阅 expected of them
+        assert (doc.matter_id, doc.assignment_no) == (county.id, 1)
+        assert "receipt_id" not in doc.payload
+        # the unit in the county's ledger still gets its own, with its receipt
+        urged = [n for n in await _notices(w, ("county", "principal"))
+                 if n.kind == "doc_urging"]
+        assert len(urged) == 2 and all(n.payload.get("receipt_id") for n in urged)
+        # the other township hears nothing
+        for role in ("admin", "principal", "responsible", "handler", "leader"):
+            assert [n for n in await _notices(w, ("b", role))
+                    if n.kind in (PARENT_URGED, "doc_urging", "urged")] == []
+    finally:
+        await engine.dispose()
+
+
+async def test_automatic_urge_reaches_the_child_admins(tmp_path: Path) -> None:
+    w, engine = await _world(tmp_path)
+    try:
+        county = w.matters["county"]
+        child = await _passed(w)
+        assert county.lead is not None
+        late = w.cal.add_workdays(county.lead.effective_deadline, 2)
+        now = w.clock.now()
+        w.clock.set(now + timedelta(days=(late - now.date()).days))
+        [done] = await auto_urge_many(w.uow, w.clock, w.cal, [(county.id or 0, 1)],
+                                      after_workdays=1, limit_workdays=3)
+        assert done is not None
+        told = [n for n in await _notices(w, ("a", "admin")) if n.kind == PARENT_URGED]
+        assert len(told) == 1 and told[0].matter_id == child.id
+        assert told[0].payload["auto"] is True
+        assert [n.matter_id for n in await _notices(w, ("a", "admin"))
+                if n.kind == "doc_urging"] == [county.id]
+    finally:
+        await engine.dispose()
+
+
+async def test_final_close_waits_for_the_childs(tmp_path: Path) -> None:
+    w, engine = await _world(tmp_path)
+    try:
+        county = w.matters["county"]
+        county_admin, a_admin = w.people[("county", "admin")], w.people[("a", "admin")]
+        child = await _passed(w)
+        down = (await _county(w)).assignment(1).passed_down
+        assert down is not None and (down.number, down.state) == (child.number, "open")
+        # the county unit asks to finish before its township closed: the county may not
+        await request_completion(w.uow(), w.clock, w.people[("county", "principal")],
+                                 county.id or 0, None, "已完成")
+        with pytest.raises(InvalidTransition, match="下级尚未销号"):
+            await close_matter(w.uow(), w.clock, county_admin, county.id or 0)
+        # the township works: its progress shows on the county's assignment
+        await report_progress(w.uow(), w.clock, w.people[("a", "handler")], child.id or 0,
+                              None, "排查12处")
+        down = (await _county(w)).assignment(1).passed_down
+        assert down is not None and (down.state, down.last_text) == ("open", "排查12处")
+        await request_completion(w.uow(), w.clock, w.people[("a", "responsible")],
+                                 child.id or 0, None, "镇里办完")
+        assert (await _county(w)).assignment(1).passed_down.state == (  # type: ignore[union-attr]
+            "completion_requested")
+        # a return in the township sets it back to open
+        await return_matter(w.uow(), w.clock, a_admin, child.id or 0, "材料不全")
+        assert (await _county(w)).assignment(1).passed_down.state == "open"  # type: ignore[union-attr]
+        with pytest.raises(InvalidTransition, match="下级尚未销号"):
+            await close_matter(w.uow(), w.clock, county_admin, county.id or 0)
+        await request_completion(w.uow(), w.clock, w.people[("a", "responsible")],
+                                 child.id or 0, None, "补齐材料")
+        await close_matter(w.uow(), w.clock, a_admin, child.id or 0)
+        m = await _county(w)
+        assert m.assignment(1).passed_down.finished  # type: ignore[union-attr]
+        closed = await close_matter(w.uow(), w.clock, county_admin, county.id or 0)
+        assert not closed.is_open
+        # the state is a projection of the events: replayed, the same
+        kinds = [e.kind for e in await history(w.uow(), county_admin, county.id or 0)]
+        assert "child_returned" in kinds and kinds[-2:] == ["child_closed", "closed"]
+        async with w.uow() as u:
+            events = await u.events.for_matter(county.id or 0)
+        assert Matter.replay(events).assignment(1).passed_down == closed.assignment(1).passed_down
+    finally:
+        await engine.dispose()
