@@ -5,11 +5,14 @@ appraisal roll the children up with the same counting as /list 下级."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from docx import Document
 
+from ledger.bulletins import BulletinKind, Period
 from ledger.errors import InvalidTransition
 from ledger.model import Matter
 from ledger.ports import Notice
@@ -21,7 +24,9 @@ from ledger.usecases.closing import (
     request_completion,
     return_matter,
 )
+from ledger.usecases.ledger_mgmt import RegisterMatter, register_and_assign, teams
 from ledger.usecases.reading import history
+from reports.bulletin import build_bulletin, bulletin_files, render_bulletin_text
 from tests.test_offices import World, _world
 
 
@@ -137,5 +142,62 @@ async def test_final_close_waits_for_the_childs(tmp_path: Path) -> None:
         async with w.uow() as u:
             events = await u.events.for_matter(county.id or 0)
         assert Matter.replay(events).assignment(1).passed_down == closed.assignment(1).passed_down
+    finally:
+        await engine.dispose()
+
+
+async def test_parent_bulletin_has_a_section_per_child_counted_as_list_children(
+        tmp_path: Path) -> None:
+    w, engine = await _world(tmp_path)
+    try:
+        b_admin = w.people[("b", "admin")]
+        async with w.uow() as u:
+            team = await teams(u, w.offices["b"].id, [w.units["b"]])
+        secret = await register_and_assign(
+            w.uow, w.clock, w.cal, b_admin,
+            RegisterMatter(title="机密的镇级事项", confidential=True), team, "测试")
+        # the townships' matters go red: past their deadline
+        a = w.matters["a"]
+        assert a.lead is not None
+        now = w.clock.now()
+        w.clock.set(now + timedelta(days=(a.lead.effective_deadline - now.date()).days + 1))
+        today = w.clock.now().date()
+        period = Period(today.replace(day=1), today)
+        b = await build_bulletin(w.uow(), w.clock, w.cal, w.offices["county"].id,
+                                 BulletinKind.REGULAR, period)
+        _, lines = await uc.child_offices(w.uow(), w.people[("county", "admin")],
+                                          clock=w.clock, cal=w.cal)
+        assert [c.office for c in b.children] == ["城关镇督查室", "东关镇督查室"]
+        assert [c.figures for c in b.children] == [x.figures for x in lines]
+        first = b.children[0].figures
+        assert (first.open, first.red, first.overdue) == (1, 1, 1)
+        assert first.numbers == ("城关督〔2026〕1号",)
+        # the confidential one is neither counted nor named, anywhere
+        assert b.children[1].figures.open == 1
+        text = "\n".join(render_bulletin_text(b))
+        assert "下级督查室台账情况" in text
+        assert "城关镇督查室：在办 1 件，红灯 1、黄灯 0，超期 1 件；本期销号 0 件" in text
+        assert "🔴 城关督〔2026〕1号" in text and secret.title not in text
+        files = bulletin_files(b, w.cal)
+        doc = Document(io.BytesIO(files.docx))
+        cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        assert "城关督〔2026〕1号" in cells and "东关镇督查室" in cells
+        assert secret.number not in " ".join(cells)
+        assert files.chart_png.startswith(b"\x89PNG")
+        # a township's own issue has no such section; nor has the project 专报
+        town = await build_bulletin(w.uow(), w.clock, w.cal, w.offices["a"].id,
+                                    BulletinKind.REGULAR, period)
+        assert town.children == ()
+        assert "下级督查室" not in "\n".join(render_bulletin_text(town))
+        project = await build_bulletin(w.uow(), w.clock, w.cal, w.offices["county"].id,
+                                       BulletinKind.PROJECT, period)
+        assert project.children == ()
+        # closing in the township counts in the period's 销号
+        await request_completion(w.uow(), w.clock, w.people[("a", "responsible")],
+                                 a.id or 0, None, "办完")
+        await close_matter(w.uow(), w.clock, w.people[("a", "admin")], a.id or 0)
+        again = await build_bulletin(w.uow(), w.clock, w.cal, w.offices["county"].id,
+                                     BulletinKind.REGULAR, period)
+        assert (again.children[0].figures.open, again.children[0].figures.closed) == (0, 1)
     finally:
         await engine.dispose()
