@@ -9,12 +9,21 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 from docx import Document
 
+from ledger.appraisal import (
+    Appraisal,
+    AppraisalItem,
+    AppraisalWeights,
+    Factor,
+    UnitScore,
+    rank_offices,
+)
 from ledger.bulletins import BulletinKind, Period
-from ledger.errors import InvalidTransition
-from ledger.model import Matter
+from ledger.errors import InvalidTransition, PermissionDenied
+from ledger.model import Matter, Office, Role
 from ledger.ports import Notice
 from ledger.usecases import offices as uc
 from ledger.usecases.accountability import PARENT_URGED, auto_urge_many, urge
@@ -26,8 +35,9 @@ from ledger.usecases.closing import (
 )
 from ledger.usecases.ledger_mgmt import RegisterMatter, register_and_assign, teams
 from ledger.usecases.reading import history
+from reports.appraisal import build_children_appraisal, write_children_appraisal
 from reports.bulletin import build_bulletin, bulletin_files, render_bulletin_text
-from tests.test_offices import World, _world
+from tests.test_offices import START, World, _world
 
 
 async def _notices(w: World, key: tuple[str, str]) -> list[Notice]:
@@ -56,8 +66,17 @@ async def test_county_urge_reaches_the_child_admins_only_when_passed_down(
         assert [n.kind for n in await _notices(w, ("a", "admin"))
                 if n.kind in (PARENT_URGED, "doc_urging")] == []
         child = await _passed(w)
+        async with w.uow() as u:  # a second township admin, not bound in the county
+            second = await u.people.add_person(w.offices["a"].id, "城关副管理员",
+                                               frozenset({Role.ADMIN}), telegram_id=4242)
+            await u.commit()
+        w.people[("a", "admin2")] = second.id
         await urge(w.uow(), w.clock, w.cal, admin, county.id or 0, None, note="请加快")
-        got = [n for n in await _notices(w, ("a", "admin"))
+        # the first admin's account is the county unit's principal: it has the
+        # 催办通知单 that way already, so only the notice about the township's matter
+        assert [n.kind for n in await _notices(w, ("a", "admin"))
+                if n.kind in (PARENT_URGED, "doc_urging")] == [PARENT_URGED]
+        got = [n for n in await _notices(w, ("a", "admin2"))
                if n.kind in (PARENT_URGED, "doc_urging")]
         assert sorted(n.kind for n in got) == ["doc_urging", PARENT_URGED]
         told = next(n for n in got if n.kind == PARENT_URGED)
@@ -96,8 +115,8 @@ async def test_automatic_urge_reaches_the_child_admins(tmp_path: Path) -> None:
         told = [n for n in await _notices(w, ("a", "admin")) if n.kind == PARENT_URGED]
         assert len(told) == 1 and told[0].matter_id == child.id
         assert told[0].payload["auto"] is True
-        assert [n.matter_id for n in await _notices(w, ("a", "admin"))
-                if n.kind == "doc_urging"] == [county.id]
+        assert len([n for n in await _notices(w, ("county", "principal"))
+                    if n.kind == "doc_urging"]) == 1
     finally:
         await engine.dispose()
 
@@ -199,5 +218,55 @@ async def test_parent_bulletin_has_a_section_per_child_counted_as_list_children(
         again = await build_bulletin(w.uow(), w.clock, w.cal, w.offices["county"].id,
                                      BulletinKind.REGULAR, period)
         assert (again.children[0].figures.open, again.children[0].figures.closed) == (0, 1)
+    finally:
+        await engine.dispose()
+
+
+def _appraisal(scores: list[tuple[str, float, bool]]) -> Appraisal:
+    """Units scored as given; `True`: the unit has a scored item (takes part)."""
+    out = []
+    for i, (unit, score, part) in enumerate(scores):
+        items = (AppraisalItem(i, unit, Factor.ON_TIME, 1, "x", "x", 1, score - 100, None, ""),
+                 ) if part else ()
+        out.append(UnitScore(i, unit, 100.0, items))
+    return Appraisal(2026, START, START.date(), AppraisalWeights(), tuple(out))
+
+
+def test_rank_offices_by_the_mean_of_units_taking_part() -> None:
+    a, b, c = (Office(2, "城关镇督查室", "城关督", 1), Office(3, "东关镇督查室", "东关督", 1),
+               Office(4, "西关镇督查室", "西关督", 1))
+    ranked = rank_offices([
+        (a, _appraisal([("一办", 104, True), ("二办", 100, False)])),   # 104: 二办 no part
+        (b, _appraisal([("一办", 110, True), ("二办", 98, True)])),     # 104: tie with A
+        (c, _appraisal([("一办", 100, False)])),                        # none: the base
+    ])
+    assert [(s.office, s.score, s.rank) for s in ranked] == [
+        ("城关镇督查室", 104.0, 1), ("东关镇督查室", 104.0, 1), ("西关镇督查室", 100.0, 3)]
+    assert [len(s.taking_part) for s in ranked] == [1, 2, 0]
+
+
+async def test_children_appraisal_ranks_the_townships(tmp_path: Path) -> None:
+    w, engine = await _world(tmp_path)
+    try:
+        a = w.matters["a"]
+        await request_completion(w.uow(), w.clock, w.people[("a", "responsible")],
+                                 a.id or 0, None, "办完")
+        await close_matter(w.uow(), w.clock, w.people[("a", "admin")], a.id or 0)
+        name, ranked = await build_children_appraisal(w.uow, w.clock, w.cal,
+                                                      w.people[("county", "admin")], 2026)
+        assert name == "县督查室"
+        assert [(s.office, s.score) for s in ranked] == [("城关镇督查室", 102.0),
+                                                        ("东关镇督查室", 100.0)]
+        with pytest.raises(PermissionDenied):
+            await build_children_appraisal(w.uow, w.clock, w.cal,
+                                           w.people[("county", "handler")], 2026)
+        # a township has none below it
+        assert (await build_children_appraisal(w.uow, w.clock, w.cal,
+                                               w.people[("a", "admin")], 2026))[1] == ()
+        buf = io.BytesIO()
+        write_children_appraisal(2026, ranked, buf)
+        book = openpyxl.load_workbook(io.BytesIO(buf.getvalue()), read_only=True)
+        rows = [r for r in book["下级督查室排名"].iter_rows(values_only=True)]
+        assert (1, "城关镇督查室", 1, 102) in rows
     finally:
         await engine.dispose()

@@ -135,6 +135,7 @@ async def _tell_urged(uow: UnitOfWork, cal: WorkCalendar, receipts: ReceiptPolic
                 key=f"{PARENT_URGED}:{m.id}:{a.no}:{a.urge_count}:p{pid}",
                 office_id=audience.child_office_id, kind=PARENT_URGED, due_at=at,
                 person_id=pid, matter_id=audience.child_matter_id, payload=dict(down)))
+        for pid in audience.child_documents:
             # the county's document as its unit received it; no 已阅 expected of them
             await uow.outbox.add(Notice(
                 key=f"docurge:{m.id}:{a.no}:{a.urge_count}:p{pid}", office_id=m.office_id,
