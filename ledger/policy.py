@@ -27,6 +27,7 @@ from ledger.model import (
     Role,
 )
 from ledger.ports import UnitOfWork
+from ledger.receipts import urge_readers
 
 
 class Place(Enum):
@@ -214,8 +215,9 @@ class UrgeAudience:
 
 
 def urged_persons(a: Assignment) -> tuple[int, ...]:
-    """The urged unit's principal and responsible person (one when the same person)."""
-    return tuple(dict.fromkeys((a.principal_id, a.responsible_id)))
+    """The urged unit's principal and responsible person (one when the same person): the
+    readers of its 催办通知单 (`ledger.receipts.urge_readers`)."""
+    return tuple(r.person_id for r in urge_readers(a))
 
 
 async def urge_audience(uow: UnitOfWork, a: Assignment) -> UrgeAudience:
