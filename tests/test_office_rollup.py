@@ -12,6 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from docx import Document
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.appraisal import (
     Appraisal,
@@ -270,3 +272,21 @@ async def test_children_appraisal_ranks_the_townships(tmp_path: Path) -> None:
         assert (1, "城关镇督查室", 1, 102) in rows
     finally:
         await engine.dispose()
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(80, 120), st.booleans()), max_size=4),
+                max_size=6))
+def test_rank_offices_properties(offices: list[list[tuple[int, bool]]]) -> None:
+    """Best first; equal scores share a rank, and a rank is one more than the offices
+    above it; an office with no unit taking part scores the base."""
+    given_ = [(Office(i + 2, f"镇{i}", f"镇{i}督", 1),
+               _appraisal([(f"办{k}", float(score), part) for k, (score, part) in enumerate(units)]))
+              for i, units in enumerate(offices)]
+    ranked = rank_offices(given_)
+    assert sorted(s.office_id for s in ranked) == [o.id for o, _ in given_]
+    for i, s in enumerate(ranked):
+        assert s.rank == 1 + sum(t.score > s.score for t in ranked)
+        if i:
+            assert ranked[i - 1].score >= s.score
+        if not s.taking_part:
+            assert s.score == 100.0
