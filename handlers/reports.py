@@ -6,19 +6,25 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import Document, InputFile, Message, Update
 
 from handlers.common import args_text, line, require_person, today
 from handlers.deps import Ctx, Deps
+from handlers.offices import CHILDREN_WORD
 from handlers.progress import ChatProgress
 from ledger import permissions as perm
-from ledger.appraisal import FACTORS, Appraisal, Factor
+from ledger.appraisal import FACTORS, Appraisal, Factor, OfficeScore
 from ledger.bulletins import BulletinKind
 from ledger.reporting import ImportRejected, ImportRow, RowError, import_ledger
-from reports.appraisal import build_appraisal, write_appraisal
+from reports.appraisal import (
+    build_appraisal,
+    build_children_appraisal,
+    write_appraisal,
+    write_children_appraisal,
+)
 from reports.bulletin import build_bulletin, bulletin_files, split_text
 from reports.excel import ExportFilter, export_ledger, read_ledger_rows
 
@@ -201,6 +207,9 @@ async def appraisal_command(update: Update, context: Ctx) -> None:
     assert msg is not None
     this_year = today(deps).year
     word = args_text(update).strip()
+    children = word.startswith(CHILDREN_WORD)
+    if children:  # /appraisal 下级 [年份]: the child offices ranked (issue 16)
+        word = word[len(CHILDREN_WORD):].strip()
     year = this_year
     if word:
         m = _YEAR_RE.match(word)
@@ -208,6 +217,9 @@ async def appraisal_command(update: Update, context: Ctx) -> None:
         if not 2000 <= year <= this_year:
             await msg.reply_text(_text(deps, "appraisal_usage", year=this_year), do_quote=False)
             return
+    if children:
+        await _children_appraisal(context, msg, actor.id, year)
+        return
     a = await build_appraisal(deps.uow(), deps.clock, deps.cal, actor.office_id, year,
                               deps.config.appraisal, actor_id=actor.id)
     rows = [{"rank": s.rank, "unit": s.unit, "score": f"{s.score:g}"} for s in a.scores]
@@ -217,3 +229,27 @@ async def appraisal_command(update: Update, context: Ctx) -> None:
     data = await asyncio.to_thread(_appraisal_xlsx, a)
     await msg.reply_document(InputFile(io.BytesIO(data), filename=f"{year}年度考评.xlsx"),
                              caption=_text(deps, "appraisal_caption", a=a), do_quote=False)
+
+
+def _children_xlsx(year: int, ranked: Sequence[OfficeScore]) -> bytes:
+    buf = io.BytesIO()
+    write_children_appraisal(year, ranked, buf)
+    return buf.getvalue()
+
+
+async def _children_appraisal(context: Ctx, msg: Message, actor_id: int, year: int) -> None:
+    deps = context.deps
+    office, ranked = await build_children_appraisal(deps.uow, deps.clock, deps.cal, actor_id,
+                                                    year, deps.config.appraisal)
+    rows = [{"rank": s.rank, "office": s.office, "score": f"{s.score:g}",
+             "units": len(s.taking_part),
+             "best": s.appraisal.scores[0].unit if s.taking_part else ""} for s in ranked]
+    for chunk in split_text(_text(deps, "appraisal_children", year=year, office=office,
+                                  rows=rows)):
+        await msg.reply_text(chunk, do_quote=False)
+    if not ranked:
+        return
+    data = await asyncio.to_thread(_children_xlsx, year, ranked)
+    await msg.reply_document(InputFile(io.BytesIO(data), filename=f"{year}年度下级督查室考评.xlsx"),
+                             caption=_text(deps, "appraisal_children_caption", year=year,
+                                           n=len(ranked)), do_quote=False)

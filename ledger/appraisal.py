@@ -19,7 +19,7 @@ for nothing; confidential ones only with `include_confidential`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -28,7 +28,7 @@ from ledger.bulletins import finished_on, on_time
 from ledger.clock import cn_date, to_local
 from ledger.errors import InvalidInput
 from ledger.lights import workdays_left
-from ledger.model import Assignment, AssignmentStatus, Event, Matter
+from ledger.model import Assignment, AssignmentStatus, Event, Matter, Office
 from ledger.policy import publishable
 from ledger.workcalendar import WorkCalendar
 
@@ -38,8 +38,10 @@ __all__ = [
     "AppraisalItem",
     "AppraisalWeights",
     "Factor",
+    "OfficeScore",
     "UnitScore",
     "compute_appraisal",
+    "rank_offices",
 ]
 
 
@@ -264,3 +266,41 @@ def compute_appraisal(*, year: int, matters: Iterable[Matter], events: Iterable[
         rank = ranked[-1].rank if ranked and ranked[-1].score == s.score else i + 1
         ranked.append(UnitScore(s.unit_id, s.unit, s.base, s.items, rank))
     return Appraisal(year=year, as_of=as_of, cutoff=cutoff, weights=w, scores=tuple(ranked))
+
+
+# ---------------------------------------------------------------- child offices (issue 16)
+
+
+@dataclass(frozen=True)
+class OfficeScore:
+    """A child office ranked among its siblings: the mean score of its units that took
+    part (had at least one scored item in the year; none: the base), each unit's score
+    computed on the child's own ledger exactly as its own /appraisal does."""
+
+    office_id: int
+    office: str
+    appraisal: Appraisal
+    rank: int = 0
+
+    @property
+    def taking_part(self) -> tuple[UnitScore, ...]:
+        return tuple(s for s in self.appraisal.scores if s.items)
+
+    @property
+    def score(self) -> float:
+        part = self.taking_part
+        if not part:
+            return self.appraisal.weights.base
+        return round(sum(s.score for s in part) / len(part), 2)
+
+
+def rank_offices(appraisals: Sequence[tuple[Office, Appraisal]]) -> tuple[OfficeScore, ...]:
+    """The child offices best first (ties share a rank, then the offices' order)."""
+    raw = [OfficeScore(o.id, o.name, a) for o, a in appraisals]
+    order = {o.id: i for i, (o, _) in enumerate(appraisals)}
+    raw.sort(key=lambda s: (-s.score, order[s.office_id]))
+    out: list[OfficeScore] = []
+    for i, s in enumerate(raw):
+        rank = out[-1].rank if out and out[-1].score == s.score else i + 1
+        out.append(OfficeScore(s.office_id, s.office, s.appraisal, rank))
+    return tuple(out)

@@ -22,7 +22,16 @@ from enum import StrEnum
 from ledger.clock import LOCAL_TZ, to_local
 from ledger.errors import InvalidInput
 from ledger.lights import LightPolicy, Standing, stagnant_for, standing, workdays_left
-from ledger.model import Assignment, AssignmentStatus, Event, Matter, Source, format_number
+from ledger.model import (
+    Assignment,
+    AssignmentStatus,
+    Event,
+    Matter,
+    Office,
+    Source,
+    format_number,
+)
+from ledger.offices import Rollup
 from ledger.policy import Place, may_show
 from ledger.workcalendar import WorkCalendar
 
@@ -30,6 +39,7 @@ __all__ = [
     "KIND_INFO",
     "Bulletin",
     "BulletinKind",
+    "ChildSection",
     "DueLine",
     "Figures",
     "JudgementLine",
@@ -47,6 +57,7 @@ __all__ = [
     "in_scope",
     "on_time",
     "previous_period",
+    "rolls_up_children",
 ]
 
 
@@ -266,6 +277,24 @@ class UnitRow:
 
 
 @dataclass(frozen=True)
+class ChildSection:
+    """A child office's section of its parent's bulletin (issue 16): its figures as
+    `ledger.offices.rollup` counts them (the same as the parent's /list 下级), each one
+    traceable to the child's own ledger by the numbers of its worst matters."""
+
+    office_id: int
+    office: str
+    doc_prefix: str
+    figures: Rollup
+
+
+def rolls_up_children(kind: BulletinKind) -> bool:
+    """Which issues carry a section per child office: all but the project 专报 (its
+    scope is the office's own project matters)."""
+    return kind is not BulletinKind.PROJECT
+
+
+@dataclass(frozen=True)
 class Figures:
     registered: int = 0
     closed: int = 0
@@ -303,6 +332,7 @@ class Bulletin:
     matter_ids: frozenset[int] = field(default_factory=frozenset)
     # Years not yet entered that some figure was counted across (those figures say 暂定).
     provisional_years: tuple[int, ...] = ()
+    children: tuple[ChildSection, ...] = ()   # one per child office (issue 16)
 
     @property
     def info(self) -> KindInfo:
@@ -382,8 +412,10 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
                      units: Mapping[int, str], cal: WorkCalendar, period: Period,
                      as_of: datetime, office_name: str, doc_prefix: str, number: int,
                      year: int | None = None, preview: bool = False,
-                     policy: LightPolicy | None = None) -> Bulletin:
-    """One issue of a bulletin. `units` maps unit id → name in the office's order."""
+                     policy: LightPolicy | None = None,
+                     children: Iterable[tuple[Office, Rollup]] = ()) -> Bulletin:
+    """One issue of a bulletin. `units` maps unit id → name in the office's order;
+    `children`: the child offices' figures (`ledger.usecases.offices.children_figures`)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be aware")
     policy = policy or LightPolicy()
@@ -520,4 +552,6 @@ def compute_bulletin(*, kind: BulletinKind, matters: Iterable[Matter], events: I
         commendations=tuple(sorted(commendations, key=lambda x: (x.at, seq[x.matter_id]))),
         criticisms=tuple(sorted(criticisms, key=lambda x: (x.at, seq[x.matter_id]))),
         units=rows, preview=preview, matter_ids=frozenset(scoped),
-        provisional_years=tuple(sorted(provisional)))
+        provisional_years=tuple(sorted(provisional)),
+        children=tuple(ChildSection(o.id, o.name, o.doc_prefix, f) for o, f in children
+                       if rolls_up_children(kind)))

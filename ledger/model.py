@@ -181,6 +181,26 @@ class Event:
     id: int | None = None
 
 
+@dataclass(frozen=True)
+class PassedDown:
+    """转办 (issue 16): the assignment's unit registered it in its own office's ledger;
+    the child matter's state as it last rolled up (open, completion_requested, closed,
+    cancelled), and its latest progress."""
+
+    office_id: int
+    office: str
+    matter_id: int
+    number: str
+    state: str = "open"
+    last_at: datetime | None = None
+    last_text: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """The child office has closed (or withdrawn) its linked matter."""
+        return self.state in ("closed", "cancelled")
+
+
 @dataclass
 class Assignment:
     no: int
@@ -215,6 +235,7 @@ class Assignment:
     committed_counted_workdays: int | None = None
     limit_counted_from: date | None = None
     limit_counted_workdays: int | None = None
+    passed_down: PassedDown | None = None
 
     @property
     def effective_deadline(self) -> date:
@@ -549,10 +570,22 @@ class Matter:
                      {"text": text.strip(), "attachments": [x.to_json() for x in attachments]},
                      {"status": a.status.value}, assignment_no=no)
 
+    def awaiting_child(self) -> PassedDown | None:
+        """转办: the final 销号 waits for the child office's own (RULES 6, issue 16)."""
+        for a in self.top_assignments:
+            if a.is_open and a.passed_down is not None and not a.passed_down.finished:
+                return a.passed_down
+        return None
+
     def close(self, *, at: datetime, actor_id: int, comment: str) -> None:
         self.require_open()
         if self.status != MatterStatus.COMPLETION_REQUESTED:
             raise InvalidTransition("牵头单位尚未申请办结，不能销号。")
+        waiting = self.awaiting_child()
+        if waiting is not None:
+            raise InvalidTransition(
+                f"本事项已转办「{waiting.office}」（{waiting.number}），下级尚未销号，"
+                "暂不能销号：请待下级销号后再销号，或发送 /return 退回。")
         self._record("closed", at, actor_id, {"comment": comment.strip()},
                      {"status": self.status.value})
 
@@ -891,6 +924,26 @@ def _ap_handed_over(m: Matter, e: Event) -> None:
     a.handler_id = e.after["handler_id"]
 
 
+def _ap_passed_down(m: Matter, e: Event) -> None:
+    _asg(m, e).passed_down = PassedDown(
+        office_id=e.after["office_id"], office=e.after.get("office", ""),
+        matter_id=e.after["child_id"], number=e.after.get("child_number", ""))
+
+
+_CHILD_STATES = {"child_completion_requested": "completion_requested",
+                 "child_returned": "open", "child_closed": "closed",
+                 "child_cancelled": "cancelled"}
+
+
+def _ap_child(m: Matter, e: Event) -> None:
+    a = _asg(m, e)
+    if a.passed_down is None:
+        return
+    state = _CHILD_STATES.get(e.kind, a.passed_down.state)
+    text = str(e.after.get("text") or "") or a.passed_down.last_text
+    a.passed_down = replace(a.passed_down, state=state, last_at=e.at, last_text=text)
+
+
 def _ap_noop(m: Matter, e: Event) -> None:
     """Events that record something without changing the matter's state."""
 
@@ -921,9 +974,11 @@ _APPLY = {
     "deadline_recounted": _ap_deadline_recounted,
     "handed_over": _ap_handed_over,
     "receipt_read": _ap_noop,
-    "passed_down": _ap_noop,
-    "child_progress": _ap_noop,
-    "child_completion_requested": _ap_noop,
-    "child_closed": _ap_noop,
+    "passed_down": _ap_passed_down,
+    "child_progress": _ap_child,
+    "child_completion_requested": _ap_child,
+    "child_closed": _ap_child,
+    "child_returned": _ap_child,
+    "child_cancelled": _ap_child,
 }
 

@@ -143,30 +143,44 @@ def group_rebind_allowed(actor: Person, bound_office_id: int | None) -> bool:
 
 @dataclass(frozen=True)
 class Rollup:
-    """A child office's ledger as its parent sees it (/offices, /list 下级): each figure is
-    a count of the child's own matters (traceable: the child's /list shows them)."""
+    """A child office's ledger as its parent sees it (/offices, /list 下级, the parent's
+    bulletin): each figure is a count of the child's own matters that may leave its office
+    at all (never confidential or cancelled ones, RULES 5), traceable to the child's /list."""
 
     open: int
     red: int
     yellow: int
     overdue: int
-    closed: int                    # closed since the period's start
-    worst: tuple[Matter, ...]      # the red ones first, most overdue first; never confidential
+    closed: int                    # closed in the window [since, until)
+    worst: tuple[Matter, ...]      # the red ones, most overdue first
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return tuple(m.number for m in self.worst)
+
+
+def rolled_up(m: Matter) -> bool:
+    """Whether a child's matter counts in its parent's figures at all (RULES 5)."""
+    return not m.confidential and m.cancelled_at is None
 
 
 def rollup(matters: Sequence[Matter], cal: WorkCalendar, today: date, policy: LightPolicy,
-           since: datetime, worst: int = 3) -> Rollup:
-    open_ = [m for m in matters if m.is_open and m.cancelled_at is None]
+           since: datetime, worst: int = 3, until: datetime | None = None) -> Rollup:
+    """The one counting of a child office's figures: open, red, yellow, overdue (an open
+    assignment past its effective deadline) as of `today`; closed in [since, until)."""
+    scoped = [m for m in matters if rolled_up(m)]
+    open_ = [m for m in scoped if m.is_open]
     lights = {id(m): matter_light(m, cal, today, policy) for m in open_}
     overdue = [m for m in open_ if any(a.is_open and today > a.effective_deadline
                                        for a in m.assignments)]
 
-    def lateness(m: Matter) -> date:
-        return min((a.effective_deadline for a in m.assignments if a.is_open), default=today)
+    def lateness(m: Matter) -> tuple[date, int, int]:
+        return (min((a.effective_deadline for a in m.assignments if a.is_open), default=today),
+                m.year, m.seq)
     red = [m for m in open_ if lights[id(m)] is Light.RED]
-    shown_worst = sorted((m for m in red if not m.confidential), key=lateness)[:worst]
     return Rollup(open=len(open_), red=len(red),
                   yellow=sum(lights[id(m)] is Light.YELLOW for m in open_),
                   overdue=len(overdue),
-                  closed=sum(m.closed_at is not None and m.closed_at >= since for m in matters),
-                  worst=tuple(shown_worst))
+                  closed=sum(m.closed_at is not None and m.closed_at >= since
+                             and (until is None or m.closed_at < until) for m in scoped),
+                  worst=tuple(sorted(red, key=lateness)[:worst]))

@@ -18,6 +18,7 @@ from enum import Enum
 
 from ledger import permissions as perm
 from ledger.model import (
+    Assignment,
     AssignmentStatus,
     ExtensionState,
     Matter,
@@ -26,6 +27,7 @@ from ledger.model import (
     Role,
 )
 from ledger.ports import UnitOfWork
+from ledger.receipts import urge_readers
 
 
 class Place(Enum):
@@ -194,6 +196,42 @@ async def office_hears(uow: UnitOfWork, office_id: int, confidential: bool = Fal
     chats = [c.chat_id for c in await uow.chats.for_office(office_id) if c.unit_id is None]
     admins = [p.id for p in await uow.people.persons(office_id) if p.is_office]
     return office_audience(chats, admins, confidential)
+
+
+@dataclass(frozen=True)
+class UrgeAudience:
+    """Who a 催办 of one assignment reaches (RULES 7, issue 16): in the matter's office its
+    unit's principal and responsible person (they get the notice and the 催办通知单 and are
+    expected to press 已阅); when the assignment was passed down (转办) to the unit's own
+    office and the child has not closed it, that office's admins too: the notice about
+    their linked matter, and the 催办通知单 as the unit received it (no 已阅 expected of
+    them), unless their Telegram account already gets it as the unit's person."""
+
+    persons: tuple[int, ...]
+    child_office_id: int | None = None
+    child_matter_id: int | None = None
+    child_admins: tuple[int, ...] = ()
+    child_documents: tuple[int, ...] = ()   # the child admins who get the .docx
+
+
+def urged_persons(a: Assignment) -> tuple[int, ...]:
+    """The urged unit's principal and responsible person (one when the same person): the
+    readers of its 催办通知单 (`ledger.receipts.urge_readers`)."""
+    return tuple(r.person_id for r in urge_readers(a))
+
+
+async def urge_audience(uow: UnitOfWork, a: Assignment) -> UrgeAudience:
+    """`UrgeAudience` of assignment `a`, read through an open unit of work."""
+    persons = urged_persons(a)
+    down = a.passed_down
+    if down is None or down.finished:
+        return UrgeAudience(persons)
+    admins = [p for p in await uow.people.persons(down.office_id) if p.is_office]
+    accounts = {(await uow.people.get_person(pid)).telegram_id for pid in persons}
+    return UrgeAudience(persons, down.office_id, down.matter_id,
+                        tuple(p.id for p in admins),
+                        tuple(p.id for p in admins
+                              if p.telegram_id is None or p.telegram_id not in accounts))
 
 
 # ---------------------------------------------------------------- menus and help

@@ -11,7 +11,7 @@ import asyncio
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from ledger import permissions as perm
@@ -19,6 +19,7 @@ from ledger.bulletins import BulletinKind, Period
 from ledger.clock import LOCAL_TZ, Clock, cn_date, local_today, to_local
 from ledger.deadlines import MatterClass, default_deadline
 from ledger.errors import Conflict, DomainError, PermissionDenied
+from ledger.lights import LightPolicy
 from ledger.model import (
     NUMBER_RE,
     Event,
@@ -30,8 +31,10 @@ from ledger.model import (
     Source,
     Unit,
 )
+from ledger.offices import Rollup
 from ledger.policy import publishable
 from ledger.ports import BulletinRecord, MatterQuery, UnitOfWork
+from ledger.usecases.offices import children_figures
 from ledger.workcalendar import WorkCalendar
 
 __all__ = [
@@ -104,6 +107,8 @@ class LedgerSnapshot:
     events: list[Event]
     next_number: int | None = None
     record: BulletinRecord | None = None
+    # the child offices and their figures (issue 16), when asked for
+    children: list[tuple[Office, Rollup]] = field(default_factory=list)
 
 
 def day_start(d: date) -> datetime:
@@ -117,13 +122,16 @@ _OPEN = frozenset({MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
 async def load_snapshot(uow: UnitOfWork, office_id: int, since: datetime, until: datetime,
                         *, include_confidential: bool = False, whole: bool = True,
                         bulletin: tuple[BulletinKind, Period, int] | None = None,
+                        children: tuple[WorkCalendar, LightPolicy, date] | None = None,
                         ) -> LedgerSnapshot:
     """The office, its units, its matters and the events of [since, until).
 
     `whole=False` loads only what a bulletin needs: the open matters and those any event of
     the window is about (registered, closed, urged … in it), so a weekly issue costs the
     same in a ledger of many closed years. With `bulletin` (kind, period, year): also the
-    issue recorded for that period, or the number the next issue would get."""
+    issue recorded for that period, or the number the next issue would get. With
+    `children` (calendar, light policy, today): each child office's figures for the
+    window (`ledger.usecases.offices.children_figures`, as /list 下级 counts them)."""
     async with uow:
         office = await uow.people.get_office(office_id)
         units = {u.id: u.name for u in await uow.people.units(office_id)}
@@ -149,7 +157,11 @@ async def load_snapshot(uow: UnitOfWork, office_id: int, since: datetime, until:
                                                     period.end)
             if record is None:
                 next_number = await uow.bulletins.next_number(office_id, kind.value, year)
-        return LedgerSnapshot(office, units, matters, events, next_number, record)
+        rolled = []
+        if children is not None:
+            cal, policy, today = children
+            rolled = await children_figures(uow, office_id, cal, policy, today, since, until)
+        return LedgerSnapshot(office, units, matters, events, next_number, record, rolled)
 
 
 # ---------------------------------------------------------------- importing a ledger

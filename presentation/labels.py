@@ -61,6 +61,12 @@ ASSIGNMENT_STATUS_LABELS: dict[AssignmentStatus, str] = {
     AssignmentStatus.CANCELLED: "已撤销",
 }
 
+# 转办: the child office's linked matter, as the county's card shows it (ledger.model.PassedDown)
+PASSED_DOWN_LABELS: dict[str, str] = {
+    "open": "下级办理中", "completion_requested": "下级已申请办结", "closed": "下级已销号",
+    "cancelled": "下级已撤销",
+}
+
 LIGHT_LABELS: dict[Light, str] = {
     Light.GREEN: "🟢绿灯", Light.YELLOW: "🟡黄灯", Light.RED: "🔴红灯"}
 
@@ -78,7 +84,7 @@ EVENT_LABELS: dict[str, str] = {
     "figures_reported": "报送月度数据", "inspected": "明查暗访", "handed_over": "人员交接",
     "deadline_recounted": "按节假日安排重算时限", "passed_down": "转办下级督查室",
     "child_progress": "下级报送进展", "child_completion_requested": "下级申请办结",
-    "child_closed": "下级已销号",
+    "child_closed": "下级已销号", "child_returned": "下级退回重办", "child_cancelled": "下级撤销",
     "receipt_read": "已阅",
 }
 

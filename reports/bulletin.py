@@ -23,6 +23,7 @@ from ledger.bulletins import (
     compute_bulletin,
     current_period,
     previous_period,
+    rolls_up_children,
 )
 from ledger.clock import Clock, local_today
 from ledger.errors import DomainError
@@ -49,7 +50,7 @@ __all__ = [
 
 TELEGRAM_LIMIT = 4096
 DETAIL_LIMIT = 30   # lines per list in a chat message; the .docx and the ledger have all
-NUMERALS = "〇一二三四五六七八九十"
+NUMERALS = [*"〇一二三四五六七八九十", "十一", "十二", "十三"]
 
 
 async def build_bulletin(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, office_id: int,
@@ -63,8 +64,11 @@ async def build_bulletin(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, offic
     today = local_today(clock)
     period = period or current_period(kind, today)
     year = today.year
+    policy = policy or LightPolicy()
     snap = await load_snapshot(uow, office_id, period.since, period.until, whole=False,
-                               bulletin=(kind, period, year))
+                               bulletin=(kind, period, year),
+                               children=(cal, policy, today) if rolls_up_children(kind)
+                               else None)
     preview = False
     if snap.record is not None:
         number, year = snap.record.number, snap.record.year
@@ -77,7 +81,7 @@ async def build_bulletin(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, offic
         kind=kind, matters=snap.matters, events=snap.events, units=snap.units, cal=cal,
         period=period, as_of=clock.now(), office_name=snap.office.name,
         doc_prefix=snap.office.doc_prefix, number=number, year=year, preview=preview,
-        policy=policy))
+        policy=policy, children=snap.children))
 
 
 async def publish(uow: UnitOfWorkFactory, clock: Clock, cal: WorkCalendar, office_id: int,

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -28,12 +29,19 @@ def bulletin_chart_png(b: Bulletin, font: CjkFont | None = None, dpi: int = 120)
     """A PNG: for each unit, closed in the period (of which on time) and overdue now."""
     font = font or cjk_font()
     rows = list(b.units)
+    kids = list(b.children)
     with matplotlib.rc_context({"font.family": [font.family, "DejaVu Sans"],
                                 "axes.unicode_minus": False}):
         height = max(3.2, 1.6 + 0.42 * len(rows))
-        fig = Figure(figsize=(8.0, height), dpi=dpi)
+        below = 1.8 + 0.42 * len(kids) if kids else 0.0
+        fig = Figure(figsize=(8.0, height + below), dpi=dpi)
         FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
+        if kids:
+            grid = fig.add_gridspec(2, 1, height_ratios=(height, below))
+            ax = fig.add_subplot(grid[0])
+            _children_panel(fig.add_subplot(grid[1]), b)
+        else:
+            ax = fig.add_subplot()
         ax.set_title(f"{b.info.label}{b.issue}　各单位按时办结与超期情况\n"
                      f"（{b.period.label}）", fontsize=12, pad=26 if rows else 6)
         if not rows:
@@ -71,3 +79,30 @@ def bulletin_chart_png(b: Bulletin, font: CjkFont | None = None, dpi: int = 120)
         out = io.BytesIO()
         fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def _children_panel(ax: Axes, b: Bulletin) -> None:
+    """Per child office (issue 16): open now, of which overdue, and closed in the period,
+    as its parent's /list 下级 counts them."""
+    kids = list(b.children)
+    ys = list(range(len(kids)))[::-1]
+    h = 0.27
+    series = (([y + h for y in ys], [c.figures.open for c in kids], GREY, "在办"),
+              (ys, [c.figures.overdue for c in kids], RED, "其中超期"),
+              ([y - h for y in ys], [c.figures.closed for c in kids], GREEN, "本期销号"))
+    top = max([v for _, values, _, _ in series for v in values] + [1])
+    for y, values, color, label in series:
+        ax.barh(y, values, height=h, color=color, label=label)
+        for yy, v in zip(y, values, strict=True):
+            if v:
+                ax.text(v + top * 0.01, yy, str(v), va="center", fontsize=8)
+    ax.set_title("下级督查室台账情况", fontsize=11, pad=22)
+    ax.set_yticks(ys, [f"{c.office}（红灯{c.figures.red}）" for c in kids], fontsize=9)
+    ax.set_ylim(-0.6, len(kids) - 0.4)
+    ax.set_xlabel("件数")
+    ax.set_xlim(0, top * 1.12 + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=9,
+              frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)

@@ -541,6 +541,13 @@ def bulletin_docx(b: Bulletin, *, recipients: str = "各乡镇，县直各部门
         h("通报批评")
         for j in b.criticisms[:detail_limit]:
             d.para(f"{j.unit}办理的{j.number}“{j.title}”：{j.reason}", indent=True)
+    if b.children:
+        h("下级督查室台账情况")
+        d.table(("督查室", "在办", "红灯", "黄灯", "超期", "本期销号", "红灯事项"),
+                [(c.office, str(c.figures.open), str(c.figures.red), str(c.figures.yellow),
+                  str(c.figures.overdue), str(c.figures.closed),
+                  "、".join(c.figures.numbers) or "—") for c in b.children])
+        d.para("以上数字按各下级督查室本级台账统计，不含机密事项。", indent=True)
     h("工作要求")
     due = deadline
     text = "被通报超期、批评的单位要认真分析原因，落实整改措施"

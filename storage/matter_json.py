@@ -13,6 +13,7 @@ from ledger.model import (
     Extension,
     ExtensionState,
     Matter,
+    PassedDown,
     ProjectKind,
     Source,
 )
@@ -50,6 +51,22 @@ def _ext_from(d: dict[str, Any] | None) -> Extension | None:
                      counted_workdays=d.get("counted_workdays"))
 
 
+def _down_json(x: PassedDown | None) -> dict[str, Any] | None:
+    if x is None:
+        return None
+    return {"office_id": x.office_id, "office": x.office, "matter_id": x.matter_id,
+            "number": x.number, "state": x.state, "last_at": _iso(x.last_at),
+            "last_text": x.last_text}
+
+
+def _down_from(d: dict[str, Any] | None) -> PassedDown | None:
+    if d is None:
+        return None
+    return PassedDown(office_id=d["office_id"], office=d["office"], matter_id=d["matter_id"],
+                      number=d["number"], state=d["state"], last_at=_dt(d.get("last_at")),
+                      last_text=d.get("last_text"))
+
+
 def assignment_to_json(a: Assignment) -> dict[str, Any]:
     return {
         "no": a.no, "unit_id": a.unit_id, "lead": a.lead, "parent_no": a.parent_no,
@@ -68,6 +85,7 @@ def assignment_to_json(a: Assignment) -> dict[str, Any]:
         "committed_counted_workdays": a.committed_counted_workdays,
         "limit_counted_from": _iso(a.limit_counted_from),
         "limit_counted_workdays": a.limit_counted_workdays,
+        "passed_down": _down_json(a.passed_down),
     }
 
 
@@ -89,6 +107,7 @@ def assignment_from_json(d: dict[str, Any]) -> Assignment:
         committed_counted_workdays=d.get("committed_counted_workdays"),
         limit_counted_from=_d(d.get("limit_counted_from")),
         limit_counted_workdays=d.get("limit_counted_workdays"),
+        passed_down=_down_from(d.get("passed_down")),
     )
 
 

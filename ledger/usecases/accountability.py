@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 from ledger import permissions as perm
@@ -20,15 +20,17 @@ from ledger.errors import (
     InvalidTransition,
 )
 from ledger.model import (
+    Assignment,
     AssignmentStatus,
     Event,
     Matter,
 )
 from ledger.notices import tell_office
+from ledger.policy import urge_audience
 from ledger.ports import Notice, UnitOfWork, UnitOfWorkFactory
 from ledger.receipts import ReceiptPolicy
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
-from ledger.usecases.receipts import queue_urging_documents
+from ledger.usecases.receipts import DOC_URGING, queue_urging_documents
 from ledger.workcalendar import WorkCalendar
 
 
@@ -58,11 +60,8 @@ async def urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, actor_id: int |
             m.urge(at=now, actor_id=actor_id, no=a.no, limit=limit, today=today, note=note,
                    max_days_ahead=max_days_ahead, counted=limit_counted)
         await _save(uow, m)
-        # The 催办通知单 first, then the notice with the card's buttons.
-        await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, targets, now)
-        for a in targets:
-            await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, a.no,
-                                {"limit": limit.isoformat(), "note": note})
+        await _tell_urged(uow, cal, receipts or ReceiptPolicy(), m, targets, now,
+                          {"limit": limit.isoformat(), "note": note})
         await uow.commit()
         return m
 
@@ -103,12 +102,45 @@ async def _auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, m: Matter
     now = clock.now()
     m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
            counted=(today, limit_workdays))
-    # The 催办通知单 first, then the notice with the card's buttons.
-    await queue_urging_documents(uow, cal, receipts or ReceiptPolicy(), m, [a], now)
-    await _tell_persons(uow, m, "urged", [a.principal_id, a.responsible_id], now, no,
-                        {"limit": limit.isoformat(), "note": note, "auto": True,
-                         "overdue_workdays": overdue})
+    await _tell_urged(uow, cal, receipts or ReceiptPolicy(), m, [a], now,
+                      {"limit": limit.isoformat(), "note": note, "auto": True,
+                       "overdue_workdays": overdue})
     return True
+
+
+PARENT_URGED = "parent_urged"  # to a child office's admins: the county urged its unit
+
+
+async def _tell_urged(uow: UnitOfWork, cal: WorkCalendar, receipts: ReceiptPolicy, m: Matter,
+                      urged: Sequence[Assignment], at: datetime, payload: dict[str, Any],
+                      ) -> None:
+    """In the open unit of work, after a 催办: whom it reaches (`policy.urge_audience`).
+    The 催办通知单 first, then the notice with the card's buttons; for an assignment
+    passed down (转办), the child office's admins get the notice about their own linked
+    matter and the 催办通知单 too."""
+    assert m.id is not None
+    await queue_urging_documents(uow, cal, receipts, m, urged, at)
+    office = None
+    for x in urged:
+        a = m.assignment(x.no)  # as urged just now
+        audience = await urge_audience(uow, a)
+        await _tell_persons(uow, m, "urged", audience.persons, at, a.no, payload)
+        if audience.child_office_id is None or not audience.child_admins:
+            continue
+        office = office or await uow.people.get_office(m.office_id)
+        down = {**payload, "count": a.urge_count, "parent_number": m.number,
+                "parent_office": office.name, "parent_matter_id": m.id, "parent_no": a.no}
+        for pid in audience.child_admins:
+            await uow.outbox.add(Notice(
+                key=f"{PARENT_URGED}:{m.id}:{a.no}:{a.urge_count}:p{pid}",
+                office_id=audience.child_office_id, kind=PARENT_URGED, due_at=at,
+                person_id=pid, matter_id=audience.child_matter_id, payload=dict(down)))
+        for pid in audience.child_documents:
+            # the county's document as its unit received it; no 已阅 expected of them
+            await uow.outbox.add(Notice(
+                key=f"docurge:{m.id}:{a.no}:{a.urge_count}:p{pid}", office_id=m.office_id,
+                kind=DOC_URGING, due_at=at, person_id=pid, matter_id=m.id,
+                assignment_no=a.no, payload={}))
 
 
 CRITICISM_FLAG_REASON = "催办限期内未落实"

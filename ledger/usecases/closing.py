@@ -171,6 +171,8 @@ async def return_matter(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id:
         actor, m = await _office_matter(uow, actor_id, matter_id)
         now = clock.now()
         m.return_(at=now, actor_id=actor.id, reason=reason)
+        for parent in await roll_up(uow, [m], now):  # 转办
+            await _save(uow, parent)
         await _save(uow, m)
         lead = m.lead
         assert lead is not None

@@ -21,6 +21,7 @@ from ledger.model import Assignment, Matter, Person, Role, Source, Unit
 from ledger.ports import UnitOfWork, UnitOfWorkFactory
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
 from ledger.usecases.receipts import queue_assignment_documents
+from ledger.usecases.rollup import roll_up
 from ledger.workcalendar import WorkCalendar
 
 
@@ -185,6 +186,8 @@ async def cancel_matter(uow: UnitOfWork, clock: Clock, actor_id: int, matter_id:
     async with uow:
         actor, m = await _office_matter(uow, actor_id, matter_id)
         m.cancel(at=clock.now(), actor_id=actor.id, reason=reason)
+        for parent in await roll_up(uow, [m], clock.now()):  # 转办
+            await _save(uow, parent)
         await _save(uow, m)
         await uow.outbox.cancel(matter_id)
         await uow.commit()

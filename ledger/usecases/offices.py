@@ -7,14 +7,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from ledger import offices as rules
 from ledger import permissions as perm
 from ledger.clock import LOCAL_TZ, Clock, local_today
 from ledger.errors import DomainError, InvalidInput, NotFound, PermissionDenied, check_name, shown
 from ledger.lights import LightPolicy
-from ledger.model import Event, Matter, Office, Person, Role, parse_reference
+from ledger.model import Event, Matter, MatterStatus, Office, Person, Role, parse_reference
 from ledger.ports import Invite, MatterQuery, UnitOfWork, UnitOfWorkFactory
 from ledger.queries import units_named
 from ledger.usecases._shared import _actor, _tell_office
@@ -98,29 +98,53 @@ async def add_child_office(uow: UnitOfWork, clock: Clock, actor_id: int, name: s
         return office, invite
 
 
+_OPEN = frozenset({MatterStatus.REGISTERED, MatterStatus.IN_PROGRESS,
+                   MatterStatus.COMPLETION_REQUESTED})
+
+
+async def children_figures(uow: UnitOfWork, office_id: int, cal: WorkCalendar,
+                           policy: LightPolicy, today: date, since: datetime,
+                           until: datetime | None = None) -> list[tuple[Office, rules.Rollup]]:
+    """In an open unit of work: each child office of `office_id` with its figures
+    (`ledger.offices.rollup`: open, red, yellow, overdue as of `today`, closed in
+    [since, until)). The one loading behind /list 下级 and the parent's bulletin: the
+    child's open matters and those its events of the window closed."""
+    out: list[tuple[Office, rules.Rollup]] = []
+    for o in rules.children(await uow.offices.all(), office_id):
+        found = {m.id: m for m in await uow.matters.list(MatterQuery(
+            office_id=o.id, statuses=_OPEN, include_confidential=False))}
+        for e in await uow.events.since(o.id, since, until):
+            if e.kind == "closed" and e.matter_id is not None and e.matter_id not in found:
+                found[e.matter_id] = await uow.matters.get(e.matter_id)
+        out.append((o, rules.rollup(list(found.values()), cal, today, policy, since,
+                                    until=until)))
+    return out
+
+
 async def child_offices(uow: UnitOfWork, actor_id: int, *, clock: Clock | None = None,
                         cal: WorkCalendar | None = None, policy: LightPolicy | None = None,
                         ) -> tuple[Office, list[OfficeLine]]:
     """/offices, /list 下级: the actor's office and its child offices, with their sizes and
-    (given a clock and calendar) each child's figures this month (ledger.offices.rollup)."""
+    (given a clock and calendar) each child's figures this month (`children_figures`)."""
     async with uow:
         actor = await _actor(uow, actor_id)
         if not rules.may_manage_children(actor):
             raise PermissionDenied("只有督查室管理员可以查看下级督查室。")
         every = await uow.offices.all()
         mine = next(o for o in every if o.id == actor.office_id)
+        figures: dict[int, rules.Rollup] = {}
+        if clock is not None and cal is not None:
+            today = local_today(clock)
+            since = datetime.combine(today.replace(day=1), time(0), LOCAL_TZ)
+            figures = {o.id: f for o, f in await children_figures(
+                uow, mine.id, cal, policy or LightPolicy(), today, since)}
         out: list[OfficeLine] = []
         for o in rules.children(every, mine.id):
             people = [p for p in await uow.people.persons(o.id) if p.active]
-            figures = None
-            if clock is not None and cal is not None:
-                today = local_today(clock)
-                since = datetime.combine(today.replace(day=1), time(0), LOCAL_TZ)
-                figures = rules.rollup(await uow.matters.list(MatterQuery(office_id=o.id)),
-                                       cal, today, policy or LightPolicy(), since)
             out.append(OfficeLine(o, admins=sum(p.is_office for p in people),
                                   persons=len(people),
-                                  units=len(await uow.people.units(o.id)), figures=figures))
+                                  units=len(await uow.people.units(o.id)),
+                                  figures=figures.get(o.id)))
         return mine, out
 
 
@@ -182,7 +206,7 @@ async def names_office(uow: UnitOfWork, person: Person) -> Office | None:
 
 
 __all__ = ["OfficeLine", "acting", "add_child_office", "add_office", "bindings_of",
-           "child_offices", "choose_office", "names_office"]
+           "child_offices", "children_figures", "choose_office", "names_office"]
 
 
 # ---------------------------------------------------------------- 转办

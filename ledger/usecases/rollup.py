@@ -1,5 +1,5 @@
-"""转办's roll-up (issue 16): progress, completion requests and closing in a child office's
-linked matter are recorded on the parent office's matter, as events on the assignment it
+"""转办's roll-up (issue 16): progress, completion requests, returns, closing and cancelling in a
+child office's linked matter are recorded on the parent office's matter, as events on the assignment it
 was passed down for, and the parent office hears of them. The parent still does its own
 销号. Called by the closing use cases inside their transaction, before they save."""
 
@@ -14,7 +14,8 @@ from ledger.ports import UnitOfWork
 from ledger.usecases._shared import _tell_office
 
 ROLLED = {"progress": "child_progress", "completion_requested": "child_completion_requested",
-          "closed": "child_closed"}
+          "closed": "child_closed", "returned": "child_returned",
+          "cancelled": "child_cancelled"}
 
 
 def parent_link(m: Matter) -> tuple[int, int] | None:
@@ -49,7 +50,8 @@ async def roll_up(uow: UnitOfWork, children: Sequence[Matter], at: datetime,
         for e in news:
             ev = parent.note_child(at=at, no=no, kind=ROLLED[e.kind], actor_id=e.actor_id,
                                    child_id=child.id or 0, child_number=child.number,
-                                   text=str(e.after.get("text") or e.after.get("comment") or ""))
+                                   text=str(e.after.get("text") or e.after.get("comment")
+                                            or e.after.get("reason") or ""))
             await _tell_office(uow, parent, ev, at)
         changed[pid] = parent
     return list(changed.values())
