@@ -28,7 +28,9 @@ def office_settings(config: Config, office: Office) -> OfficeSettings | None:
 
 
 def check_offices(config: Config, offices: Sequence[Office]) -> None:
-    """Every `[offices."PREFIX"]` names a stored office (by its prefix)."""
+    """Every `[offices."PREFIX"]` names a stored office (by its prefix). None stored yet
+    (before the first start): the one [office] will create (its doc_prefix)."""
+    offices = list(offices) or [Office(0, config.office_name, config.doc_prefix)]
     known = {o.doc_prefix for o in offices}
     for own in config.offices:
         if own.prefix not in known:
