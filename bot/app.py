@@ -51,7 +51,7 @@ class BoundedRequest(HTTPXRequest):
             return await super().do_request(*args, **kwargs)
 
 
-async def _office_settings(app: App, config: Config) -> list[Office]:
+async def configure_offices(app: App, config: Config) -> list[Office]:
     """[offices."PREFIX"] against the stored offices (preflight said so already; one added
     or gone since: stop here, with the same line): each office's reminder policy on Deps."""
     deps = app.bot_data.deps
@@ -92,7 +92,7 @@ def build_application(config: Config, deps: Deps,
         log.info("bot @%s started; %s", me.username, config.redacted())
         await set_command_menus(app.bot)
         await start_calendar(app)  # entered holiday years from storage; next-year warning
-        offices = await _office_settings(app, config)  # before the scheduler is built
+        offices = await configure_offices(app, config)  # before the scheduler is built
         schedule_dispatcher(app)
         schedule_office_bulletins(app, config, offices)  # each office's [[bulletins]] crons
         schedule_public(app)  # 公示: the public channel, when configured
