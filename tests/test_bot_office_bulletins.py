@@ -16,6 +16,9 @@ from bot.app import configure_offices
 from bot.bulletin_jobs import schedule_office_bulletins
 from bot.config import ConfigError
 from bot.harness import running_bot
+from bot.reminder_jobs import service_for
+from handlers.delivery import TelegramSender
+from handlers.public import sync_channel
 from ledger.bulletins import BulletinKind
 from settings import BulletinSpec, Config, OfficeSettings, ReminderPolicy
 from tests.bot_e2e import say, text
@@ -102,3 +105,33 @@ async def test_an_unknown_office_prefix_stops_the_start(tmp_path: Path) -> None:
             pass
     assert "北关督" in str(e.value) and "示督" in str(e.value)
     assert "duban office add" in str(e.value)
+
+
+async def test_each_office_posts_to_its_own_public_channel_only(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, config=Config(public_channel_id="@county_gs")) as h:
+        county_channel = h.server.channel("示例县督查事项公示", username="county_gs")
+        town_channel = h.server.channel("城关镇督查事项公示", username="town_gs")
+        admin, town = h.people["admin"], h.people["town_principal"]
+        await _township(h)
+        await say(h, admin, "/new 全县防汛排查 | 城关镇 | 默认")
+        await say(h, town, "/new 镇区道路修缮 | 城建办 | 默认")
+        # [public] channel_id is the county's (the top office): a township without its own
+        # channel has nothing posted anywhere
+        await sync_channel(h.deps, h.app.bot_data.channel)
+        await h.settle()
+        posts = [text(p) for p in county_channel.messages()]
+        assert len(posts) == 1 and "全县防汛排查" in posts[0]
+        assert town_channel.messages() == []
+        # the township's own channel (its [offices."城关督".public], as after a restart)
+        cfg2 = replace(h.deps.config, offices=(OfficeSettings(
+            "城关督", public_channel_id="@town_gs"),))
+        h.app.bot_data.deps = h.deps = replace(h.app.bot_data.deps, config=cfg2)
+        service = service_for(h.app)
+        assert service is not None and isinstance(service.sender, TelegramSender)
+        service.sender.deps = h.deps
+        await sync_channel(h.deps, h.app.bot_data.channel)
+        await h.settle()
+        town_posts = [text(p) for p in town_channel.messages()]
+        assert len(town_posts) == 1 and "镇区道路修缮" in town_posts[0]
+        assert "城关督〔2026〕1号" in town_posts[0]
+        assert len(county_channel.messages()) == 1   # still only the county's own
