@@ -266,3 +266,25 @@ async def test_start_and_doctor_check_prefixes_against_the_stored_offices(
     failed = await doctor_offices(bad)
     assert failed.status == "fail" and "南关督" in failed.detail
     assert (await doctor_offices(Config(db=url))).status == "ok"
+
+
+def test_automatic_urging_uses_each_office_s_thresholds() -> None:
+    from typing import Any
+
+    from reminders.planner import Escalation, EscalationKind
+    from reminders.scheduler import ReminderService
+
+    county = ReminderPolicy()
+    town = ReminderPolicy(auto_urge_after_workdays=5, urge_limit_workdays=4)
+    none: Any = None
+    service = ReminderService(none, SystemClock(), CAL, county, none,
+                              office_policies={2: town})
+    assert isinstance(service.planner, OfficePlanners)
+    groups = service._urges_by_policy([
+        Escalation(EscalationKind.URGE, 10, 1, 1, 3),
+        Escalation(EscalationKind.URGE, 20, 1, 2, 5),
+        Escalation(EscalationKind.FLAG, 30, 1, 2, 9),
+        Escalation(EscalationKind.URGE, 40, 2, 3, 3)])
+    assert groups == [(county, [(10, 1), (40, 2)]), (town, [(20, 1)])]
+    plain = ReminderService(none, SystemClock(), CAL, county, none)
+    assert type(plain.planner) is Planner
