@@ -13,7 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.backup_job import schedule_backups
-from bot.bulletin_jobs import schedule_bulletins
+from bot.bulletin_jobs import schedule_office_bulletins
 from bot.config import Config
 from bot.http import AiohttpRequest
 from bot.inbox import DurableUpdateProcessor, quiet_if_already_handled
@@ -27,6 +27,8 @@ from handlers.menus import set_command_menus
 from handlers.public import schedule_public, start_web, stop_web
 from handlers.ratelimit import TelegramRateLimiter
 from handlers.special import schedule_recurring
+from ledger.model import Office
+from settings.offices import check_offices, office_policies
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,17 @@ class BoundedRequest(HTTPXRequest):
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         async with self._slots:
             return await super().do_request(*args, **kwargs)
+
+
+async def configure_offices(app: App, config: Config) -> list[Office]:
+    """[offices."PREFIX"] against the stored offices (preflight said so already; one added
+    or gone since: stop here, with the same line): each office's reminder policy on Deps."""
+    deps = app.bot_data.deps
+    async with deps.uow() as uow:
+        offices = list(await uow.people.offices())
+    check_offices(config, offices)
+    app.bot_data.deps = replace(deps, office_policies=office_policies(config, offices))
+    return offices
 
 
 def build_application(config: Config, deps: Deps,
@@ -79,8 +92,9 @@ def build_application(config: Config, deps: Deps,
         log.info("bot @%s started; %s", me.username, config.redacted())
         await set_command_menus(app.bot)
         await start_calendar(app)  # entered holiday years from storage; next-year warning
+        offices = await configure_offices(app, config)  # before the scheduler is built
         schedule_dispatcher(app)
-        schedule_bulletins(app, config.bulletins)  # [[bulletins]] cron schedules
+        schedule_office_bulletins(app, config, offices)  # each office's [[bulletins]] crons
         schedule_public(app)  # 公示: the public channel, when configured
         await start_web(app)  # …and the public page, when [public] web_in_bot
         schedule_recurring(app)  # 专项督查 monthly asks, 重点企业 月回访

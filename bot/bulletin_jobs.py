@@ -18,19 +18,22 @@ from dataclasses import dataclass, field
 
 from telegram.ext import Job
 
+from bot.config import Config
 from bot.config_sections import BulletinSpec, cron_trigger
 from bot.reminder_jobs import START_JOB, service_for
 from handlers.deps import App, Ctx, Deps
 from ledger.bulletins import current_period, previous_period
 from ledger.clock import local_today
-from ledger.model import Role
+from ledger.model import Office, Role
+from ledger.offices import bulletin_chats, top_office
 from ledger.ports import Notice
 from ledger.usecases.receipts import bulletin_receipt
 from reminders import kinds
 from reports.bulletin import Bulletin, publish
+from settings.offices import office_bulletins
 
 __all__ = ["BulletinJob", "Posted", "bulletin_job", "delivery", "post_bulletin",
-           "schedule_bulletins"]
+           "schedule_bulletins", "schedule_office_bulletins"]
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +73,26 @@ def schedule_bulletins(app: App, specs: Sequence[BulletinSpec], office_id: int |
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     jobs: list[Job[Ctx]] = []
     for i, spec in enumerate(specs):
+        name = f"{spec.name}-{i}" if office_id is None else f"{spec.name}-o{office_id}-{i}"
         jobs.append(app.job_queue.run_custom(
             bulletin_job, job_kwargs={"trigger": cron_trigger(spec.cron)},
-            data=BulletinJob(spec, office_id), name=f"{spec.name}-{i}"))
+            data=BulletinJob(spec, office_id), name=name))
+    return jobs
+
+
+def schedule_office_bulletins(app: App, config: Config, offices: Sequence[Office],
+                              ) -> list[Job[Ctx]]:
+    """Each office's scheduled bulletins (settings.offices.office_bulletins: the top office
+    has [[bulletins]] and its own table's, the others their own table's): each issue
+    numbered by its office's prefix, counting its own ledger, sent to its own chats."""
+    if not offices:  # not bootstrapped yet: the first office, when the job fires
+        return schedule_bulletins(app, config.bulletins)
+    jobs: list[Job[Ctx]] = []
+    by: dict[int, list[BulletinSpec]] = {}
+    for office_id, spec in office_bulletins(config, offices):
+        by.setdefault(office_id, []).append(spec)
+    for office_id, specs in by.items():
+        jobs += schedule_bulletins(app, specs, office_id)
     return jobs
 
 
@@ -92,12 +112,20 @@ async def bulletin_job(context: Ctx) -> None:
 
 
 async def _targets(deps: Deps, spec: BulletinSpec, office_id: int) -> list[int]:
-    targets = list(spec.chats)
-    if spec.leaders:
-        async with deps.uow() as uow:
+    """The spec's chats and (groups) the office's bound groups, never a group bound to
+    another office (ledger.offices.bulletin_chats); its leaders privately (leaders)."""
+    async with deps.uow() as uow:
+        bound = {c: g.office_id for c in spec.chats if (g := await uow.chats.get(c)) is not None}
+        if spec.groups:
+            bound |= {g.chat_id: g.office_id for g in await uow.chats.for_office(office_id)}
+        targets, refused = bulletin_chats(spec.chats, bound, office_id, spec.groups)
+        if spec.leaders:
             for p in await uow.people.persons(office_id):
                 if p.has(Role.LEADER) and p.telegram_id is not None and p.reachable:
                     targets.append(p.telegram_id)
+    for chat_id in refused:
+        log.warning("bulletin %s of office %s not sent to chat %s: that group is bound to "
+                    "another office", spec.name, office_id, chat_id)
     return list(dict.fromkeys(targets))
 
 
@@ -106,10 +134,10 @@ async def post_bulletin(deps: Deps, spec: BulletinSpec, office_id: int | None = 
     """Publish the issue `spec` names for its period and queue it for its chats."""
     if office_id is None:
         async with deps.uow() as uow:
-            offices = await uow.people.offices()
-        if not offices:
+            top = top_office(await uow.people.offices())
+        if top is None:
             raise RuntimeError("no office yet: nothing to report")
-        office_id = offices[0].id
+        office_id = top.id
     today = local_today(deps.clock)
     period = (previous_period(spec.kind, today) if spec.period == "previous"
               else current_period(spec.kind, today))

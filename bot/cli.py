@@ -19,7 +19,9 @@ from bot.logs import configure_logging
 from bot.paths import _display, _ensure_dir
 from ledger.clock import SystemClock
 from ledger.errors import DomainError
+from ledger.offices import top_office
 from ledger.workcalendar import ScheduleError, WorkCalendar
+from settings.offices import web_title
 from storage.db import database_url, upgrade_sync
 from storage.uow import uow_factory
 
@@ -110,8 +112,15 @@ def cmd_web(config: Config, host: str | None, port: int | None,
 
     async def build() -> web.Application:
         engine = await prepare_database(url)
-        app = make_app(uow_factory(engine, read_only=True), SystemClock(), config.web_title,
-                       office_id)
+        read = uow_factory(engine, read_only=True)
+        async with read() as u:
+            offices = await u.people.offices()
+        top = top_office(offices)
+        shown = office_id if office_id is not None else top.id if top is not None else None
+        # The office's own title ([offices."城关督".public] web_title), else a township's
+        # name before [public] web_title.
+        title = web_title(config, offices, shown) if shown is not None else config.web_title
+        app = make_app(read, SystemClock(), title, office_id)
 
         async def dispose(_: web.Application) -> None:
             await engine.dispose()

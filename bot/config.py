@@ -14,13 +14,16 @@ from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 
-from bot.config_sections import parse_backup, parse_receipts, parse_reports
+from bot.config_sections import parse_backup, parse_bulletins, parse_receipts, parse_reports
+from ledger.errors import InvalidInput
+from ledger.offices import check_prefix
 from settings import (
     DEFAULT_API_URL,
     BackupSchedule,
     BulletinSpec,
     Config,
     ConfigError,
+    OfficeSettings,
     ReminderPolicy,
 )
 
@@ -118,39 +121,110 @@ def _days_ahead(value: object) -> int:
     return days
 
 
-def _reminders(raw: Mapping[str, Any]) -> ReminderPolicy:
-    known = set(ReminderPolicy.__dataclass_fields__)
+# [reminders] keys (the others of ReminderPolicy come from [calendar] and [receipts]).
+REMINDER_KEYS = ("before_workdays", "on_due_day", "overdue_every_workday", "urgent_every_hours",
+                 "stagnant_workdays", "auto_urge_after_workdays", "urge_limit_workdays",
+                 "send_at", "quiet_start", "quiet_end", "workdays_only")
+_WORKDAYS_MAX = 60  # a lead time or threshold in working days: about three months at most
+
+
+def _workdays(key: str, value: object, low: int = 0) -> int:
+    n = _int(key, value)
+    if not low <= n <= _WORKDAYS_MAX:
+        raise ConfigError(f"配置项 {key} 应在 {low} 到 {_WORKDAYS_MAX} 之间（工作日），实际为 {n}")
+    return n
+
+
+def _bool(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"配置项 {key} 应为 true 或 false，实际为 {value!r}")
+    return value
+
+
+def _reminders(raw: Mapping[str, Any], base: ReminderPolicy | None = None,
+               where: str = "reminders") -> ReminderPolicy:
+    """`[reminders]`, or an office's `[offices."城关督".reminders]`: the keys given over
+    `base` (the deployment's policy, for an office)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"配置项 {where} 应为一节，如 [{where}] before_workdays = [3, 1]")
     for k in raw:
-        if k not in known:
-            raise ConfigError(f"配置项 reminders.{k} 不认识；可用的有：{', '.join(sorted(known))}")
-    d = ReminderPolicy()
+        if k not in REMINDER_KEYS:
+            raise ConfigError(f"配置项 {where}.{k} 不认识；可用的有：{', '.join(sorted(REMINDER_KEYS))}")
+    d = base or ReminderPolicy()
     before = raw.get("before_workdays", list(d.before_workdays))
     if not isinstance(before, list):
-        raise ConfigError("配置项 reminders.before_workdays 应为整数列表，如 [3, 1]")
-    return ReminderPolicy(
-        before_workdays=tuple(sorted({_int("reminders.before_workdays", x) for x in before},
-                                     reverse=True)),
-        on_due_day=bool(raw.get("on_due_day", d.on_due_day)),
-        overdue_every_workday=bool(raw.get("overdue_every_workday", d.overdue_every_workday)),
-        urgent_every_hours=_int("reminders.urgent_every_hours",
-                                raw.get("urgent_every_hours", d.urgent_every_hours)),
-        stagnant_workdays=_int("reminders.stagnant_workdays",
-                               raw.get("stagnant_workdays", d.stagnant_workdays)),
-        auto_urge_after_workdays=_int("reminders.auto_urge_after_workdays",
-                                      raw.get("auto_urge_after_workdays",
-                                              d.auto_urge_after_workdays)),
-        urge_limit_workdays=_int("reminders.urge_limit_workdays",
-                                 raw.get("urge_limit_workdays", d.urge_limit_workdays)),
-        send_at=_time("reminders.send_at", raw.get("send_at", d.send_at)),
-        quiet_start=_time("reminders.quiet_start", raw.get("quiet_start", d.quiet_start)),
-        quiet_end=_time("reminders.quiet_end", raw.get("quiet_end", d.quiet_end)),
-        workdays_only=bool(raw.get("workdays_only", d.workdays_only)),
+        raise ConfigError(f"配置项 {where}.before_workdays 应为整数列表，如 [3, 1]")
+    hours = _int(f"{where}.urgent_every_hours",
+                 raw.get("urgent_every_hours", d.urgent_every_hours))
+    if not 0 <= hours <= 24:
+        raise ConfigError(f"配置项 {where}.urgent_every_hours 应在 0 到 24 之间（小时），实际为 {hours}")
+    return replace(
+        d,
+        before_workdays=tuple(sorted({_workdays(f"{where}.before_workdays", x, 1)
+                                      for x in before}, reverse=True)),
+        on_due_day=_bool(f"{where}.on_due_day", raw.get("on_due_day", d.on_due_day)),
+        overdue_every_workday=_bool(f"{where}.overdue_every_workday",
+                                    raw.get("overdue_every_workday", d.overdue_every_workday)),
+        urgent_every_hours=hours,
+        stagnant_workdays=_workdays(f"{where}.stagnant_workdays",
+                                    raw.get("stagnant_workdays", d.stagnant_workdays)),
+        auto_urge_after_workdays=_workdays(f"{where}.auto_urge_after_workdays",
+                                           raw.get("auto_urge_after_workdays",
+                                                   d.auto_urge_after_workdays)),
+        urge_limit_workdays=_workdays(f"{where}.urge_limit_workdays",
+                                      raw.get("urge_limit_workdays", d.urge_limit_workdays), 1),
+        send_at=_time(f"{where}.send_at", raw.get("send_at", d.send_at)),
+        quiet_start=_time(f"{where}.quiet_start", raw.get("quiet_start", d.quiet_start)),
+        quiet_end=_time(f"{where}.quiet_end", raw.get("quiet_end", d.quiet_end)),
+        workdays_only=_bool(f"{where}.workdays_only", raw.get("workdays_only", d.workdays_only)),
     )
+
+
+_OFFICE_KEYS = {"reminders", "bulletins", "public"}
+_OFFICE_PUBLIC_KEYS = {"channel_id", "web_title"}
+
+
+def _offices(raw: object, policy: ReminderPolicy) -> tuple[OfficeSettings, ...]:
+    """`[offices."城关督"]` tables, keyed by an office's numbering prefix: its own
+    reminders (over the deployment's), scheduled bulletins and public channel/page title."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise ConfigError('配置项 offices 应写成 [offices."编号前缀"] 表，如 [offices."城关督"]')
+    out: list[OfficeSettings] = []
+    for prefix, table in raw.items():
+        where = f'offices."{prefix}"'
+        try:
+            check_prefix(str(prefix))
+        except InvalidInput as e:
+            raise ConfigError(f"配置项 [{where}]：{e}") from None
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"配置项 {where} 应为表，如 [{where}.reminders]")
+        for k in table:
+            if k not in _OFFICE_KEYS:
+                raise ConfigError(f"配置项 {where}.{k} 不认识；可用的有：{', '.join(sorted(_OFFICE_KEYS))}")
+        pub = table.get("public", {})
+        if not isinstance(pub, Mapping):
+            raise ConfigError(f"配置项 {where}.public 应为表，如 [{where}.public] channel_id = \"@频道\"")
+        for k in pub:
+            if k not in _OFFICE_PUBLIC_KEYS:
+                raise ConfigError(f"配置项 {where}.public.{k} 不认识；可用的有："
+                                  f"{', '.join(sorted(_OFFICE_PUBLIC_KEYS))}")
+        channel_raw = pub.get("channel_id")
+        out.append(OfficeSettings(
+            prefix=str(prefix).strip(),
+            reminders=(_reminders(table["reminders"], policy, f"{where}.reminders")
+                       if "reminders" in table else None),
+            bulletins=parse_bulletins(table.get("bulletins"), f"{where}.bulletins"),
+            public_channel_id=(_channel(f"{where}.public.channel_id", channel_raw)
+                               if channel_raw else None),
+            web_title=str(pub["web_title"]).strip() or None if "web_title" in pub else None))
+    return tuple(out)
 
 
 _TOP_KEYS = {"bulletins", "appraisal", "telegram", "database", "office", "webhook", "reminders", "calendar", "ops",
              "public", "logging", "files", "intake", "backup",
-             "receipts"}
+             "receipts", "offices"}
 _PUBLIC_KEYS = {"channel_id", "web_host", "web_port", "web_title", "web_in_bot"}
 
 
@@ -261,6 +335,8 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         "download_limit_mb", Config.files_download_mb))
     if files_mb < 1:
         raise ConfigError(f"files.download_limit_mb 应至少为 1，实际为 {files_mb}")
+    policy = replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning,
+                     receipts=parse_receipts(raw.get("receipts")))
     return Config(
         token=token, api_url=api_url, proxy=proxy, api_concurrency=concurrency, db=str(db),
         admins=admins, admin_names=admin_names,
@@ -281,8 +357,8 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None) 
         invite_ttl_hours=_int("office.invite_ttl_hours",
                               office.get("invite_ttl_hours", Config.invite_ttl_hours)),
         max_days_ahead=_days_ahead(office.get("max_days_ahead", Config.max_days_ahead)),
-        reminders=replace(_reminders(raw.get("reminders", {})), holidays_warn_from=warning,
-                          receipts=parse_receipts(raw.get("receipts"))),
+        reminders=policy,
+        offices=_offices(raw.get("offices"), policy),
         bulletins=reports.bulletins, appraisal=reports.appraisal,
         public_channel_id=channel,
         web_host=str(pub.get("web_host", Config.web_host)),

@@ -4,6 +4,7 @@
     kind = "regular"            # regular《督察》| project《项目建设督查专报》| quarterly | leaders
     cron = "0 9 * * mon"        # minute hour day month weekday, Asia/Shanghai
     chats = [-1001234567890]    # the group chats it is posted to
+    groups = false              # also every group bound to the office (/bind)
     leaders = false             # also privately to every person with the 县领导 role
     recipients = "各乡镇，县直各部门"   # 主送 of the .docx
     period = "previous"         # previous: the last whole week/month/quarter; current: to date
@@ -55,7 +56,7 @@ _KIND_NAMES: dict[str, BulletinKind] = {
     "督察": BulletinKind.REGULAR, "项目专报": BulletinKind.PROJECT,
     "季度通报": BulletinKind.QUARTERLY, "领导专报": BulletinKind.LEADERS,
 }
-_SPEC_KEYS = {"kind", "cron", "chats", "leaders", "recipients", "period", "enabled"}
+_SPEC_KEYS = {"kind", "cron", "chats", "leaders", "groups", "recipients", "period", "enabled"}
 
 
 def cron_trigger(expr: str) -> CronTrigger:
@@ -72,15 +73,16 @@ def _int(key: str, value: object) -> int:
         raise _error(f"配置项 {key} 应为整数（群组 id），实际为 {value!r}") from None
 
 
-def parse_bulletins(raw: object) -> tuple[BulletinSpec, ...]:
-    """`[[bulletins]]` → specs; None or [] → none scheduled."""
+def parse_bulletins(raw: object, where: str = "bulletins") -> tuple[BulletinSpec, ...]:
+    """`[[bulletins]]` (or an office's `[[offices."城关督".bulletins]]`) → specs;
+    None or [] → none scheduled."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _error("配置项 bulletins 应写成 [[bulletins]] 表数组")
+        raise _error(f"配置项 {where} 应写成 [[{where}]] 表数组")
     specs: list[BulletinSpec] = []
     for i, item in enumerate(raw):
-        key = f"bulletins[{i}]"
+        key = f"{where}[{i}]"
         if not isinstance(item, Mapping):
             raise _error(f"配置项 {key} 应为表（kind、cron、chats）")
         for k in item:
@@ -105,13 +107,17 @@ def parse_bulletins(raw: object) -> tuple[BulletinSpec, ...]:
         leaders = item.get("leaders", False)
         if not isinstance(leaders, bool):
             raise _error(f"配置项 {key}.leaders 应为 true 或 false")
-        if not chats and not leaders:
-            raise _error(f"配置项 {key} 没有接收者：请填写 chats 或 leaders = true")
+        groups = item.get("groups", False)
+        if not isinstance(groups, bool):
+            raise _error(f"配置项 {key}.groups 应为 true 或 false")
+        if not chats and not leaders and not groups:
+            raise _error(f"配置项 {key} 没有接收者：请填写 chats，或 groups = true"
+                         f"（本督查室绑定的全部群组），或 leaders = true")
         period = str(item.get("period", "previous"))
         if period not in ("previous", "current"):
             raise _error(f"配置项 {key}.period 应为 previous 或 current，实际为 {period!r}")
         specs.append(BulletinSpec(
-            kind=_KIND_NAMES[kind_raw], cron=cron, chats=chats, leaders=leaders,
+            kind=_KIND_NAMES[kind_raw], cron=cron, chats=chats, leaders=leaders, groups=groups,
             recipients=str(item.get("recipients", BulletinSpec.recipients)), period=period))
     return tuple(specs)
 

@@ -21,7 +21,15 @@ from telegram.error import TelegramError
 from bot.cli_holidays import entered_schedules
 from bot.config import ConfigError, load_config
 from bot.logs import configure_logging, redact
-from bot.preflight import StartupProblem, api_where, bot_api_line, database_line, make_bot
+from bot.preflight import (
+    StartupProblem,
+    api_where,
+    bot_api_line,
+    database_line,
+    make_bot,
+    offices_line,
+    stored_offices,
+)
 from ledger.clock import Clock, SystemClock, to_local
 from ledger.workcalendar import ScheduleError, WorkCalendar
 from reminders.lock import DEFAULT_STALE_AFTER
@@ -127,14 +135,34 @@ async def check_lock(config: Config, now: datetime) -> Check:
     return Check("调度锁", "ok", f"{holder} 持有，最后心跳 {seen}（{max(age, 0)} 秒前）")
 
 
-async def check_channel(config: Config, bot: Bot | None, me: User | None) -> Check:
+async def check_offices(config: Config) -> Check:
+    """[offices."PREFIX"]: each names a stored office."""
+    if not config.offices:
+        return Check("各督查室配置", "ok", "未配置 [offices.\"前缀\"]（全部用总的设置）")
+    offices = await stored_offices(config.db)
+    if offices is None:
+        return Check("各督查室配置", "skip", "未检查（数据库尚未升级）")
+    line = offices_line(config, offices)
+    if line is not None:
+        return Check("各督查室配置", "fail", line)
+    return Check("各督查室配置", "ok", "、".join(
+        f"{o.prefix}" + "（" + "、".join(part for part, has in (
+            ("提醒", o.reminders is not None), ("定时通报", bool(o.bulletins)),
+            ("公示频道", o.public_channel_id is not None), ("公示页标题", bool(o.web_title)))
+            if has) + "）" for o in config.offices))
 
-    channel = config.public_channel_id
+
+async def check_channel(config: Config, bot: Bot | None, me: User | None,
+                        channel: int | str | None = None, setting: str | None = None,
+                        ) -> Check:
+    """The deployment's channel ([public]), or an office's (`channel`, `setting`)."""
+    if channel is None and setting is None:
+        channel = config.public_channel_id
     if channel is None:
         return Check("公示频道", "ok", "未配置（跳过）")
     if bot is None or me is None:
         return Check("公示频道", "skip", "未检查（Bot API 不通）")
-    setting = "DUBAN_PUBLIC_CHANNEL / public.channel_id"
+    setting = setting or "DUBAN_PUBLIC_CHANNEL / public.channel_id"
     try:
         chat = await bot.get_chat(channel)
         member = await bot.get_chat_member(chat.id, me.id)
@@ -194,7 +222,14 @@ async def run_checks(load: Any, clock: Clock) -> list[Check]:
         checks.extend(await check_calendar(config, to_local(now).date()))
         checks.append(await check_lock(config, now) if db_ok
                       else Check("调度锁", "skip", "未检查（数据库不可用）"))
+        checks.append(await check_offices(config) if db_ok
+                      else Check("各督查室配置", "skip", "未检查（数据库不可用）"))
         checks.append(await check_channel(config, bot, me))
+        for own in config.offices:
+            if own.public_channel_id is not None:
+                checks.append(await check_channel(
+                    config, bot, me, own.public_channel_id,
+                    f'offices."{own.prefix}".public.channel_id'))
         checks.append(check_files(config))
     finally:
         if bot is not None:

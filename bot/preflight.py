@@ -17,8 +17,12 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.http import AiohttpRequest
 from bot.logs import redact
+from ledger.model import Office
+from settings import ConfigError
+from settings.offices import check_offices
 from storage import health
-from storage.db import SchemaError
+from storage.db import SchemaError, make_engine
+from storage.uow import uow_factory
 
 if TYPE_CHECKING:
     from telegram import Bot, User
@@ -198,8 +202,39 @@ async def check_start(config: Config, *, api: bool = True) -> None:
     state = await database_for_start(url)
     if state.backend != "sqlite" or (p := health.sqlite_path(url)) is None or p.exists():
         await schema_not_newer(url, state.where)
+        await offices_configured(config)
     if api:
         await bot_identity(config)
+
+
+async def stored_offices(url: str) -> list[Office] | None:
+    """The offices in the database (None: it cannot say yet, e.g. a schema still behind)."""
+    engine = make_engine(url)
+    try:
+        async with uow_factory(engine, read_only=True)() as u:
+            return list(await u.people.offices())
+    except Exception:  # not migrated yet, or no database: the start creates or upgrades it
+        return None
+    finally:
+        await engine.dispose()
+
+
+def offices_line(config: Config, offices: list[Office]) -> str | None:
+    """`[offices."PREFIX"]` naming no stored office: the line to print (None: all known)."""
+    try:
+        check_offices(config, offices)
+    except ConfigError as e:
+        return str(e)
+    return None
+
+
+async def offices_configured(config: Config) -> None:
+    if not config.offices:
+        return
+    offices = await stored_offices(config.db)
+    line = offices_line(config, offices) if offices is not None else None
+    if line is not None:
+        raise StartupProblem(f"配置错误：{line}")
 
 
 def run_checks(config: Config, *, api: bool = True) -> None:

@@ -50,7 +50,7 @@ def _make_service(app: App, settings: Settings) -> ReminderService:
         read = uow_factory(engine, read_only=True)
     return ReminderService(deps.uow, deps.clock, deps.cal, deps.config.reminders,
                            TelegramSender(app.bot, deps), settings, lock, read,
-                           app.bot_data.dispatch_lock)
+                           app.bot_data.dispatch_lock, office_policies=deps.office_policies)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from ledger.usecases.turnover import may_receive
 from reminders import kinds
 from reminders.outbox import RetryLater, Unreachable
 from reports.bulletin import BulletinFiles, build_bulletin, render_files
+from settings.offices import public_channel
 
 
 @contextlib.contextmanager
@@ -219,14 +220,17 @@ class TelegramSender:
     # ---- the public channel
 
     async def _channel_post(self, notice: Notice) -> None:
-        """A matter's post in the public channel, new or edited in place; `public_posts`
-        keeps what went out."""
-        channel = self.deps.config.public_channel_id
-        if channel is None or notice.matter_id is None:
+        """A matter's post in its office's public channel, new or edited in place;
+        `public_posts` keeps what went out."""
+        if notice.matter_id is None:
             return
         async with self.deps.uow() as uow:
             m = await queries.matter_or_none(uow, notice.matter_id)
             if m is None:
+                return
+            # Its own office's channel only (settings.offices); none: nothing to post.
+            channel = public_channel(self.deps.config, await uow.people.offices(), m.office_id)
+            if channel is None:
                 return
             post = await uow.posts.get(notice.matter_id)
             text = await post_text(self.deps, uow, m, post)

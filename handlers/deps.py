@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from ledger.ports import UnitOfWorkFactory
 from ledger.workcalendar import WorkCalendar
 from presentation.render import Renderer
 from reminders.scheduler import ReminderService
-from settings import Config
+from settings import Config, ReminderPolicy
 
 
 @dataclass
@@ -39,9 +39,15 @@ class Deps:
     # Batched lookups and progress reports (handlers.intake), built from uow/read/clock; a copy
     # made with dataclasses.replace (at start-up) builds its own.
     intake: Intake = field(init=False)
+    # The offices with their own reminder policy ([offices."城关督".reminders]), by id:
+    # resolved from the stored offices at start (bot.app, settings.offices).
+    office_policies: Mapping[int, ReminderPolicy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.intake = Intake(self.uow, self.clock, self.read)
+
+    def reminder_policy(self, office_id: int) -> ReminderPolicy:
+        return self.office_policies.get(office_id, self.config.reminders)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from ledger.ports import CHANNEL_POST_KIND, Notice, PublicPost, UnitOfWork
 from ledger.publicview import is_public, public_row
 from ledger.queries import office_directory
 from public.web import serve
+from settings.offices import any_channel, public_channel
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,21 @@ async def post_text(deps: Deps, uow: UnitOfWork, m: Matter, post: PublicPost | N
 
 
 async def sync_channel(deps: Deps, state: ChannelState) -> SyncStats:
-    """Queue what the public channel lacks. No channel configured: no-op."""
+    """Queue what each office's public channel lacks. No channel configured: no-op."""
     stats = SyncStats()
-    if deps.config.public_channel_id is None:
+    if not any_channel(deps.config):
         return stats
     async with state.lock:
         seen = state.seen
         now = deps.clock.now()
         queued: list[tuple[int, int]] = []
         async with deps.uow() as uow:
-            for office in await uow.people.offices():
+            offices = await uow.people.offices()
+            for office in offices:
+                # Each office's matters go to its own channel only (settings.offices); an
+                # office without one has nothing posted.
+                if public_channel(deps.config, offices, office.id) is None:
+                    continue
                 versions = await uow.posts.candidates(office.id)
                 changed = [mid for mid, v in versions.items() if seen.get(mid) != v]
                 for mid in sorted(changed):
@@ -100,7 +106,7 @@ async def sync_job(context: Ctx) -> None:
 def schedule_public(app: App) -> None:
     """Every minute, and right after each kick (a use case changed something)."""
     deps = app.bot_data.deps
-    if deps.config.public_channel_id is None or app.job_queue is None:
+    if not any_channel(deps.config) or app.job_queue is None:
         return
     jq = app.job_queue
     jq.run_repeating(sync_job, interval=SYNC_EVERY_SECONDS, first=1, name=SYNC_JOB)

@@ -295,7 +295,8 @@ async def mine_page(deps: Deps, actor: Person, page: int, group: bool,
     day = today(deps)
     rows = [{"m": m, **assignment_view(deps, a, names, day)} for m, a in work.items]
     upcoming = [] if group or page else await upcoming_reminders(
-        deps.uow(), deps.clock, deps.cal, deps.config.reminders, actor.id, days=7, limit=10)
+        deps.uow(), deps.clock, deps.cal, deps.reminder_policy(actor.office_id), actor.id,
+        days=7, limit=10)
     text = deps.render("mine.j2", rows=rows, person=actor, upcoming=upcoming,
                        total=work.total, lights=work.lights, page=page + 1, pages=pages,
                        start=page * MINE_PAGE)

@@ -184,3 +184,19 @@ def rollup(matters: Sequence[Matter], cal: WorkCalendar, today: date, policy: Li
                   closed=sum(m.closed_at is not None and m.closed_at >= since
                              and (until is None or m.closed_at < until) for m in scoped),
                   worst=tuple(sorted(red, key=lateness)[:worst]))
+
+
+# ---------------------------------------------------------------- an office's bulletin
+
+
+def bulletin_chats(listed: Sequence[int], bound: dict[int, int], office_id: int,
+                   own_groups: bool) -> tuple[list[int], list[int]]:
+    """Where an office's scheduled bulletin goes: the chats its spec lists, and (`groups`)
+    every group bound to the office; a listed chat bound to another office gets nothing
+    (a group belongs to one office). `bound`: chat id → its office, for the bound chats.
+    Returns (chats, refused)."""
+    chats = [c for c in listed if bound.get(c, office_id) == office_id]
+    refused = [c for c in listed if bound.get(c, office_id) != office_id]
+    if own_groups:
+        chats += sorted(c for c, o in bound.items() if o == office_id)
+    return list(dict.fromkeys(chats)), refused

@@ -151,7 +151,7 @@ class SendCheck:
             if n.id in out.stale or n.matter_id in urgent or n.kind in kinds.IMMEDIATE_KINDS:
                 continue
             try:
-                release = self.planner.release_at(n.next_try_at or n.due_at, now)
+                release = self.planner.release_at(n.next_try_at or n.due_at, now, n.office_id)
             except CalendarYearUnknown:
                 continue
             if release > now:

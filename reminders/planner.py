@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -208,6 +208,10 @@ class Planner:
             return False
         return today.sending and today.send <= n < today.window_end
 
+    def escalating_policies(self, now: datetime) -> frozenset[int]:
+        """Which policies (by office id; -1 the deployment's) have escalations due now."""
+        return frozenset({-1}) if self.escalating(now) else frozenset()
+
     def live(self, row: AssignmentRow, now: datetime) -> list[Notice]:
         """The row's notices that may be sent at `now` (send-time check)."""
         tl = self.timeline(now)
@@ -217,7 +221,12 @@ class Planner:
         self._row(out, row, tl, win, self._days(tl, win))
         return out
 
-    def release_at(self, due_at: datetime, now: datetime) -> datetime:
+    def for_office(self, office_id: int) -> Planner:
+        """The planner of that office's policy (one policy: this one)."""
+        return self
+
+    def release_at(self, due_at: datetime, now: datetime,
+                   office_id: int | None = None) -> datetime:
         """When a notice due at `due_at` may go out, seen at `now`: nothing is sent in quiet
         hours or on a non-working day (with workdays_only); what falls due then goes out at
         the next sending day's send_at. (Urgent matters are exempt: callers skip this.)"""
@@ -469,3 +478,98 @@ class Planner:
                     person_id=person_id,
                     chat_id=chat_id, matter_id=m.matter_id, payload=dict(payload)))
 
+
+
+class OfficePlanners(Planner):
+    """The planner for a deployment whose offices have their own reminder policies
+    ([offices."城关督".reminders]): each row, notice and matter is planned with its office's
+    policy (an office not named: the deployment's). The same interface as `Planner`."""
+
+    def __init__(self, cal: WorkCalendar, policy: ReminderPolicy,
+                 by_office: Mapping[int, ReminderPolicy],
+                 horizon: timedelta = DEFAULT_HORIZON) -> None:
+        super().__init__(cal, policy, horizon)
+        self.default = Planner(cal, policy, horizon)
+        self.own = {oid: Planner(cal, p, horizon) for oid, p in by_office.items()}
+
+    def for_office(self, office_id: int) -> Planner:
+        return self.own.get(office_id, self.default)
+
+    def _all(self) -> list[Planner]:
+        return [self.default, *self.own.values()]
+
+    def _split(self, rows: Iterable[AssignmentRow]) -> dict[int, list[AssignmentRow]]:
+        by: dict[int, list[AssignmentRow]] = {}
+        for r in rows:
+            by.setdefault(r.office_id if r.office_id in self.own else -1, []).append(r)
+        return by
+
+    def _planner(self, key: int) -> Planner:
+        return self.default if key == -1 else self.own[key]
+
+    def timeline(self, now: datetime) -> Timeline:
+        return self.default.timeline(now)
+
+    def plan(self, rows: Iterable[AssignmentRow], now: datetime,
+             horizon: timedelta | None = None) -> Plan:
+        out = Plan()
+        for key, part in self._split(rows).items():
+            _merge(out, self._planner(key).plan(part, now, horizon))
+        return out
+
+    def sends_between(self, lo: datetime, hi: datetime, now: datetime) -> bool:
+        return any(p.sends_between(lo, hi, now) for p in self._all())
+
+    def escalating(self, now: datetime) -> bool:
+        return any(p.escalating(now) for p in self._all())
+
+    def escalating_policies(self, now: datetime) -> frozenset[int]:
+        out = {oid for oid, p in self.own.items() if p.escalating(now)}
+        return frozenset(out | ({-1} if self.default.escalating(now) else set()))
+
+    def live(self, row: AssignmentRow, now: datetime) -> list[Notice]:
+        return self.for_office(row.office_id).live(row, now)
+
+    def release_at(self, due_at: datetime, now: datetime,
+                   office_id: int | None = None) -> datetime:
+        planner = self.default if office_id is None else self.for_office(office_id)
+        return planner.release_at(due_at, now)
+
+    def upcoming(self, rows: Iterable[AssignmentRow], now: datetime, until: datetime,
+                 person_id: int | None = None) -> list[Notice]:
+        out: list[Notice] = []
+        for key, part in self._split(rows).items():
+            out += self._planner(key).upcoming(part, now, until, person_id)
+        out.sort(key=lambda x: (x.due_at, x.matter_id or 0, x.assignment_no or 0))
+        return out
+
+    def plan_unassigned(self, matters: Iterable[UnassignedMatter], now: datetime,
+                        targets: OfficeTargets, horizon: timedelta | None = None,
+                        ) -> Plan:
+        out = Plan()
+        by: dict[int, list[UnassignedMatter]] = {}
+        for m in matters:
+            by.setdefault(m.office_id if m.office_id in self.own else -1, []).append(m)
+        for key, part in by.items():
+            _merge(out, self._planner(key).plan_unassigned(part, now, targets, horizon))
+        return out
+
+    def live_unassigned(self, m: UnassignedMatter, now: datetime,
+                        targets: OfficeTargets) -> list[Notice]:
+        return self.for_office(m.office_id).live_unassigned(m, now, targets)
+
+
+def _merge(into: Plan, part: Plan) -> None:
+    into.notices += part.notices
+    into.escalations += part.escalations
+    into.unknown_years |= part.unknown_years
+    into.skipped_rows += part.skipped_rows
+
+
+def planner_for(cal: WorkCalendar, policy: ReminderPolicy,
+                by_office: Mapping[int, ReminderPolicy] | None = None,
+                horizon: timedelta = DEFAULT_HORIZON) -> Planner:
+    """One policy: a plain `Planner`; offices with their own: `OfficePlanners`."""
+    if not by_office:
+        return Planner(cal, policy, horizon)
+    return OfficePlanners(cal, policy, by_office, horizon)

@@ -1,6 +1,6 @@
 """Read-side use cases of reminders, for handlers.
 
-- `/mine`: `upcoming_reminders(deps.uow(), deps.clock, deps.cal, deps.config.reminders,
+- `/mine`: `upcoming_reminders(deps.uow(), deps.clock, deps.cal, deps.reminder_policy(office),
   actor_id)` — what will be sent to the actor in the next days if nothing changes.
 - pausing is a ledger use case: `ledger.usecases.accountability.pause_reminders /
   resume_reminders / reminders_paused`.

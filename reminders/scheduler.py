@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -47,9 +47,9 @@ from reminders.planner import (
     Escalation,
     EscalationKind,
     Plan,
-    Planner,
     Target,
     UnassignedMatter,
+    planner_for,
 )
 from reminders.ratelimit import FloodLimits
 from settings import ReminderPolicy
@@ -118,8 +118,10 @@ class ReminderService:
                  policy: ReminderPolicy, sender: NoticeSender,
                  settings: Settings | None = None, lock: SchedulerLock | None = None,
                  read_uow: UnitOfWorkFactory | None = None,
-                 dispatch_lock: asyncio.Lock | None = None) -> None:
-        """`read_uow`: for the scans (on SQLite a read-only one does not take the write
+                 dispatch_lock: asyncio.Lock | None = None,
+                 office_policies: Mapping[int, ReminderPolicy] | None = None) -> None:
+        """`office_policies`: the offices with their own reminder policy (settings.offices;
+        the others have `policy`). `read_uow`: for the scans (on SQLite a read-only one does not take the write
         lock, so people's actions are not held up by a county-wide scan).
         `dispatch_lock`: held while delivering, shared with anything else in the process
         that delivers from the same outbox (BotData.dispatch_lock)."""
@@ -131,13 +133,15 @@ class ReminderService:
         self.sender = sender
         self.settings = settings or Settings()
         self.lock = lock
-        self.planner = Planner(cal, policy, self.settings.horizon)
+        self.office_policies = dict(office_policies or {})
+        self.planner = planner_for(cal, policy, self.office_policies, self.settings.horizon)
         self.check = SendCheck(self.planner)
         self._known: dict[str, datetime] = {}     # keys this process queued (or found queued)
         self._last_full: datetime | None = None
         self._swept_until: datetime | None = None  # daily slots up to here are planned
         self._swept_calendar: int | None = None    # the calendar version of the last sweep
         self._escalated_on: date | None = None     # the local day escalations were swept
+        self._escalated: frozenset[int] = frozenset()  # …for these policies (offices)
         self._watermark: datetime | None = None   # events up to here are planned
         self._running = asyncio.Lock()
         self._dispatching = dispatch_lock or asyncio.Lock()
@@ -202,7 +206,10 @@ class ReminderService:
             self._swept_until = now + self.settings.horizon
             self._swept_calendar = self.cal.version
             if self.planner.escalating(now):
-                self._escalated_on = to_local(now).date()
+                today = to_local(now).date()
+                before = self._escalated if self._escalated_on == today else frozenset()
+                self._escalated_on = today
+                self._escalated = before | self.planner.escalating_policies(now)
             cutoff = now - timedelta(days=2)
             self._known = {k: v for k, v in self._known.items() if v >= cutoff}
         self._watermark = now
@@ -222,8 +229,10 @@ class ReminderService:
             return True
         if self.planner.sends_between(self._swept_until, now + self.settings.horizon, now):
             return True
+        # An office whose sending window opens later than another's escalates then too.
         return (self.planner.escalating(now)
-                and self._escalated_on != to_local(now).date())
+                and (self._escalated_on != to_local(now).date()
+                     or not self.planner.escalating_policies(now) <= self._escalated))
 
     async def _sweep(self, now: datetime, stats: PassStats) -> None:
         """Every open assignment, a page at a time: each page is read, planned in a thread,
@@ -318,11 +327,10 @@ class ReminderService:
         """Automatic 催办 and criticism flags, in batches (accountability.ESCALATION_BATCH
         to a transaction), each an event; one that no longer applies or met a conflict is
         left for the next pass."""
-        p = self.policy
-        urges = [(e.matter_id, e.no) for e in escalations if e.kind is EscalationKind.URGE]
         flags = [(e.matter_id, e.no) for e in escalations if e.kind is EscalationKind.FLAG]
         done = 0
-        if urges:
+        # Each office's own thresholds ([offices."城关督".reminders]): one call per policy.
+        for p, urges in self._urges_by_policy(escalations):
             urged = await accountability.auto_urge_many(
                 self.uow, self.clock, self.cal, urges,
                 after_workdays=p.auto_urge_after_workdays,
@@ -332,6 +340,15 @@ class ReminderService:
             flagged = await accountability.flag_for_criticism_many(self.uow, self.clock, flags)
             done += self._log_escalations(EscalationKind.FLAG, flags, flagged)
         return done
+
+    def _urges_by_policy(self, escalations: Sequence[Escalation],
+                         ) -> list[tuple[ReminderPolicy, list[tuple[int, int]]]]:
+        by: dict[int, list[tuple[int, int]]] = {}
+        for e in escalations:
+            if e.kind is EscalationKind.URGE:
+                key = e.office_id if e.office_id in self.office_policies else -1
+                by.setdefault(key, []).append((e.matter_id, e.no))
+        return [(self.office_policies.get(k, self.policy), urges) for k, urges in by.items()]
 
     @staticmethod
     def _log_escalations(kind: EscalationKind, targets: Sequence[tuple[int, int]],

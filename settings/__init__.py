@@ -15,7 +15,7 @@ from ledger.receipts import ReceiptPolicy
 from storage.health import masked
 
 __all__ = ["DEFAULT_API_URL", "BackupSchedule", "BulletinSpec", "Config", "ConfigError",
-           "ReminderPolicy"]
+           "OfficeSettings", "ReminderPolicy"]
 
 DEFAULT_API_URL = "https://api.telegram.org"
 
@@ -28,6 +28,7 @@ class BulletinSpec:
     leaders: bool = False
     recipients: str = "各乡镇，县直各部门"
     period: str = "previous"   # previous | current
+    groups: bool = False       # also every group chat bound to the issue's office
 
     @property
     def name(self) -> str:
@@ -65,6 +66,18 @@ class ReminderPolicy:
     holidays_warn_from: tuple[int, int] | None = None
     # [receipts]: when the unread of a 「已阅」 notice are reminded, and their principal told.
     receipts: ReceiptPolicy = field(default_factory=ReceiptPolicy)
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    """`[offices."城关督"]`: what one office (named by its numbering prefix) has of its own;
+    what it leaves out is the deployment's (`settings.offices` looks it up)."""
+
+    prefix: str
+    reminders: ReminderPolicy | None = None      # None: the deployment's [reminders]
+    bulletins: tuple[BulletinSpec, ...] = ()     # its own scheduled bulletins
+    public_channel_id: int | str | None = None   # its own 公示 channel
+    web_title: str | None = None                 # its public page's title
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,9 @@ class Config:
     # [files] download_limit_mb: Telegram's getFile limit; raise it with a local Bot API server.
     files_download_mb: int = 20
     backup: BackupSchedule | None = None  # [backup]: nightly backups (bot.backup_job)
+    # [offices."PREFIX"]: per-office overrides; the top office also has the deployment's
+    # [[bulletins]] and [public] channel, the others only their own (settings.offices).
+    offices: tuple[OfficeSettings, ...] = ()
     source: str = "defaults"
 
     @property
