@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,22 +21,44 @@ def _receipt(row: Row[Any], readers: builtins.list[Reader]) -> Receipt:
                    readers=readers)
 
 
+def _receipt_values(r: Receipt) -> dict[str, Any]:
+    return {"office_id": r.office_id, "kind": r.kind, "matter_id": r.matter_id,
+            "assignment_no": r.assignment_no, "record_id": r.record_id,
+            "title": r.title[:200], "created_at": r.created_at, "chat_id": r.chat_id,
+            "message_id": r.message_id, "open": True}
+
+
+def _reader_rows(many: Sequence[Receipt]) -> builtins.list[dict[str, Any]]:
+    return [{"receipt_id": x.id, "person_id": r.person_id, "unit_id": r.unit_id,
+             "expected": r.expected, "read_at": r.read_at} for x in many for r in x.readers]
+
+
 class SqlReceiptRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def add(self, receipt: Receipt) -> Receipt:
         result = await self._conn.execute(insert(receipts).values(
-            office_id=receipt.office_id, kind=receipt.kind, matter_id=receipt.matter_id,
-            assignment_no=receipt.assignment_no, record_id=receipt.record_id,
-            title=receipt.title[:200], created_at=receipt.created_at, chat_id=receipt.chat_id,
-            message_id=receipt.message_id, open=True).returning(receipts.c.id))
+            _receipt_values(receipt)).returning(receipts.c.id))
         receipt.id = int(result.scalar_one())
         if receipt.readers:
-            await self._conn.execute(insert(receipt_readers), [
-                {"receipt_id": receipt.id, "person_id": r.person_id, "unit_id": r.unit_id,
-                 "expected": r.expected, "read_at": r.read_at} for r in receipt.readers])
+            await self._conn.execute(insert(receipt_readers), _reader_rows([receipt]))
         return receipt
+
+    async def add_many(self, many: Sequence[Receipt]) -> builtins.list[Receipt]:
+        """One insert of the receipts (their ids returned in order), one of the readers:
+        an escalation's batch of 催办通知单 is two statements, not two per urge."""
+        if len(many) <= 1:
+            return [await self.add(r) for r in many]
+        result = await self._conn.execute(
+            insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True),
+            [_receipt_values(r) for r in many])
+        for r, row in zip(many, result.all(), strict=True):
+            r.id = int(row[0])
+        readers = _reader_rows(many)
+        if readers:
+            await self._conn.execute(insert(receipt_readers), readers)
+        return builtins.list(many)
 
     async def _readers(self, ids: builtins.list[int]) -> dict[int, builtins.list[Reader]]:
         out: dict[int, builtins.list[Reader]] = {i: [] for i in ids}
