@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, true, update
+from sqlalchemy import Row, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.receipts import Reader, Receipt
@@ -50,11 +50,24 @@ class SqlReceiptRepository:
         an escalation's batch of 催办通知单 is two statements, not two per urge."""
         if len(many) <= 1:
             return [await self.add(r) for r in many]
-        result = await self._conn.execute(
-            insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True),
-            [_receipt_values(r) for r in many])
-        for r, row in zip(many, result.all(), strict=True):
-            r.id = int(row[0])
+        values = [_receipt_values(r) for r in many]
+        if self._conn.dialect.name == "sqlite":
+            # SQLite's RETURNING has no guaranteed order, so SQLAlchemy would insert one
+            # row per statement. The writer holds the database's only write lock, and an
+            # executemany takes new rowids in order past the largest: read them back.
+            top = (await self._conn.execute(select(func.max(receipts.c.id)))).scalar()
+            await self._conn.execute(insert(receipts), values)
+            ids = [int(i) for i in (await self._conn.execute(
+                select(receipts.c.id).where(receipts.c.id > (top or 0))
+                .order_by(receipts.c.id))).scalars()]
+        else:
+            ids = [int(row[0]) for row in await self._conn.execute(
+                insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True),
+                values)]
+        if len(ids) != len(many):
+            raise RuntimeError(f"receipts: {len(many)} inserted, {len(ids)} ids read back")
+        for r, i in zip(many, ids, strict=True):
+            r.id = i
         readers = _reader_rows(many)
         if readers:
             await self._conn.execute(insert(receipt_readers), readers)
