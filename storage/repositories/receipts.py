@@ -11,6 +11,7 @@ from sqlalchemy import Row, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.receipts import Reader, Receipt
+from storage.bulk import insert_rows
 from storage.tables import receipt_readers, receipts
 
 
@@ -56,10 +57,10 @@ class SqlReceiptRepository:
             # row per statement. The writer holds the database's only write lock, and an
             # executemany takes new rowids in order past the largest: read them back.
             top = (await self._conn.execute(select(func.max(receipts.c.id)))).scalar()
-            await self._conn.execute(insert(receipts), values)
-            ids = [int(i) for i in (await self._conn.execute(
-                select(receipts.c.id).where(receipts.c.id > (top or 0))
-                .order_by(receipts.c.id))).scalars()]
+            await insert_rows(self._conn, receipts, values)
+            found = await self._conn.execute(
+                select(receipts.c.id).where(receipts.c.id > (top or 0)).order_by(receipts.c.id))
+            ids = [int(row[0]) for row in found]
         else:
             ids = [int(row[0]) for row in await self._conn.execute(
                 insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True),
@@ -68,9 +69,7 @@ class SqlReceiptRepository:
             raise RuntimeError(f"receipts: {len(many)} inserted, {len(ids)} ids read back")
         for r, i in zip(many, ids, strict=True):
             r.id = i
-        readers = _reader_rows(many)
-        if readers:
-            await self._conn.execute(insert(receipt_readers), readers)
+        await insert_rows(self._conn, receipt_readers, _reader_rows(many))
         return builtins.list(many)
 
     async def _readers(self, ids: builtins.list[int]) -> dict[int, builtins.list[Reader]]:
