@@ -9,6 +9,7 @@ would store). PostgreSQL keeps SQLAlchemy's path.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from sqlalchemy.types import TypeEngine
 
 from storage.dialect import insert_ignore_many
 from storage.tables import UTCDateTime
+
+IN_THREAD_ROWS = 1000  # rows from which their parameters are built in a thread
 
 
 def sqlite_utc_text(value: datetime | None) -> str | None:
@@ -78,6 +81,9 @@ async def insert_rows(conn: AsyncConnection, table: Table,
         await conn.execute(table.insert(), list(rows))
         return len(rows)
     columns = tuple(rows[0])
-    result = await conn.exec_driver_sql(driver_insert(table, columns, ignore),
-                                        driver_rows(conn.dialect, table, columns, rows))
+    if len(rows) >= IN_THREAD_ROWS:  # tens of ms of JSON and datetime text: off the loop
+        values = await asyncio.to_thread(driver_rows, conn.dialect, table, columns, rows)
+    else:
+        values = driver_rows(conn.dialect, table, columns, rows)
+    result = await conn.exec_driver_sql(driver_insert(table, columns, ignore), values)
     return int(result.rowcount)
