@@ -21,6 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
+from ledger.reporting import gc_paused
 from storage.dialect import insert_ignore_many
 from storage.tables import UTCDateTime
 
@@ -67,6 +68,12 @@ def driver_rows(dialect: Dialect, table: Table, columns: Sequence[str],
     return out
 
 
+def _quiet_rows(dialect: Dialect, table: Table, columns: Sequence[str],
+                rows: Iterable[Mapping[str, Any]]) -> builtins.list[tuple[Any, ...]]:
+    with gc_paused():  # thousands of small tuples, no cycles: a collection would stall the loop
+        return driver_rows(dialect, table, columns, rows)
+
+
 async def insert_rows(conn: AsyncConnection, table: Table,
                       rows: Sequence[Mapping[str, Any]], ignore: Sequence[str] = ()) -> int:
     """Insert `rows` (dicts with the same keys); with `ignore`, a row whose `ignore` key is
@@ -82,7 +89,7 @@ async def insert_rows(conn: AsyncConnection, table: Table,
         return len(rows)
     columns = tuple(rows[0])
     if len(rows) >= IN_THREAD_ROWS:  # tens of ms of JSON and datetime text: off the loop
-        values = await asyncio.to_thread(driver_rows, conn.dialect, table, columns, rows)
+        values = await asyncio.to_thread(_quiet_rows, conn.dialect, table, columns, rows)
     else:
         values = driver_rows(conn.dialect, table, columns, rows)
     result = await conn.exec_driver_sql(driver_insert(table, columns, ignore), values)
