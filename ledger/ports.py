@@ -517,6 +517,10 @@ class ReceiptRepository(Protocol):
         """Insert with its readers; returns it with its id."""
         ...
 
+    async def add_many(self, many: Sequence[Receipt]) -> builtins.list[Receipt]:
+        """`add` for many at once (a batch of urges), ids set in order."""
+        ...
+
     async def get(self, receipt_id: int) -> Receipt | None: ...
 
     async def mark_read(self, receipt_id: int, person_id: int, unit_id: int | None,

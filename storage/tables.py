@@ -266,7 +266,7 @@ outbox = Table(
     Column("key", String(255), nullable=False, unique=True),
     Column("office_id", Integer, nullable=False),
     Column("kind", String(40), nullable=False),
-    Column("due_at", UTCDateTime, nullable=False, index=True),
+    Column("due_at", UTCDateTime, nullable=False),
     Column("person_id", Integer, nullable=True),
     Column("chat_id", BigInteger, nullable=True),
     Column("matter_id", Integer, nullable=True),
@@ -277,8 +277,8 @@ outbox = Table(
     Column("next_try_at", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
-    Index(None, "status", "due_at"),
-    Index(None, "status", "next_try_at"),
+    # What is due is read by ix_outbox_ready below; (due_at), (status, due_at) and
+    # (status, next_try_at) were read by nothing and dropped (migration 0015).
     Index(None, "matter_id"),
     Index(None, "person_id"),
 )

@@ -413,6 +413,9 @@ class _Receipts:
         self.t.receipts[receipt.id] = copy.deepcopy(receipt)
         return receipt
 
+    async def add_many(self, many: Sequence[Receipt]) -> list[Receipt]:
+        return [await self.add(r) for r in many]
+
     async def get(self, receipt_id: int) -> Receipt | None:
         return copy.deepcopy(self.t.receipts.get(receipt_id))
 

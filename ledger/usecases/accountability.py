@@ -30,7 +30,7 @@ from ledger.policy import urge_audience
 from ledger.ports import Notice, UnitOfWork, UnitOfWorkFactory
 from ledger.receipts import ReceiptPolicy
 from ledger.usecases._shared import _actor, _office_matter, _save, _tell_persons
-from ledger.usecases.receipts import DOC_URGING, queue_urging_documents
+from ledger.usecases.receipts import DOC_URGING, queue_urging_documents, urging_documents
 from ledger.workcalendar import WorkCalendar
 
 
@@ -87,25 +87,37 @@ async def _auto_urge(uow: UnitOfWork, clock: Clock, cal: WorkCalendar, m: Matter
                      paused: bool, after_workdays: int, limit_workdays: int,
                      receipts: ReceiptPolicy | None = None) -> bool:
     """One automatic 催办 on a loaded matter, in the open unit of work (not saved)."""
+    urged = _urge_if_due(clock, cal, m, no, paused, after_workdays, limit_workdays)
+    if urged is None:
+        return False
+    a, payload = urged
+    now = clock.now()
+    await _tell_urged(uow, cal, receipts or ReceiptPolicy(), m, [a], now, payload)
+    return True
+
+
+def _urge_if_due(clock: Clock, cal: WorkCalendar, m: Matter, no: int, paused: bool,
+                 after_workdays: int, limit_workdays: int,
+                 ) -> tuple[Assignment, dict[str, object]] | None:
+    """The automatic 催办's rule and its event: the assignment as urged and its notice's
+    payload, or None when it does not apply (done, urged before, paused, completion
+    requested, not overdue enough)."""
     a = m.assignment(no)
     if (not m.is_open or not a.is_open or a.status == AssignmentStatus.COMPLETION_REQUESTED
             or a.urge_count > 0 or paused):
-        return False
+        return None
     today = local_today(clock)
     if today <= a.effective_deadline:
-        return False
+        return None
     overdue = cal.workdays_between(a.effective_deadline, today)
     if overdue < after_workdays:
-        return False
+        return None
     limit = cal.add_workdays(today, limit_workdays)
     note = f"已超期{overdue}个工作日，系统自动催办。"
-    now = clock.now()
-    m.urge(at=now, actor_id=None, no=no, limit=limit, today=today, note=note,
+    m.urge(at=clock.now(), actor_id=None, no=no, limit=limit, today=today, note=note,
            counted=(today, limit_workdays))
-    await _tell_urged(uow, cal, receipts or ReceiptPolicy(), m, [a], now,
-                      {"limit": limit.isoformat(), "note": note, "auto": True,
-                       "overdue_workdays": overdue})
-    return True
+    return m.assignment(no), {"limit": limit.isoformat(), "note": note, "auto": True,
+                              "overdue_workdays": overdue}
 
 
 PARENT_URGED = "parent_urged"  # to a child office's admins: the county urged its unit
@@ -118,8 +130,14 @@ async def _tell_urged(uow: UnitOfWork, cal: WorkCalendar, receipts: ReceiptPolic
     The 催办通知单 first, then the notice with the card's buttons; for an assignment
     passed down (转办), the child office's admins get the notice about their own linked
     matter and the 催办通知单 too."""
-    assert m.id is not None
     await queue_urging_documents(uow, cal, receipts, m, urged, at)
+    await _tell_audience(uow, m, urged, at, payload)
+
+
+async def _tell_audience(uow: UnitOfWork, m: Matter, urged: Sequence[Assignment],
+                         at: datetime, payload: dict[str, Any]) -> None:
+    """`_tell_urged` after its 催办通知单 (a batch queues those for all its urges first)."""
+    assert m.id is not None
     office = None
     for x in urged:
         a = m.assignment(x.no)  # as urged just now
@@ -188,6 +206,8 @@ ESCALATION_BATCH = 500  # assignments per transaction
 # (matter_id, assignment no)
 Target = tuple[int, int]
 _Apply = Callable[[UnitOfWork, Matter, int, bool], Awaitable[bool]]
+# After a batch's targets, given those applied: the notices to queue before theirs
+_Before = Callable[[UnitOfWork, Sequence[tuple[Matter, int]]], Awaitable[list[Notice]]]
 
 
 async def auto_urge_many(uows: UnitOfWorkFactory, clock: Clock, cal: WorkCalendar,
@@ -196,11 +216,24 @@ async def auto_urge_many(uows: UnitOfWorkFactory, clock: Clock, cal: WorkCalenda
                          ) -> list[Matter | None]:
     """`auto_urge` for many assignments, `batch` to a transaction, each its own event
     and notices. For each target in order: the matter urged, or None (no longer applies,
-    or deferred to the next pass)."""
+    or deferred to the next pass). A batch's receipts are stored in one insert and its
+    notices in another; each urge's 催办通知单 is queued before the notices."""
+    policy = receipts or ReceiptPolicy()
+
     async def apply(u: UnitOfWork, m: Matter, no: int, paused: bool) -> bool:
-        return await _auto_urge(u, clock, cal, m, no, paused, after_workdays, limit_workdays,
-                                receipts)
-    return await _in_batches(uows, targets, batch, apply)
+        done = _urge_if_due(clock, cal, m, no, paused, after_workdays, limit_workdays)
+        if done is None:
+            return False
+        a, payload = done
+        await _tell_audience(u, m, [a], clock.now(), payload)
+        return True
+
+    async def documents(u: UnitOfWork, done: Sequence[tuple[Matter, int]]) -> list[Notice]:
+        # An assignment is urged once a batch (never urged before), so its state now is
+        # its state as urged.
+        return await urging_documents(u, cal, policy, [(m, m.assignment(no)) for m, no in done],
+                                      clock.now())
+    return await _in_batches(uows, targets, batch, apply, documents)
 
 
 async def flag_for_criticism_many(uows: UnitOfWorkFactory, clock: Clock,
@@ -213,28 +246,29 @@ async def flag_for_criticism_many(uows: UnitOfWorkFactory, clock: Clock,
 
 
 async def _in_batches(uows: UnitOfWorkFactory, targets: Sequence[Target], batch: int,
-                      apply: _Apply) -> list[Matter | None]:
+                      apply: _Apply, before: _Before | None = None) -> list[Matter | None]:
     out: list[Matter | None] = []
     for k in range(0, len(targets), batch):
         chunk = targets[k:k + batch]
         try:
-            out += await _batch(uows(), chunk, apply)
+            out += await _batch(uows(), chunk, apply, before)
         except Conflict:  # one was saved by someone else meanwhile: each on its own
             for t in chunk:
                 try:
-                    out += await _batch(uows(), [t], apply)
+                    out += await _batch(uows(), [t], apply, before)
                 except DomainError:
                     out.append(None)
     return out
 
 
 async def _batch(uow: UnitOfWork, chunk: Sequence[Target], apply: _Apply,
-                 ) -> list[Matter | None]:
+                 before: _Before | None = None) -> list[Matter | None]:
     async with uow:
         loaded = await uow.matters.get_many({mid for mid, _ in chunk})
         paused = await uow.matters.paused_ids(list(loaded))
         gathered = _Gathered(uow)
         out: list[Matter | None] = []
+        applied: list[tuple[Matter, int]] = []
         for i, (mid, no) in enumerate(chunk):
             if i % 50 == 49:  # the gathered writes never wait: let the event loop breathe
                 await asyncio.sleep(0)
@@ -245,8 +279,11 @@ async def _batch(uow: UnitOfWork, chunk: Sequence[Target], apply: _Apply,
             except DomainError:  # this one no longer applies as asked; the others go on
                 done = False
             out.append(m if done else None)
+            if m is not None and done:
+                applied.append((m, no))
+        first = await before(uow, applied) if before is not None and applied else []
         await uow.matters.save_many([m for m in loaded.values() if m.pending])
-        await uow.outbox.add_many(gathered.outbox.notices)
+        await uow.outbox.add_many(first + gathered.outbox.notices)
         await uow.commit()
         return out
 

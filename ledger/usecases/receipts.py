@@ -62,13 +62,23 @@ async def open_receipt(uow: UnitOfWork, cal: WorkCalendar, policy: ReceiptPolicy
     """In the open unit of work: store the receipt and plan its reminder (each expected
     reader) and escalation (`principal_of`: unit id → the principal to tell)."""
     r = await uow.receipts.add(receipt)
+    for n in receipt_notices(cal, policy, r, principal_of):
+        await uow.outbox.add(n)
+    return r
+
+
+def receipt_notices(cal: WorkCalendar, policy: ReceiptPolicy, r: Receipt,
+                    principal_of: dict[int, int]) -> list[Notice]:
+    """A stored receipt's reminder (each expected reader) and escalation (the principal of
+    each unit in `principal_of`), due after the policy's working hours."""
     assert r.id is not None
     payload = {"receipt_id": r.id}
+    out: list[Notice] = []
     if policy.remind_after_hours > 0:
         due = remind_at(cal, r.created_at, policy)
         for reader in r.readers:
             if reader.expected:
-                await uow.outbox.add(Notice(
+                out.append(Notice(
                     key=f"rcpt:{r.id}:r:p{reader.person_id}", office_id=r.office_id,
                     kind=RECEIPT_REMIND, due_at=due, person_id=reader.person_id,
                     matter_id=r.matter_id, assignment_no=r.assignment_no,
@@ -76,12 +86,12 @@ async def open_receipt(uow: UnitOfWork, cal: WorkCalendar, policy: ReceiptPolicy
     if policy.escalate_after_hours > 0:
         due = escalate_at(cal, r.created_at, policy)
         for unit_id, principal in principal_of.items():
-            await uow.outbox.add(Notice(
+            out.append(Notice(
                 key=f"rcpt:{r.id}:e:u{unit_id}", office_id=r.office_id,
                 kind=RECEIPT_ESCALATE, due_at=due, person_id=principal,
                 matter_id=r.matter_id, assignment_no=r.assignment_no,
                 payload={**payload, "unit_id": unit_id}))
-    return r
+    return out
 
 
 async def queue_urging_documents(uow: UnitOfWork, cal: WorkCalendar, policy: ReceiptPolicy,
@@ -89,20 +99,33 @@ async def queue_urging_documents(uow: UnitOfWork, cal: WorkCalendar, policy: Rec
                                  at: datetime) -> None:
     """In the open unit of work, after a 催办: the 催办通知单 of each urged assignment to
     whom the urge went, each with a receipt they are expected to acknowledge."""
-    assert m.id is not None
-    for urged in assignments:
-        a = m.assignment(urged.no)  # as urged just now
-        readers = urge_readers(a)
-        r = await open_receipt(uow, cal, policy, Receipt(
-            office_id=m.office_id, kind=URGE, created_at=at, matter_id=m.id,
-            assignment_no=a.no, title=f"第{a.urge_count}次催办", readers=readers),
-            {a.unit_id: a.principal_id})
-        for reader in readers:
-            await uow.outbox.add(Notice(
+    for n in await urging_documents(uow, cal, policy,
+                                    [(m, m.assignment(a.no)) for a in assignments], at):
+        await uow.outbox.add(n)
+
+
+async def urging_documents(uow: UnitOfWork, cal: WorkCalendar, policy: ReceiptPolicy,
+                           urged: Sequence[tuple[Matter, Assignment]], at: datetime,
+                           ) -> list[Notice]:
+    """The receipts of many urges stored at once (each assignment as urged, its
+    `urge_count` already counting the urge), and the notices to queue: each urge's
+    催办通知单 to its readers, then every receipt's reminders and escalation."""
+    opened = [Receipt(office_id=m.office_id, kind=URGE, created_at=at, matter_id=m.id,
+                      assignment_no=a.no, title=f"第{a.urge_count}次催办",
+                      readers=urge_readers(a)) for m, a in urged]
+    stored = await uow.receipts.add_many(opened)
+    docs: list[Notice] = []
+    later: list[Notice] = []
+    for (m, a), r in zip(urged, stored, strict=True):
+        assert m.id is not None
+        later += receipt_notices(cal, policy, r, {a.unit_id: a.principal_id})
+        for reader in r.readers:
+            docs.append(Notice(
                 key=f"docurge:{m.id}:{a.no}:{a.urge_count}:p{reader.person_id}",
                 office_id=m.office_id, kind=DOC_URGING, due_at=at,
                 person_id=reader.person_id, matter_id=m.id, assignment_no=a.no,
                 payload={"receipt_id": r.id}))
+    return docs + later
 
 
 @dataclass(frozen=True)

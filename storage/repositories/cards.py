@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.model import Matter
 from ledger.ports import CARD_EDIT_KIND, LiveCard
-from storage.dialect import insert_ignore_many, upsert
+from storage.bulk import insert_rows
+from storage.dialect import upsert
 from storage.repositories.matters import SqlMatterRepository
 from storage.tables import live_cards, matters, outbox
 
@@ -111,7 +112,7 @@ async def queue_redraws(conn: AsyncConnection,
             "status": "pending", "attempts": 0, "next_try_at": None, "sent_at": None,
             "last_error": None})
     if rows:
-        await conn.execute(insert_ignore_many(conn.dialect, outbox, ["key"]), rows)
+        await insert_rows(conn, outbox, rows, ignore=("key",))
     return len(rows)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import fields, replace
-from datetime import UTC, date, datetime
-from operator import itemgetter
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,10 +27,9 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import NullType, TypeEngine
+from sqlalchemy.types import NullType
 
 from ledger.clock import SystemClock
 from ledger.errors import Conflict, NotFound
@@ -50,6 +48,7 @@ from ledger.ports import (
 )
 from ledger.reporting import gc_paused
 from ledger.workcalendar import WorkCalendar
+from storage.bulk import driver_insert, driver_rows, insert_rows
 from storage.matter_json import matter_from_json, matter_to_json
 from storage.repositories._common import (
     _IN_CHUNK,
@@ -59,7 +58,6 @@ from storage.repositories._common import (
     _violates,
 )
 from storage.tables import (
-    UTCDateTime,
     assignments,
     events,
     matters,
@@ -109,44 +107,6 @@ _ASSIGNMENT_COLUMNS = ("matter_id", "no", "office_id", "klass", "confidential", 
                        "parent_no", "lead", "unit_id", "principal_id", "responsible_id",
                        "handler_id", "status", "deadline", "assigned_at", "last_progress_at",
                        "urge_limit", "urge_count", "criticized")
-
-
-def _sqlite_utc_text(value: datetime | None) -> str | None:
-    """UTCDateTime's bind processing on SQLite (UTC, then SQLAlchemy's text format
-    "2026-03-02 01:30:00.000000"), in one isoformat call instead of two processors."""
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r}: storage needs an aware datetime")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-
-
-def _bind_processor(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any] | None:
-    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
-        return _sqlite_utc_text
-    return type_.dialect_impl(dialect).bind_processor(dialect)
-
-
-def _driver_insert(table: Table, columns: Sequence[str]) -> str:
-    """A plain INSERT in the driver's own ('qmark', SQLite) parameter style."""
-    return (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})")
-
-
-def _driver_rows(dialect: Dialect, table: Table, columns: Sequence[str],
-                 rows: Iterable[Mapping[str, Any]]) -> builtins.list[tuple[Any, ...]]:
-    """Value dicts as the driver's parameter tuples, each value through its column type's
-    bind processor (exactly what SQLAlchemy would send: UTC text datetimes, JSON text …)."""
-    get = itemgetter(*columns)
-    procs = [(i, proc) for i, name in enumerate(columns) if (proc := _bind_processor(
-        dialect, table.c[name].type))]
-    out = []
-    for row in rows:
-        values = list(get(row))
-        for i, proc in procs:
-            values[i] = proc(values[i])
-        out.append(tuple(values))
-    return out
 
 
 def _event(row: Row[Any]) -> Event:
@@ -238,7 +198,7 @@ class SqlMatterRepository:
         if not rows:
             return
         try:
-            await self._conn.execute(insert(events), rows)
+            await insert_rows(self._conn, events, rows)
         except IntegrityError as exc:
             if _violates(exc, "uq_events_matter_id_matter_seq",
                          "events.matter_id, events.matter_seq"):
@@ -320,8 +280,7 @@ class SqlMatterRepository:
             select(matters.c.id, matters.c.paused).where(matters.c.id.in_(ids)))}
         await self._conn.execute(delete(assignments).where(assignments.c.matter_id.in_(ids)))
         a_rows = [row for m in todo for row in _assignment_rows(m, paused=paused[m.id or 0])]
-        if a_rows:
-            await self._conn.execute(insert(assignments), a_rows)
+        await insert_rows(self._conn, assignments, a_rows)
         for m in todo:
             m.pending.clear()
 
@@ -569,12 +528,12 @@ class SqlMatterRepository:
                                                 builtins.list[tuple[Any, ...]]]]:
             with gc_paused():  # 100k small objects, no cycles: GC would run over and over
                 return [
-                    (matters, _MATTER_COLUMNS, _driver_rows(dialect, matters, _MATTER_COLUMNS, (
+                    (matters, _MATTER_COLUMNS, driver_rows(dialect, matters, _MATTER_COLUMNS, (
                         {**self._values(m, today), "id": m.id} for m in matters_))),
-                    (events, _EVENT_COLUMNS, _driver_rows(dialect, events, _EVENT_COLUMNS, (
+                    (events, _EVENT_COLUMNS, driver_rows(dialect, events, _EVENT_COLUMNS, (
                         _event_values(e, i + 1, m.id)
                         for m in matters_ for i, e in enumerate(m.pending)))),
-                    (assignments, _ASSIGNMENT_COLUMNS, _driver_rows(
+                    (assignments, _ASSIGNMENT_COLUMNS, driver_rows(
                         dialect, assignments, _ASSIGNMENT_COLUMNS, (
                             row for m in matters_ for row in _assignment_rows(m, paused=False)))),
                 ]
@@ -582,7 +541,7 @@ class SqlMatterRepository:
         # Seconds of CPU for 100k matters: in a thread, so the event loop keeps running.
         for table, columns, rows in await asyncio.to_thread(parameters):
             if rows:
-                await self._conn.exec_driver_sql(_driver_insert(table, columns), rows)
+                await self._conn.exec_driver_sql(driver_insert(table, columns), rows)
 
     async def keys(self, office_id: int) -> builtins.list[MatterKey]:
         m = matters

@@ -19,7 +19,8 @@ from ledger.ports import (
     STATE_KINDS,
     Notice,
 )
-from storage.dialect import insert_ignore, insert_ignore_many
+from storage.bulk import insert_rows
+from storage.dialect import insert_ignore
 from storage.tables import (
     outbox,
 )
@@ -66,11 +67,7 @@ class SqlOutbox:
             "attempts": n.attempts, "next_try_at": n.next_try_at, "sent_at": n.sent_at,
             "last_error": n.last_error,
         } for n in notices]
-        # RETURNING counts the rows inserted on every engine; an executemany's rowcount
-        # is -1 on asyncpg.
-        stmt = insert_ignore_many(self._conn.dialect, outbox, ["key"]).returning(outbox.c.id)
-        result = await self._conn.execute(stmt, rows)
-        return len(result.all())
+        return await insert_rows(self._conn, outbox, rows, ignore=("key",))
 
     async def skip(self, notice_id: int, reason: str) -> None:
         await self._conn.execute(update(outbox).where(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, true, update
+from sqlalchemy import Row, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.receipts import Reader, Receipt
+from storage.bulk import insert_rows
 from storage.tables import receipt_readers, receipts
 
 
@@ -20,22 +22,55 @@ def _receipt(row: Row[Any], readers: builtins.list[Reader]) -> Receipt:
                    readers=readers)
 
 
+def _receipt_values(r: Receipt) -> dict[str, Any]:
+    return {"office_id": r.office_id, "kind": r.kind, "matter_id": r.matter_id,
+            "assignment_no": r.assignment_no, "record_id": r.record_id,
+            "title": r.title[:200], "created_at": r.created_at, "chat_id": r.chat_id,
+            "message_id": r.message_id, "open": True}
+
+
+def _reader_rows(many: Sequence[Receipt]) -> builtins.list[dict[str, Any]]:
+    return [{"receipt_id": x.id, "person_id": r.person_id, "unit_id": r.unit_id,
+             "expected": r.expected, "read_at": r.read_at} for x in many for r in x.readers]
+
+
 class SqlReceiptRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def add(self, receipt: Receipt) -> Receipt:
         result = await self._conn.execute(insert(receipts).values(
-            office_id=receipt.office_id, kind=receipt.kind, matter_id=receipt.matter_id,
-            assignment_no=receipt.assignment_no, record_id=receipt.record_id,
-            title=receipt.title[:200], created_at=receipt.created_at, chat_id=receipt.chat_id,
-            message_id=receipt.message_id, open=True).returning(receipts.c.id))
+            _receipt_values(receipt)).returning(receipts.c.id))
         receipt.id = int(result.scalar_one())
         if receipt.readers:
-            await self._conn.execute(insert(receipt_readers), [
-                {"receipt_id": receipt.id, "person_id": r.person_id, "unit_id": r.unit_id,
-                 "expected": r.expected, "read_at": r.read_at} for r in receipt.readers])
+            await self._conn.execute(insert(receipt_readers), _reader_rows([receipt]))
         return receipt
+
+    async def add_many(self, many: Sequence[Receipt]) -> builtins.list[Receipt]:
+        """One insert of the receipts (their ids returned in order), one of the readers:
+        an escalation's batch of 催办通知单 is two statements, not two per urge."""
+        if len(many) <= 1:
+            return [await self.add(r) for r in many]
+        values = [_receipt_values(r) for r in many]
+        if self._conn.dialect.name == "sqlite":
+            # SQLite's RETURNING has no guaranteed order, so SQLAlchemy would insert one
+            # row per statement. The writer holds the database's only write lock, and an
+            # executemany takes new rowids in order past the largest: read them back.
+            top = (await self._conn.execute(select(func.max(receipts.c.id)))).scalar()
+            await insert_rows(self._conn, receipts, values)
+            found = await self._conn.execute(
+                select(receipts.c.id).where(receipts.c.id > (top or 0)).order_by(receipts.c.id))
+            ids = [int(row[0]) for row in found]
+        else:
+            ids = [int(row[0]) for row in await self._conn.execute(
+                insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True),
+                values)]
+        if len(ids) != len(many):
+            raise RuntimeError(f"receipts: {len(many)} inserted, {len(ids)} ids read back")
+        for r, i in zip(many, ids, strict=True):
+            r.id = i
+        await insert_rows(self._conn, receipt_readers, _reader_rows(many))
+        return builtins.list(many)
 
     async def _readers(self, ids: builtins.list[int]) -> dict[int, builtins.list[Reader]]:
         out: dict[int, builtins.list[Reader]] = {i: [] for i in ids}
