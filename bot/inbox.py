@@ -28,9 +28,10 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext
 from bot.updates import KeyedUpdateProcessor
 from handlers.batch import Batcher
 from handlers.deps import App
+from handlers.intake import in_one_trip
 from handlers.ratelimit import retry_seconds
 from ledger.clock import Clock
-from ledger.ports import UnitOfWorkFactory
+from ledger.ports import UnitOfWork, UnitOfWorkFactory
 from storage import inbox as store
 from storage.inbox import HANDLING, AlreadyHandled, Handling
 from storage.uow import connection_of
@@ -66,9 +67,13 @@ class DurableIntake:
     async def store(self, updates: Sequence[Update]) -> list[Update]:
         """Write the updates to the inbox and commit; returns those not stored before."""
         rows = [(u.update_id, u.to_dict()) for u in updates]
-        async with self.uow() as u:
-            new = set(await store.store(connection_of(u), self.bot_id, rows, self.clock.now()))
-            await u.commit()
+
+        async def write(u: UnitOfWork) -> list[int]:
+            async with u:
+                stored = await store.store(connection_of(u), self.bot_id, rows, self.clock.now())
+                await u.commit()
+                return stored
+        new = set(await in_one_trip(self.uow, write))
         self.stored += len(new)
         fresh = [u for u in updates if u.update_id in new]
         self._tracked.update(u.update_id for u in fresh)
@@ -110,9 +115,11 @@ class DurableIntake:
                 await self._done.submit(handling.update_ids[0])
 
     async def _mark_done(self, ids: list[int]) -> list[None]:
-        async with self.uow() as u:
-            await store.mark_done(connection_of(u), self.bot_id, ids, self.clock.now())
-            await u.commit()
+        async def write(u: UnitOfWork) -> None:
+            async with u:
+                await store.mark_done(connection_of(u), self.bot_id, ids, self.clock.now())
+                await u.commit()
+        await in_one_trip(self.uow, write)
         return [None] * len(ids)
 
     async def prune_every(self, seconds: float = PRUNE_EVERY_S) -> None:
