@@ -33,7 +33,6 @@ from ledger.ports import (
     ReceiptRepository,
     RecordRepository,
     UnitOfWork,
-    UnitOfWorkFactory,
 )
 from storage.db import read_only as _mark_read_only
 from storage.holidays import SqlHolidayRepository
