@@ -241,10 +241,18 @@ class SqlUnitOfWorkFactory:
                 # The inbox's done mark asks which task commits (storage.inbox.Handling).
                 ctx.run(HOPPED_FROM.set, asyncio.current_task())
                 uow._hosted = True
+                trip = asyncio.ensure_future(driver._execute(_complete, driver, ctx, fn, uow))
                 try:
-                    result: T = await driver._execute(_complete, driver, ctx, fn, uow)
+                    result: T = await asyncio.shield(trip)
                     self.trips += 1
                     return result
+                except asyncio.CancelledError:
+                    # The thread finishes the transaction (it may commit) before the
+                    # connection and the writer lock are given back.
+                    await asyncio.wait({trip})
+                    if not trip.cancelled():
+                        trip.exception()  # retrieved: its outcome goes with the cancel
+                    raise
                 except _Suspended:
                     if uow.committed:
                         raise RuntimeError("a one-trip call waited after committing") from None

@@ -167,3 +167,32 @@ async def test_reads_in_one_trip_see_committed_rows(tmp_path: Path) -> None:
         assert await read.run_in_one_trip(count) == 1
     finally:
         await engine.dispose()
+
+
+async def test_cancelled_while_in_the_thread_the_connection_waits_for_the_trip(
+        tmp_path: Path) -> None:
+    engine, uow = await _db(tmp_path)
+    # A statement that keeps the thread busy for a while, then a write.
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000)"
+            " SELECT count(*) FROM c")
+
+    async def busy_then_store(u: UnitOfWork) -> list[int]:
+        async with u:
+            await connection_of(u).exec_driver_sql(slow)
+            new = await store.store(connection_of(u), BOT, [(1, {})], NOW)
+            await u.commit()
+            return new
+
+    try:
+        if ON_PG:
+            pytest.skip("about SQLite's driver thread")
+        task = asyncio.ensure_future(uow.run_in_one_trip(busy_then_store))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The transaction ran to its end in the thread; the writer goes on after it.
+        assert await asyncio.wait_for(uow.run_in_one_trip(_store([2])), 30) == [2]
+        assert await _stored(engine) == {1: False, 2: False}
+    finally:
+        await engine.dispose()
