@@ -28,9 +28,10 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext
 from bot.updates import KeyedUpdateProcessor
 from handlers.batch import Batcher
 from handlers.deps import App
+from handlers.intake import in_one_trip
 from handlers.ratelimit import retry_seconds
 from ledger.clock import Clock
-from ledger.ports import UnitOfWorkFactory
+from ledger.ports import UnitOfWork, UnitOfWorkFactory
 from storage import inbox as store
 from storage.inbox import HANDLING, AlreadyHandled, Handling
 from storage.uow import connection_of
@@ -38,6 +39,8 @@ from storage.uow import connection_of
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30          # seconds a getUpdates call waits for news
+POLL_READ_MARGIN = 10.0    # seconds more the HTTP read may take
+PARSE_SLICE = 10           # updates parsed between turns of the event loop
 PRUNE_EVERY_S = 3600.0
 
 
@@ -65,14 +68,41 @@ class DurableIntake:
 
     async def store(self, updates: Sequence[Update]) -> list[Update]:
         """Write the updates to the inbox and commit; returns those not stored before."""
-        rows = [(u.update_id, u.to_dict()) for u in updates]
-        async with self.uow() as u:
-            new = set(await store.store(connection_of(u), self.bot_id, rows, self.clock.now()))
-            await u.commit()
-        self.stored += len(new)
+        new = await self._store_rows([(u.update_id, u.to_dict()) for u in updates])
         fresh = [u for u in updates if u.update_id in new]
         self._tracked.update(u.update_id for u in fresh)
         return fresh
+
+    async def store_raw(self, app: App, payloads: Sequence[dict[str, Any]]) -> list[Update]:
+        """getUpdates' JSON as Telegram sent it: stored as it came (not built into objects
+        and serialised back), committed, then the new ones parsed, yielding to the event
+        loop as it goes (a full batch parsed at once stalls every chat)."""
+        rows = [(int(p["update_id"]), p) for p in payloads]
+        new = await self._store_rows(rows)
+        fresh: list[Update] = []
+        for update_id, payload in rows:
+            if update_id not in new:
+                continue
+            try:
+                fresh.append(Update.de_json(payload, app.bot))
+            except Exception:  # a payload this code cannot read: do not retry it forever
+                log.exception("update %s unreadable; marked done", update_id)
+                await self._mark_done([update_id])
+                continue
+            if len(fresh) % PARSE_SLICE == 0:
+                await asyncio.sleep(0)
+        self._tracked.update(u.update_id for u in fresh)
+        return fresh
+
+    async def _store_rows(self, rows: list[tuple[int, dict[str, Any]]]) -> set[int]:
+        async def write(u: UnitOfWork) -> list[int]:
+            async with u:
+                stored = await store.store(connection_of(u), self.bot_id, rows, self.clock.now())
+                await u.commit()
+                return stored
+        new = set(await in_one_trip(self.uow, write))
+        self.stored += len(new)
+        return new
 
     async def pending(self, app: App) -> list[Update]:
         async with self.uow() as u:
@@ -110,9 +140,11 @@ class DurableIntake:
                 await self._done.submit(handling.update_ids[0])
 
     async def _mark_done(self, ids: list[int]) -> list[None]:
-        async with self.uow() as u:
-            await store.mark_done(connection_of(u), self.bot_id, ids, self.clock.now())
-            await u.commit()
+        async def write(u: UnitOfWork) -> None:
+            async with u:
+                await store.mark_done(connection_of(u), self.bot_id, ids, self.clock.now())
+                await u.commit()
+        await in_one_trip(self.uow, write)
         return [None] * len(ids)
 
     async def prune_every(self, seconds: float = PRUNE_EVERY_S) -> None:
@@ -200,6 +232,17 @@ class DurableUpdateProcessor(KeyedUpdateProcessor):
         return len(late)
 
 
+async def fetch_updates(app: App, offset: int | None, timeout: int,
+                        allowed_updates: Sequence[str] | None) -> list[dict[str, Any]]:
+    """getUpdates, its result as JSON: `Bot.get_updates` would build every update of the
+    batch into objects before returning, and the inbox would serialise them back."""
+    data: dict[str, Any] = {"timeout": timeout, "offset": offset,
+                            "allowed_updates": allowed_updates}
+    result = await app.bot._post("getUpdates", data,
+                                 read_timeout=timeout + POLL_READ_MARGIN)
+    return list(result or [])
+
+
 class Polling:
     """Long polling that stores before it confirms (PTB's Updater confirms at once)."""
 
@@ -246,13 +289,12 @@ class Polling:
                 except Exception:
                     log.exception("inbox prune failed")
             try:
-                updates = await self.app.bot.get_updates(
-                    offset=self.offset, timeout=self.timeout,
-                    allowed_updates=self.allowed_updates)
-                if updates:
-                    fresh = await self.intake.store(updates)
+                payloads = await fetch_updates(self.app, self.offset, self.timeout,
+                                               self.allowed_updates)
+                if payloads:
+                    fresh = await self.intake.store_raw(self.app, payloads)
                     # Stored and committed: the next call may confirm them.
-                    self.offset = updates[-1].update_id + 1
+                    self.offset = int(payloads[-1]["update_id"]) + 1
                     for upd in fresh:
                         await self.app.update_queue.put(upd)
                 failures = 0

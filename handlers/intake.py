@@ -8,20 +8,36 @@ since it never changes once written.
 A progress report is one write: `check` words the confirmation from a read, the handler
 sends it, and `report` commits the event, its outbox rows, the confirmation's message ref
 and the update's done mark together.
+
+Each batch is one transaction run with `in_one_trip`: on SQLite its statements go to the
+database's thread in one trip, not one trip (and one turn of the event loop) each.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar, cast
 
 from handlers.batch import Batcher
 from ledger.clock import Clock
 from ledger.model import Assignment, Matter, Person
-from ledger.ports import MessageRef, UnitOfWorkFactory
+from ledger.ports import MessageRef, UnitOfWork, UnitOfWorkFactory
 from ledger.usecases import closing
 
 REF_CACHE_SIZE = 50_000
+
+R = TypeVar("R")
+
+
+async def in_one_trip(factory: UnitOfWorkFactory, fn: Callable[[UnitOfWork], Awaitable[R]],
+                      ) -> R:
+    """`await fn(factory())`, in one trip to the database where the storage offers it
+    (storage.uow.SqlUnitOfWorkFactory.run_in_one_trip); `fn` awaits only its unit of work."""
+    run = getattr(factory, "run_in_one_trip", None)
+    if run is None:
+        return await fn(factory())
+    return cast(R, await run(fn))
 
 
 class Intake:
@@ -80,30 +96,38 @@ class Intake:
             self._refs.popitem(last=False)
 
     async def _persons(self, telegram_ids: list[int]) -> list[list[Person]]:
-        async with self._read() as u:
-            found = {tg: await u.offices.bindings(tg) for tg in dict.fromkeys(telegram_ids)}
+        async def read(u: UnitOfWork) -> dict[int, list[Person]]:
+            async with u:
+                return {tg: await u.offices.bindings(tg) for tg in dict.fromkeys(telegram_ids)}
+        found = await in_one_trip(self._read, read)
         return [found[tg] for tg in telegram_ids]
 
     async def _lookups(self, keys: list[tuple[int, int]]) -> list[MessageRef | None]:
-        async with self._read() as u:
-            found = {k: await u.chats.lookup(*k) for k in dict.fromkeys(keys)}
+        async def read(u: UnitOfWork) -> dict[tuple[int, int], MessageRef | None]:
+            async with u:
+                return {k: await u.chats.lookup(*k) for k in dict.fromkeys(keys)}
+        found = await in_one_trip(self._read, read)
         for ref in found.values():
             if ref is not None:
                 self._cache(ref)
         return [found[k] for k in keys]
 
     async def _remember(self, refs: list[MessageRef]) -> list[None]:
-        async with self._uow() as u:
-            await u.chats.remember_many(refs)
-            await u.commit()
+        async def write(u: UnitOfWork) -> None:
+            async with u:
+                await u.chats.remember_many(refs)
+                await u.commit()
+        await in_one_trip(self._uow, write)
         for ref in refs:
             self._cache(ref)
         return [None] * len(refs)
 
     async def _checks(self, reports: list[closing.ProgressReport],
                       ) -> Sequence[tuple[Matter, Assignment] | BaseException]:
-        return await closing.check_progress_many(self._read(), self._clock, reports)
+        return await in_one_trip(self._read, lambda u: closing.check_progress_many(
+            u, self._clock, reports))
 
     async def _reports(self, reports: list[closing.ProgressReport],
                        ) -> Sequence[tuple[Matter, Assignment] | BaseException]:
-        return await closing.report_progress_many(self._uow(), self._clock, reports)
+        return await in_one_trip(self._uow, lambda u: closing.report_progress_many(
+            u, self._clock, reports))

@@ -49,7 +49,7 @@ class Handling:
     def applies(self) -> bool:
         """Only in the task that owns it: a task started from a handler (a job, say) does not
         carry the handler's update (it inherits the context, not the duty)."""
-        return not self.done and (self.owner is None or self.owner is asyncio.current_task())
+        return not self.done and (self.owner is None or self.owner is _current_task())
 
     def finish(self) -> None:
         self.done = True
@@ -58,6 +58,15 @@ class Handling:
 
 
 HANDLING: ContextVar[Handling | None] = ContextVar("duban_handling", default=None)
+# Set while a task's transaction runs in the database driver's thread (storage.uow's one
+# trip): there is no current task there, and the task that sent it is the one committing.
+HOPPED_FROM: ContextVar[asyncio.Task[Any] | None] = ContextVar("duban_hopped_from",
+                                                               default=None)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    hopped = HOPPED_FROM.get()
+    return hopped if hopped is not None else asyncio.current_task()
 
 
 class AlreadyHandled(Exception):
